@@ -1,0 +1,30 @@
+//! Runtime of the [`breaker`](https://docs.rs/breaker) crate.
+//!
+//! Users depend on `breaker`, which re-exports this crate and the macros; this crate holds
+//! everything that runs: the state-machine framework ([`machine`]) and the circuit breaker
+//! built on it.
+
+#![warn(missing_docs)]
+
+pub mod machine;
+
+pub use breaker_macros::state_machine;
+
+/// What generated code names, by absolute path. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::machine::{
+        Edge, Fire, GuardedEdge, InvalidTransition, Machine, Refusal, StateMachine, StateType,
+        Transition, Typed,
+    };
+    pub use ::core::clone::Clone;
+    pub use ::core::cmp::{Eq, Ord, PartialEq, PartialOrd};
+    pub use ::core::convert::From;
+    pub use ::core::default::Default;
+    pub use ::core::fmt;
+    pub use ::core::hash::Hash;
+    pub use ::core::marker::Copy;
+    pub use ::core::option::Option::{self, None, Some};
+    pub use ::core::result::Result::{self, Err, Ok};
+    pub use ::core::fmt::Debug;
+}

@@ -1,0 +1,660 @@
+//! Generates the code of a checked table.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Expr, Fields, Ident, Visibility};
+
+use super::check::{Guard, Named, Table, Transition};
+use super::diagram;
+
+/// The names of everything generated for one table.
+struct Names<'a> {
+    table: &'a Table,
+    /// `#krate::__private`.
+    private: TokenStream,
+    machine: &'a Ident,
+    state: Ident,
+    event: Ident,
+    /// The fieldless event enum: `event` itself when no event carries data.
+    kind: Ident,
+    context: Ident,
+    module: &'a Ident,
+}
+
+pub fn expand(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let machine = &table.name;
+    let names = Names {
+        table,
+        private: quote!(#krate::__private),
+        machine,
+        state: format_ident!("{}State", machine),
+        event: format_ident!("{}Event", machine),
+        kind: if table.has_event_data() {
+            format_ident!("{}EventKind", machine)
+        } else {
+            format_ident!("{}Event", machine)
+        },
+        context: format_ident!("{}Context", machine),
+        module: &table.module,
+    };
+
+    let machine_type = machine_type(&names);
+    let state_enum = state_enum(&names);
+    let event_enums = event_enums(&names);
+    let context_trait = context_trait(&names);
+    let state_machine_impl = state_machine_impl(&names);
+    let fire_impl = fire_impl(&names);
+    let inherent_impl = inherent_impl(&names);
+    let typed = typed_module(&names);
+    quote! {
+        #machine_type
+        #state_enum
+        #event_enums
+        #context_trait
+        #state_machine_impl
+        #fire_impl
+        #inherent_impl
+        #typed
+    }
+}
+
+fn machine_type(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, .. } = n;
+    let vis = &table.vis;
+    let user_docs = &table.docs;
+    let separator = (!user_docs.is_empty()).then(|| quote!(#[doc = ""]));
+    let generated_docs = diagram::rustdoc(table);
+    quote! {
+        #(#user_docs)*
+        #separator
+        #[doc = #generated_docs]
+        #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
+        #vis struct #machine;
+    }
+}
+
+fn state_enum(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, state, .. } = n;
+    let vis = &table.vis;
+    let doc = format!("The states of [`{machine}`].");
+    let variants = table.states.iter().map(|s| variant(s, "State", machine));
+    let mut out = quote! {
+        #[doc = #doc]
+        #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
+        #vis enum #state {
+            #(#variants,)*
+        }
+    };
+    out.extend(impl_name_and_display(p, state, name_fn_body(&table.states), "The state's name, as declared."));
+    out
+}
+
+fn event_enums(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, event, kind, .. } = n;
+    let vis = &table.vis;
+    let doc = format!("The events of [`{machine}`].");
+    let variants = table.events.iter().map(|e| {
+        let fields = &e.fields;
+        let head = variant(e, "Event", machine);
+        quote!(#head #fields)
+    });
+    let mut out = if table.has_event_data() {
+        let kind_doc = format!("The events of [`{machine}`], without their data.");
+        let kinds = table.events.iter().map(|e| variant(e, "Event", machine));
+        quote! {
+            #[doc = #doc]
+            #[derive(#p::Debug)]
+            #vis enum #event {
+                #(#variants,)*
+            }
+
+            #[doc = #kind_doc]
+            #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
+            #vis enum #kind {
+                #(#kinds,)*
+            }
+        }
+    } else {
+        quote! {
+            #[doc = #doc]
+            #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
+            #vis enum #event {
+                #(#variants,)*
+            }
+        }
+    };
+    out.extend(impl_name_and_display(p, event, name_fn_body(&table.events), "The event's name, as declared."));
+    if table.has_event_data() {
+        out.extend(impl_name_and_display(p, kind, name_fn_body(&table.events), "The event's name, as declared."));
+    }
+    out
+}
+
+/// A variant with its docs, or a line saying what it is.
+fn variant(named: &Named, what: &str, machine: &Ident) -> TokenStream {
+    let ident = &named.ident;
+    if named.docs.is_empty() {
+        let doc = format!("{what} `{ident}` of `{machine}`.");
+        quote!(#[doc = #doc] #ident)
+    } else {
+        let docs = &named.docs;
+        quote!(#(#docs)* #ident)
+    }
+}
+
+/// The match arms of `name()`: every variant to its name, whatever data it carries.
+fn name_fn_body(list: &[Named]) -> TokenStream {
+    let arms = list.iter().map(|named| {
+        let ident = &named.ident;
+        let name = ident.to_string();
+        let pattern = rest_pattern(&named.fields);
+        quote!(Self::#ident #pattern => #name)
+    });
+    quote! {
+        match self {
+            #(#arms,)*
+        }
+    }
+}
+
+fn impl_name_and_display(p: &TokenStream, ty: &Ident, body: TokenStream, doc: &str) -> TokenStream {
+    quote! {
+        impl #ty {
+            #[doc = #doc]
+            pub const fn name(&self) -> &'static str {
+                #body
+            }
+        }
+
+        impl #p::fmt::Display for #ty {
+            fn fmt(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    }
+}
+
+/// `(..)`, `{ .. }` or nothing, to match a variant whatever its data.
+fn rest_pattern(fields: &Fields) -> TokenStream {
+    match fields {
+        Fields::Unit => quote!(),
+        Fields::Unnamed(_) => quote!((..)),
+        Fields::Named(_) => quote!({ .. }),
+    }
+}
+
+fn context_trait(n: &Names<'_>) -> TokenStream {
+    let Names { table, machine, event, context, .. } = n;
+    let vis = &table.vis;
+    let uses = |ident: &Ident, is_guard: bool| -> String {
+        let rows: Vec<String> = table
+            .rows
+            .iter()
+            .filter(|row| {
+                if is_guard {
+                    row.guard.as_ref().is_some_and(|g| guard_names(&g.expr).contains(&ident))
+                } else {
+                    row.actions.contains(ident)
+                }
+            })
+            .map(|row| format!("`{} + {} => {}`", table.states[row.from].ident, table.events[row.event].ident, table.states[row.to].ident))
+            .collect();
+        rows.join(", ")
+    };
+    let guards = table.guards.iter().map(|guard| {
+        let doc = format!("Guard of {}: the row fires only when this returns `true`.", uses(guard, true));
+        quote! {
+            #[doc = #doc]
+            fn #guard(&self, event: &#event) -> bool;
+        }
+    });
+    let actions = table.actions.iter().map(|action| {
+        let doc = format!("Action of {}: runs when the row fires, before the state changes.", uses(action, false));
+        quote! {
+            #[doc = #doc]
+            fn #action(&mut self, event: &#event);
+        }
+    });
+
+    if table.guards.is_empty() && table.actions.is_empty() {
+        let doc = format!("The context of [`{machine}`]. Its table has no guards or actions, so every type is a context, `()` included.");
+        return quote! {
+            #[doc = #doc]
+            #vis trait #context {}
+
+            impl<T: ?Sized> #context for T {}
+        };
+    }
+    let doc = format!("The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`].");
+    let methods: Vec<String> = table.guards.iter().chain(&table.actions).map(|m| format!("`{m}`")).collect();
+    let message = format!("`{{Self}}` is not a context of state machine `{machine}`");
+    let label = format!("`{context}` is not implemented for this type");
+    let note = format!(
+        "implement `{context}` for it: its methods are the guards and actions of the table: {}",
+        methods.join(", ")
+    );
+    quote! {
+        #[doc = #doc]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        #vis trait #context {
+            #(#guards)*
+            #(#actions)*
+        }
+    }
+}
+
+fn guard_names(expr: &Expr) -> Vec<&Ident> {
+    match expr {
+        Expr::Path(p) => p.path.get_ident().into_iter().collect(),
+        Expr::Unary(u) => guard_names(&u.expr),
+        Expr::Binary(b) => {
+            let mut names = guard_names(&b.left);
+            names.extend(guard_names(&b.right));
+            names
+        }
+        Expr::Paren(p) => guard_names(&p.expr),
+        _ => Vec::new(),
+    }
+}
+
+fn state_machine_impl(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, state, event, kind, .. } = n;
+    let name = machine.to_string();
+    let state_path = |i: usize| {
+        let ident = &table.states[i].ident;
+        quote!(#state::#ident)
+    };
+    let kind_path = |i: usize| {
+        let ident = &table.events[i].ident;
+        quote!(#kind::#ident)
+    };
+    let initial = state_path(table.initial);
+    let states = (0..table.states.len()).map(state_path);
+    let events = (0..table.events.len()).map(kind_path);
+    let finals = table.finals.iter().map(|&s| state_path(s));
+    let rows = table.rows.iter().map(|row| {
+        let from = state_path(row.from);
+        let event = kind_path(row.event);
+        let to = state_path(row.to);
+        let guard = match &row.guard {
+            Some(g) => {
+                let text = &g.text;
+                quote!(#p::Some(#text))
+            }
+            None => quote!(#p::None),
+        };
+        let actions = row.actions.iter().map(ToString::to_string);
+        quote! {
+            #p::Transition { from: #from, event: #event, to: #to, guard: #guard, actions: &[#(#actions),*] }
+        }
+    });
+    let mermaid = diagram::mermaid(table);
+    let event_kind = if table.has_event_data() {
+        let arms = table.events.iter().map(|e| {
+            let ident = &e.ident;
+            let pattern = rest_pattern(&e.fields);
+            quote!(#event::#ident #pattern => #kind::#ident)
+        });
+        quote! {
+            match event {
+                #(#arms,)*
+            }
+        }
+    } else {
+        quote!(*event)
+    };
+    quote! {
+        impl #p::StateMachine for #machine {
+            type State = #state;
+            type Event = #event;
+            type EventKind = #kind;
+
+            const NAME: &'static str = #name;
+            const INITIAL: #state = #initial;
+            const STATES: &'static [#state] = &[#(#states),*];
+            const EVENTS: &'static [#kind] = &[#(#events),*];
+            const FINAL: &'static [#state] = &[#(#finals),*];
+            const TRANSITIONS: &'static [#p::Transition<#state, #kind>] = &[
+                #(#rows,)*
+            ];
+            const MERMAID: &'static str = #mermaid;
+
+            fn event_kind(event: &#event) -> #kind {
+                #event_kind
+            }
+        }
+    }
+}
+
+fn fire_impl(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, state, event, context, .. } = n;
+    let context_param = if table.guards.is_empty() && table.actions.is_empty() {
+        quote!(_context)
+    } else {
+        quote!(context)
+    };
+
+    // One arm per (state, event), its rows in table order.
+    let mut groups: Vec<(usize, usize, Vec<&Transition>)> = Vec::new();
+    for row in &table.rows {
+        match groups.iter_mut().find(|(s, e, _)| *s == row.from && *e == row.event) {
+            Some((_, _, rows)) => rows.push(row),
+            None => groups.push((row.from, row.event, vec![row])),
+        }
+    }
+    let arms = groups.iter().map(|(from, ev, rows)| {
+        let from_ident = &table.states[*from].ident;
+        let event_ident = &table.events[*ev].ident;
+        let pattern = rest_pattern(&table.events[*ev].fields);
+        let steps = rows.iter().map(|row| {
+            let to = &table.states[row.to].ident;
+            let actions = row.actions.iter().map(|a| quote!(#context::#a(context, event);));
+            let fire = quote! {
+                #(#actions)*
+                return #p::Ok(#state::#to);
+            };
+            match &row.guard {
+                Some(guard) => {
+                    let condition = guard_call(context, guard);
+                    quote!(if #condition { #fire })
+                }
+                None => fire,
+            }
+        });
+        let all_guarded = rows.iter().all(|row| row.guard.is_some());
+        let refusal = all_guarded.then(|| quote!(#p::Refusal::GuardsFailed));
+        if rows.len() == 1 && rows[0].guard.is_none() && rows[0].actions.is_empty() {
+            let to = &table.states[rows[0].to].ident;
+            quote!((#state::#from_ident, #event::#event_ident #pattern) => return #p::Ok(#state::#to))
+        } else {
+            quote! {
+                (#state::#from_ident, #event::#event_ident #pattern) => {
+                    #(#steps)*
+                    #refusal
+                }
+            }
+        }
+    });
+    quote! {
+        impl<C: #context + ?Sized> #p::Fire<C> for #machine {
+            fn next(
+                from: #state,
+                event: &#event,
+                #context_param: &mut C,
+            ) -> #p::Result<#state, #p::InvalidTransition<Self>> {
+                let reason = match (from, event) {
+                    #(#arms,)*
+                    _ => #p::Refusal::Undeclared,
+                };
+                #p::Err(#p::InvalidTransition {
+                    from,
+                    event: <Self as #p::StateMachine>::event_kind(event),
+                    reason,
+                })
+            }
+        }
+    }
+}
+
+/// The guard expression with each guard name turned into a call on the context.
+fn guard_call(context: &Ident, guard: &Guard) -> TokenStream {
+    fn walk(context: &Ident, expr: &Expr) -> TokenStream {
+        match expr {
+            Expr::Path(p) => {
+                let ident = p.path.get_ident();
+                quote!(#context::#ident(context, event))
+            }
+            Expr::Unary(u) => {
+                let inner = walk(context, &u.expr);
+                quote!(!#inner)
+            }
+            Expr::Binary(b) => {
+                let left = walk(context, &b.left);
+                let right = walk(context, &b.right);
+                let op = &b.op;
+                quote!(#left #op #right)
+            }
+            Expr::Paren(p) => {
+                let inner = walk(context, &p.expr);
+                quote!((#inner))
+            }
+            // `check` accepts nothing else.
+            other => quote!(#other),
+        }
+    }
+    walk(context, &guard.expr)
+}
+
+fn inherent_impl(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, state, event, kind, context, module, .. } = n;
+    let vis = &table.vis;
+    let initial = &table.states[table.initial].ident;
+    let machine_doc = format!("A running `{machine}` in its initial state `{initial}`, with `context` for its guards and actions.");
+    let typed_doc = format!(
+        "A running `{machine}` whose state is a type, starting in `{initial}`: only the transitions of the table compile."
+    );
+    quote! {
+        impl #machine {
+            #[doc = #machine_doc]
+            #vis fn machine<C: #context>(context: C) -> #p::Machine<#machine, C> {
+                #p::Machine::new(context)
+            }
+
+            #[doc = #typed_doc]
+            #vis fn typed<C: #context>(context: C) -> #p::Typed<#module::state::#initial, C> {
+                #p::Typed::new(context)
+            }
+
+            /// Fires `event` in state `from`: runs the guards and actions of the first row that
+            /// takes it and returns its target, or says why no row does.
+            #vis fn next<C: #context + ?Sized>(
+                from: #state,
+                event: &#event,
+                context: &mut C,
+            ) -> #p::Result<#state, #p::InvalidTransition<#machine>> {
+                <#machine as #p::Fire<C>>::next(from, event, context)
+            }
+
+            /// The transition table as a Mermaid `stateDiagram-v2`.
+            #vis const fn mermaid() -> &'static str {
+                <#machine as #p::StateMachine>::MERMAID
+            }
+
+            /// The transition table, one row per transition, in the order rows are tried.
+            #vis const fn transitions() -> &'static [#p::Transition<#state, #kind>] {
+                <#machine as #p::StateMachine>::TRANSITIONS
+            }
+        }
+    }
+}
+
+/// `<module>::state::*` and `<module>::event::*`: the states and events as types, and the
+/// edges of the table as trait impls between them.
+fn typed_module(n: &Names<'_>) -> TokenStream {
+    let Names { table, private: p, machine, state, event, module, .. } = n;
+    let vis = &table.vis;
+    let vis1 = nested_visibility(vis, 1);
+    let vis2 = nested_visibility(&table.vis, 2);
+    let module_doc = format!("The states and events of `{machine}` as types, for `{machine}::typed`.");
+    let state_doc = format!("The states of `{machine}` as types.");
+    let event_doc = format!("The events of `{machine}` as types; each converts into `{event}`.");
+
+    let state_structs = table.states.iter().map(|s| {
+        let ident = &s.ident;
+        let doc = format!("State `{ident}` of `{machine}`, as a type.");
+        quote! {
+            #[doc = #doc]
+            #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
+            #vis2 struct #ident;
+        }
+    });
+    let event_structs = table.events.iter().map(|e| {
+        let ident = &e.ident;
+        let doc = format!("Event `{ident}` of `{machine}`, as a type.");
+        match &e.fields {
+            Fields::Unit => quote! {
+                #[doc = #doc]
+                #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
+                #vis2 struct #ident;
+            },
+            Fields::Unnamed(fields) => {
+                let types = fields.unnamed.iter().map(|f| &f.ty);
+                quote! {
+                    #[doc = #doc]
+                    #[derive(#p::Debug)]
+                    #vis2 struct #ident(#(#vis2 #types),*);
+                }
+            }
+            Fields::Named(fields) => {
+                let names = fields.named.iter().map(|f| &f.ident);
+                let types = fields.named.iter().map(|f| &f.ty);
+                quote! {
+                    #[doc = #doc]
+                    #[derive(#p::Debug)]
+                    #vis2 struct #ident { #(#vis2 #names: #types),* }
+                }
+            }
+        }
+    });
+    // Field types are written at the call site; the event module sees them through a glob
+    // import of the module that holds the machine.
+    let import = table.has_event_data().then(|| quote!(use super::super::*;));
+
+    let state_impls = table.states.iter().map(|s| {
+        let ident = &s.ident;
+        quote! {
+            impl #p::StateType for #module::state::#ident {
+                type Machine = #machine;
+                const STATE: #state = #state::#ident;
+            }
+        }
+    });
+    let event_impls = table.events.iter().map(|e| {
+        let ident = &e.ident;
+        let body = match &e.fields {
+            Fields::Unit => quote!(#event::#ident),
+            Fields::Unnamed(fields) => {
+                let bindings: Vec<Ident> = (0..fields.unnamed.len()).map(|i| format_ident!("field{}", i)).collect();
+                quote! {
+                    let #module::event::#ident(#(#bindings),*) = event;
+                    #event::#ident(#(#bindings),*)
+                }
+            }
+            Fields::Named(fields) => {
+                let names: Vec<_> = fields.named.iter().map(|f| &f.ident).collect();
+                quote! {
+                    let #module::event::#ident { #(#names),* } = event;
+                    #event::#ident { #(#names),* }
+                }
+            }
+        };
+        let param = if matches!(e.fields, Fields::Unit) { quote!(_event) } else { quote!(event) };
+        quote! {
+            impl #p::From<#module::event::#ident> for #event {
+                fn from(#param: #module::event::#ident) -> Self {
+                    #body
+                }
+            }
+        }
+    });
+    let edge_impls = edges(table).into_iter().map(|edge| {
+        let from = &table.states[edge.from].ident;
+        let ev = &table.events[edge.event].ident;
+        let to = &table.states[edge.to].ident;
+        let unguarded = edge.unguarded.then(|| {
+            quote! {
+                impl #p::Edge<#module::event::#ev> for #module::state::#from {
+                    type To = #module::state::#to;
+                }
+            }
+        });
+        quote! {
+            #unguarded
+            impl #p::GuardedEdge<#module::event::#ev> for #module::state::#from {
+                type To = #module::state::#to;
+            }
+        }
+    });
+
+    quote! {
+        #[doc = #module_doc]
+        #vis mod #module {
+            #[doc = #state_doc]
+            #vis1 mod state {
+                #(#state_structs)*
+            }
+
+            #[doc = #event_doc]
+            #vis1 mod event {
+                #import
+                #(#event_structs)*
+            }
+        }
+
+        #(#state_impls)*
+        #(#event_impls)*
+        #(#edge_impls)*
+    }
+}
+
+/// A state and event whose rows all lead to one state: a typed edge.
+struct TypedEdge {
+    from: usize,
+    event: usize,
+    to: usize,
+    /// Whether one of the rows has no guard, so that firing cannot fail.
+    unguarded: bool,
+}
+
+fn edges(table: &Table) -> Vec<TypedEdge> {
+    let mut edges: Vec<(TypedEdge, bool)> = Vec::new();
+    for row in &table.rows {
+        match edges.iter_mut().find(|(e, _)| e.from == row.from && e.event == row.event) {
+            Some((edge, single_target)) => {
+                *single_target &= edge.to == row.to;
+                edge.unguarded |= row.guard.is_none();
+            }
+            None => edges.push((
+                TypedEdge {
+                    from: row.from,
+                    event: row.event,
+                    to: row.to,
+                    unguarded: row.guard.is_none(),
+                },
+                true,
+            )),
+        }
+    }
+    edges.into_iter().filter(|(_, single)| *single).map(|(edge, _)| edge).collect()
+}
+
+/// The visibility `vis` means at the call site, written for an item `depth` modules down.
+fn nested_visibility(vis: &Visibility, depth: usize) -> TokenStream {
+    let supers = |extra: usize| {
+        let parts = std::iter::repeat_n(quote!(super), depth + extra);
+        quote!(#(#parts)::*)
+    };
+    match vis {
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Inherited => {
+            let path = supers(0);
+            quote!(pub(in #path))
+        }
+        Visibility::Restricted(r) => {
+            let first = r.path.segments.first().map(|s| s.ident.to_string());
+            match first.as_deref() {
+                Some("self") if r.path.segments.len() == 1 => {
+                    let path = supers(0);
+                    quote!(pub(in #path))
+                }
+                Some("super") | Some("self") => {
+                    let path = supers(0);
+                    let rest = r.path.segments.iter().filter(|s| s.ident != "self");
+                    quote!(pub(in #path::#(#rest)::*))
+                }
+                _ => quote!(#vis),
+            }
+        }
+    }
+}

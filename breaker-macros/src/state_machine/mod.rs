@@ -1,0 +1,29 @@
+//! `state_machine!`: parse (ast.rs), check (check.rs), expand (expand.rs, diagram.rs).
+
+mod ast;
+mod check;
+mod diagram;
+mod expand;
+#[cfg(test)]
+mod tests;
+
+use proc_macro2::TokenStream;
+
+/// Expands a `state_machine!` invocation: the generated items, and every error found as
+/// `compile_error!`s beside them.
+pub fn expand(tokens: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<ast::Input>(tokens) {
+        Ok(input) => input,
+        Err(err) => return err.to_compile_error(),
+    };
+    let (table, errors) = check::check(input);
+    let mut out = table.as_ref().map(expand::expand).unwrap_or_default();
+    let combined = errors.into_iter().reduce(|mut all, err| {
+        all.combine(err);
+        all
+    });
+    if let Some(err) = combined {
+        out.extend(err.to_compile_error());
+    }
+    out
+}
