@@ -175,7 +175,10 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
             None => None,
             Some(Err(_)) => continue,
         };
-        let (Ok(event), Ok(to)) = (event, to) else { continue };
+        let Ok(event) = event else { continue };
+        // A row whose only fault is its target still takes part in the overlap checks, so
+        // that fixing the target reveals no new error.
+        let to = to.ok();
         let guard = match guard {
             Some(Ok(g)) => Some(g),
             None => None,
@@ -256,7 +259,8 @@ struct Resolved<'a> {
     /// `None` for `_`.
     from: Option<usize>,
     event: usize,
-    to: usize,
+    /// `None` when the target did not resolve: checked, never expanded.
+    to: Option<usize>,
     guard: Option<Guard>,
 }
 
@@ -280,12 +284,14 @@ fn order_rows(
     let mut wildcard_groups: HashMap<usize, Group> = HashMap::new();
     let mut out = Vec::new();
 
-    let transition = |r: &Resolved<'_>, from| Transition {
-        from,
-        event: r.event,
-        to: r.to,
-        guard: r.guard.clone(),
-        actions: r.row.actions.clone(),
+    let transition = |r: &Resolved<'_>, from| {
+        r.to.map(|to| Transition {
+            from,
+            event: r.event,
+            to,
+            guard: r.guard.clone(),
+            actions: r.row.actions.clone(),
+        })
     };
 
     for r in resolved {
@@ -304,7 +310,7 @@ fn order_rows(
         }
         group.unguarded |= r.guard.is_none();
         group.guards.extend(r.guard.as_ref().map(|g| g.text.clone()));
-        out.push(transition(r, from));
+        out.extend(transition(r, from));
     }
 
     for r in resolved.iter().filter(|r| r.from.is_none()) {
@@ -325,7 +331,7 @@ fn order_rows(
             }
             group.unguarded |= r.guard.is_none();
             group.guards.extend(r.guard.as_ref().map(|g| g.text.clone()));
-            out.push(transition(r, from));
+            out.extend(transition(r, from));
             applied = true;
         }
         if !applied {

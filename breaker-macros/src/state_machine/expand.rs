@@ -63,12 +63,12 @@ fn machine_type(n: &Names<'_>) -> TokenStream {
     let Names { table, private: p, machine, .. } = n;
     let vis = &table.vis;
     let user_docs = &table.docs;
-    let separator = (!user_docs.is_empty()).then(|| quote!(#[doc = ""]));
-    let generated_docs = diagram::rustdoc(table);
+    let separator = (!user_docs.is_empty()).then(|| doc_attrs(""));
+    let generated_docs = doc_attrs(&diagram::rustdoc(table));
     quote! {
         #(#user_docs)*
         #separator
-        #[doc = #generated_docs]
+        #generated_docs
         #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
         #vis struct #machine;
     }
@@ -77,10 +77,10 @@ fn machine_type(n: &Names<'_>) -> TokenStream {
 fn state_enum(n: &Names<'_>) -> TokenStream {
     let Names { table, private: p, machine, state, .. } = n;
     let vis = &table.vis;
-    let doc = format!("The states of [`{machine}`].");
+    let doc = doc_attrs(&format!("The states of [`{machine}`]."));
     let variants = table.states.iter().map(|s| variant(s, "State", machine));
     let mut out = quote! {
-        #[doc = #doc]
+        #doc
         #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
         #vis enum #state {
             #(#variants,)*
@@ -93,23 +93,23 @@ fn state_enum(n: &Names<'_>) -> TokenStream {
 fn event_enums(n: &Names<'_>) -> TokenStream {
     let Names { table, private: p, machine, event, kind, .. } = n;
     let vis = &table.vis;
-    let doc = format!("The events of [`{machine}`].");
+    let doc = doc_attrs(&format!("The events of [`{machine}`]."));
     let variants = table.events.iter().map(|e| {
         let fields = &e.fields;
         let head = variant(e, "Event", machine);
         quote!(#head #fields)
     });
     let mut out = if table.has_event_data() {
-        let kind_doc = format!("The events of [`{machine}`], without their data.");
+        let kind_doc = doc_attrs(&format!("The events of [`{machine}`], without their data."));
         let kinds = table.events.iter().map(|e| variant(e, "Event", machine));
         quote! {
-            #[doc = #doc]
+            #doc
             #[derive(#p::Debug)]
             #vis enum #event {
                 #(#variants,)*
             }
 
-            #[doc = #kind_doc]
+            #kind_doc
             #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
             #vis enum #kind {
                 #(#kinds,)*
@@ -117,7 +117,7 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
         }
     } else {
         quote! {
-            #[doc = #doc]
+            #doc
             #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
             #vis enum #event {
                 #(#variants,)*
@@ -135,8 +135,8 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
 fn variant(named: &Named, what: &str, machine: &Ident) -> TokenStream {
     let ident = &named.ident;
     if named.docs.is_empty() {
-        let doc = format!("{what} `{ident}` of `{machine}`.");
-        quote!(#[doc = #doc] #ident)
+        let doc = doc_attrs(&format!("{what} `{ident}` of `{machine}`."));
+        quote!(#doc #ident)
     } else {
         let docs = &named.docs;
         quote!(#(#docs)* #ident)
@@ -158,10 +158,11 @@ fn name_fn_body(list: &[Named]) -> TokenStream {
     }
 }
 
-fn impl_name_and_display(p: &TokenStream, ty: &Ident, body: TokenStream, doc: &str) -> TokenStream {
+fn impl_name_and_display(p: &TokenStream, ty: &Ident, body: TokenStream, text: &str) -> TokenStream {
+    let doc = doc_attrs(text);
     quote! {
         impl #ty {
-            #[doc = #doc]
+            #doc
             pub const fn name(&self) -> &'static str {
                 #body
             }
@@ -203,30 +204,32 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
         rows.join(", ")
     };
     let guards = table.guards.iter().map(|guard| {
-        let doc = format!("Guard of {}: the row fires only when this returns `true`.", uses(guard, true));
+        let doc = doc_attrs(&format!("Guard of {}: the row fires only when this returns `true`.", uses(guard, true)));
         quote! {
-            #[doc = #doc]
+            #doc
             fn #guard(&self, event: &#event) -> bool;
         }
     });
     let actions = table.actions.iter().map(|action| {
-        let doc = format!("Action of {}: runs when the row fires, before the state changes.", uses(action, false));
+        let doc = doc_attrs(&format!("Action of {}: runs when the row fires, before the state changes.", uses(action, false)));
         quote! {
-            #[doc = #doc]
+            #doc
             fn #action(&mut self, event: &#event);
         }
     });
 
     if table.guards.is_empty() && table.actions.is_empty() {
-        let doc = format!("The context of [`{machine}`]. Its table has no guards or actions, so every type is a context, `()` included.");
+        let doc = doc_attrs(&format!(
+        "The context of [`{machine}`]. Its table has no guards or actions, so every type is a context, `()` included."
+    ));
         return quote! {
-            #[doc = #doc]
+            #doc
             #vis trait #context {}
 
             impl<T: ?Sized> #context for T {}
         };
     }
-    let doc = format!("The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`].");
+    let doc = doc_attrs(&format!("The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`]."));
     let methods: Vec<String> = table.guards.iter().chain(&table.actions).map(|m| format!("`{m}`")).collect();
     let message = format!("`{{Self}}` is not a context of state machine `{machine}`");
     let label = format!("`{context}` is not implemented for this type");
@@ -235,7 +238,7 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
         methods.join(", ")
     );
     quote! {
-        #[doc = #doc]
+        #doc
         #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
         #vis trait #context {
             #(#guards)*
@@ -430,18 +433,18 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
     let Names { table, private: p, machine, state, event, kind, context, module, .. } = n;
     let vis = &table.vis;
     let initial = &table.states[table.initial].ident;
-    let machine_doc = format!("A running `{machine}` in its initial state `{initial}`, with `context` for its guards and actions.");
-    let typed_doc = format!(
+    let machine_doc = doc_attrs(&format!("A running `{machine}` in its initial state `{initial}`, with `context` for its guards and actions."));
+    let typed_doc = doc_attrs(&format!(
         "A running `{machine}` whose state is a type, starting in `{initial}`: only the transitions of the table compile."
-    );
+    ));
     quote! {
         impl #machine {
-            #[doc = #machine_doc]
+            #machine_doc
             #vis fn machine<C: #context>(context: C) -> #p::Machine<#machine, C> {
                 #p::Machine::new(context)
             }
 
-            #[doc = #typed_doc]
+            #typed_doc
             #vis fn typed<C: #context>(context: C) -> #p::Typed<#module::state::#initial, C> {
                 #p::Typed::new(context)
             }
@@ -476,32 +479,32 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
     let vis = &table.vis;
     let vis1 = nested_visibility(vis, 1);
     let vis2 = nested_visibility(&table.vis, 2);
-    let module_doc = format!("The states and events of `{machine}` as types, for `{machine}::typed`.");
-    let state_doc = format!("The states of `{machine}` as types.");
-    let event_doc = format!("The events of `{machine}` as types; each converts into `{event}`.");
+    let module_doc = doc_attrs(&format!("The states and events of `{machine}` as types, for `{machine}::typed`."));
+    let state_doc = doc_attrs(&format!("The states of `{machine}` as types."));
+    let event_doc = doc_attrs(&format!("The events of `{machine}` as types; each converts into `{event}`."));
 
     let state_structs = table.states.iter().map(|s| {
         let ident = &s.ident;
-        let doc = format!("State `{ident}` of `{machine}`, as a type.");
+        let doc = doc_attrs(&format!("State `{ident}` of `{machine}`, as a type."));
         quote! {
-            #[doc = #doc]
+            #doc
             #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
             #vis2 struct #ident;
         }
     });
     let event_structs = table.events.iter().map(|e| {
         let ident = &e.ident;
-        let doc = format!("Event `{ident}` of `{machine}`, as a type.");
+        let doc = doc_attrs(&format!("Event `{ident}` of `{machine}`, as a type."));
         match &e.fields {
             Fields::Unit => quote! {
-                #[doc = #doc]
+                #doc
                 #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
                 #vis2 struct #ident;
             },
             Fields::Unnamed(fields) => {
                 let types = fields.unnamed.iter().map(|f| &f.ty);
                 quote! {
-                    #[doc = #doc]
+                    #doc
                     #[derive(#p::Debug)]
                     #vis2 struct #ident(#(#vis2 #types),*);
                 }
@@ -510,7 +513,7 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
                 let names = fields.named.iter().map(|f| &f.ident);
                 let types = fields.named.iter().map(|f| &f.ty);
                 quote! {
-                    #[doc = #doc]
+                    #doc
                     #[derive(#p::Debug)]
                     #vis2 struct #ident { #(#vis2 #names: #types),* }
                 }
@@ -578,14 +581,14 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
     });
 
     quote! {
-        #[doc = #module_doc]
+        #module_doc
         #vis mod #module {
-            #[doc = #state_doc]
+            #state_doc
             #vis1 mod state {
                 #(#state_structs)*
             }
 
-            #[doc = #event_doc]
+            #event_doc
             #vis1 mod event {
                 #import
                 #(#event_structs)*
@@ -657,4 +660,15 @@ fn nested_visibility(vis: &Visibility, depth: usize) -> TokenStream {
             }
         }
     }
+}
+
+/// `#[doc]` attributes for `text`, one a line, each with the space that `///` leaves.
+fn doc_attrs(text: &str) -> TokenStream {
+    text.lines()
+        .chain(text.is_empty().then_some(""))
+        .map(|line| {
+            let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+            quote!(#[doc = #line])
+        })
+        .collect()
 }

@@ -1,0 +1,66 @@
+//! Expansion snapshots: the generated code of representative tables, pretty-printed, so that
+//! every change to it shows up in review.
+
+use quote::quote;
+
+fn expand_pretty(tokens: proc_macro2::TokenStream) -> String {
+    let out = super::expand(tokens);
+    let file: syn::File = syn::parse2(out).expect("the expansion is valid Rust");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn door_with_guards_actions_and_a_final_state() {
+    insta::assert_snapshot!(expand_pretty(quote! {
+        /// A door.
+        pub Door {
+            initial: Closed,
+            final: Broken,
+            Closed + Open => Opened,
+            Opened + Close => Closed,
+            Closed + Lock [has_key] / log_lock => Locked,
+            Locked + Unlock [has_key && !jammed] => Closed,
+            Locked + Kick => Broken,
+        }
+    }));
+}
+
+#[test]
+fn declared_states_data_events_and_a_wildcard() {
+    insta::assert_snapshot!(expand_pretty(quote! {
+        #[state_machine(crate = crate)]
+        pub(crate) Feeder {
+            states: [Idle, Feeding],
+            events: [
+                /// Food was put in.
+                Feed { grams: u32 },
+                Done,
+                Reset,
+            ],
+            initial: Idle,
+            Idle + Feed [has_room] / (weigh, log) => Feeding,
+            Feeding + Done => Idle,
+            _ + Reset => Idle,
+        }
+    }));
+}
+
+#[test]
+fn errors_are_all_reported_and_the_machine_still_expands() {
+    let out = super::expand(quote! {
+        Door {
+            states: [Closed, Opened, Locked],
+            initial: Closed,
+            Closed + Open => Opend,
+            Opened + Close => Closed,
+            Closed + Open => Locked,
+            Opened + Lock => Locked,
+        }
+    })
+    .to_string();
+    assert!(out.contains("unknown state `Opend` (did you mean `Opened`?)"), "{out}");
+    assert!(out.contains("duplicate transition: an earlier row already takes `Closed + Open`"), "{out}");
+    assert!(out.contains("state `Locked` has no way out"), "{out}");
+    assert!(!out.contains("unreachable"), "a typo must not cascade: {out}");
+    assert!(out.contains("enum DoorState"), "the machine is still generated: {out}");
+}
