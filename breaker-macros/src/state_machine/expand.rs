@@ -522,7 +522,9 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
     });
     // Field types are written at the call site; the event module sees them through a glob
     // import of the module that holds the machine.
-    let import = table.has_event_data().then(|| quote!(use super::super::*;));
+    let import = table
+        .has_event_data()
+        .then(|| quote!(#[allow(unused_imports)] use super::super::*;));
 
     let state_impls = table.states.iter().map(|s| {
         let ident = &s.ident;
