@@ -252,28 +252,37 @@ pub trait StateType: 'static {
     const STATE: <Self::Machine as StateMachine>::State;
 }
 
-/// A transition the table declares from this state on event `E`, with one target state and
-/// no guard: [`Typed::fire`] takes it and cannot fail.
-#[diagnostic::on_unimplemented(
-    message = "the table declares no unguarded transition from `{Self}` on `{E}`",
-    label = "no unguarded `{E}` row leaves `{Self}`",
-    note = "a typed transition must be a row of the `state_machine!` table; a guarded row is fired with `try_fire`"
-)]
-pub trait Edge<E>: StateType {
-    /// The state the transition enters.
-    type To: StateType<Machine = Self::Machine>;
+/// An event of a machine, as a type (generated: `<machine>::event::<Event>`).
+pub trait EventType: Into<<Self::Machine as StateMachine>::Event> {
+    /// The machine the event belongs to.
+    type Machine: StateMachine;
 }
 
-/// A transition the table declares from this state on event `E`, with one target state,
-/// guarded or not: [`Typed::try_fire`] takes it and fails when no guard holds.
+/// This event leaves state `S` along a row of the table with one target state and no guard:
+/// [`Typed::fire`] takes it and cannot fail.
+///
+/// Implemented on the event rather than the state: the compiler then learns the event from
+/// the argument of `fire`, never from the table, and a wrong event gets this message.
 #[diagnostic::on_unimplemented(
-    message = "the table declares no transition from `{Self}` on `{E}` with a single target state",
-    label = "no `{E}` row leaves `{Self}`",
+    message = "the table declares no unguarded transition from `{S}` on `{Self}`",
+    label = "no unguarded row of the table leaves `{S}` on this event",
+    note = "a typed transition must be a row of the `state_machine!` table; a guarded row is fired with `try_fire`"
+)]
+pub trait Edge<S: StateType>: EventType<Machine = S::Machine> {
+    /// The state the transition enters.
+    type To: StateType<Machine = S::Machine>;
+}
+
+/// This event leaves state `S` along rows of the table with one target state, guarded or
+/// not: [`Typed::try_fire`] takes it and fails when no guard holds.
+#[diagnostic::on_unimplemented(
+    message = "the table declares no transition from `{S}` on `{Self}` with a single target state",
+    label = "no row of the table leaves `{S}` on this event",
     note = "a typed transition must be a row of the `state_machine!` table"
 )]
-pub trait GuardedEdge<E>: StateType {
+pub trait GuardedEdge<S: StateType>: EventType<Machine = S::Machine> {
     /// The state the transition enters when a guard holds.
-    type To: StateType<Machine = Self::Machine>;
+    type To: StateType<Machine = S::Machine>;
 }
 
 /// A running machine whose state is a type: only the transitions the table declares
@@ -344,25 +353,23 @@ impl<S: StateType, C> Typed<S, C> {
     }
 
     /// Fires `event` along an unguarded edge of the table; runs the row's actions.
-    pub fn fire<E>(mut self, event: E) -> Typed<S::To, C>
+    pub fn fire<E>(mut self, event: E) -> Typed<E::To, C>
     where
-        S: Edge<E>,
-        E: Into<<S::Machine as StateMachine>::Event>,
+        E: Edge<S>,
         S::Machine: Fire<C>,
     {
         let event = event.into();
         let next = S::Machine::next(S::STATE, &event, &mut self.context);
         // The generated `Edge` impls and `next` come from the same table row.
-        debug_assert!(next == Ok(<S::To as StateType>::STATE));
+        debug_assert!(next == Ok(<E::To as StateType>::STATE));
         Typed::new(self.context)
     }
 
     /// Fires `event` along a (possibly guarded) edge of the table: the machine in the target
     /// state, or in its current state when no guard held.
-    pub fn try_fire<E>(mut self, event: E) -> Result<Typed<S::To, C>, Self>
+    pub fn try_fire<E>(mut self, event: E) -> Result<Typed<E::To, C>, Self>
     where
-        S: GuardedEdge<E>,
-        E: Into<<S::Machine as StateMachine>::Event>,
+        E: GuardedEdge<S>,
         S::Machine: Fire<C>,
     {
         let event = event.into();

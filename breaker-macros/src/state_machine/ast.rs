@@ -221,7 +221,13 @@ fn parse_row(input: ParseStream) -> syn::Result<Row> {
         if content.is_empty() {
             return Err(syn::Error::new(brackets.span.join(), "empty guard: name a guard of the context, as in `[has_key]`"));
         }
-        let expr: Expr = content.parse()?;
+        let expr: Expr = content.parse().map_err(|err| {
+            if err.to_string().starts_with("unexpected end of input") {
+                syn::Error::new(brackets.span.close(), "this guard is incomplete: expected a guard name")
+            } else {
+                err
+            }
+        })?;
         if !content.is_empty() {
             return Err(content.error("unexpected tokens in the guard"));
         }

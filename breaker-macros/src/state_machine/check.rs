@@ -109,7 +109,8 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
     let mut initial = None;
     match initials.as_slice() {
         [] => {
-            if !rows.is_empty() {
+            // A malformed entry may be the initial state, misspelt.
+            if !rows.is_empty() && !parse_failed {
                 errors.push(syn::Error::new(
                     input.name.span(),
                     format!("state machine `{}` has no initial state: add `initial: State` to the table", input.name),
@@ -198,18 +199,23 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         }
     }
 
-    for action in action_names.iter().filter(|a| guard_names.contains(a)) {
+    let clashes: Vec<Ident> = action_names.iter().filter(|a| guard_names.contains(a)).cloned().collect();
+    for action in &clashes {
         errors.push(syn::Error::new(
             action.span(),
             format!("`{action}` is used both as a guard and as an action; a context method is one or the other"),
         ));
     }
+    // Expanded as a guard only, and its action rows left out, so that the context trait
+    // does not declare the method twice.
+    action_names.retain(|a| !clashes.contains(a));
 
     let events_declared = events.declared;
     let states_vec = states.into_named();
     let events_vec = events.into_named();
     let finals_set: HashSet<usize> = finals.iter().copied().collect();
-    let transitions = order_rows(&resolved, states_vec.len(), &finals_set, &states_vec, &events_vec, &mut errors);
+    let mut transitions = order_rows(&resolved, states_vec.len(), &finals_set, &states_vec, &events_vec, &mut errors);
+    transitions.retain(|t| !t.actions.iter().any(|a| clashes.contains(a)));
 
     // `_` rows reach their targets from every non-final state.
     for target in std::mem::take(&mut graph.wildcard_targets) {
@@ -218,11 +224,13 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         }
     }
 
-    if let Some(initial) = initial {
+    // The checks of the whole table need all of its rows: a malformed row may be the one
+    // that leaves a state, reaches it, or fires an event.
+    if let (Some(initial), false) = (initial, parse_failed) {
         check_graph(&graph, initial, &finals_set, &states_vec, &mut errors);
     }
     for (index, event) in events_vec.iter().enumerate() {
-        if events_declared && !graph.used_events.contains(&index) {
+        if events_declared && !parse_failed && !graph.used_events.contains(&index) {
             errors.push(syn::Error::new(
                 event.ident.span(),
                 format!("event `{}` is declared, but no row fires on it", event.ident),

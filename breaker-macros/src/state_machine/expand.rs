@@ -86,7 +86,7 @@ fn state_enum(n: &Names<'_>) -> TokenStream {
             #(#variants,)*
         }
     };
-    out.extend(impl_name_and_display(p, state, name_fn_body(&table.states), "The state's name, as declared."));
+    out.extend(impl_name_and_display(p, state, name_fn_body(&table.states, false), "The state's name, as declared."));
     out
 }
 
@@ -124,9 +124,9 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
             }
         }
     };
-    out.extend(impl_name_and_display(p, event, name_fn_body(&table.events), "The event's name, as declared."));
+    out.extend(impl_name_and_display(p, event, name_fn_body(&table.events, true), "The event's name, as declared."));
     if table.has_event_data() {
-        out.extend(impl_name_and_display(p, kind, name_fn_body(&table.events), "The event's name, as declared."));
+        out.extend(impl_name_and_display(p, kind, name_fn_body(&table.events, false), "The event's name, as declared."));
     }
     out
 }
@@ -144,11 +144,11 @@ fn variant(named: &Named, what: &str, machine: &Ident) -> TokenStream {
 }
 
 /// The match arms of `name()`: every variant to its name, whatever data it carries.
-fn name_fn_body(list: &[Named]) -> TokenStream {
+fn name_fn_body(list: &[Named], with_data: bool) -> TokenStream {
     let arms = list.iter().map(|named| {
         let ident = &named.ident;
         let name = ident.to_string();
-        let pattern = rest_pattern(&named.fields);
+        let pattern = if with_data { rest_pattern(&named.fields) } else { quote!() };
         quote!(Self::#ident #pattern => #name)
     });
     quote! {
@@ -186,7 +186,7 @@ fn rest_pattern(fields: &Fields) -> TokenStream {
 }
 
 fn context_trait(n: &Names<'_>) -> TokenStream {
-    let Names { table, machine, event, context, .. } = n;
+    let Names { table, private: p, machine, event, context, .. } = n;
     let vis = &table.vis;
     let uses = |ident: &Ident, is_guard: bool| -> String {
         let rows: Vec<String> = table
@@ -226,7 +226,7 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
             #doc
             #vis trait #context {}
 
-            impl<T: ?Sized> #context for T {}
+            impl<T: ?#p::Sized> #context for T {}
         };
     }
     let doc = doc_attrs(&format!("The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`]."));
@@ -380,7 +380,7 @@ fn fire_impl(n: &Names<'_>) -> TokenStream {
         }
     });
     quote! {
-        impl<C: #context + ?Sized> #p::Fire<C> for #machine {
+        impl<C: #context + ?#p::Sized> #p::Fire<C> for #machine {
             fn next(
                 from: #state,
                 event: &#event,
@@ -451,7 +451,7 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
 
             /// Fires `event` in state `from`: runs the guards and actions of the first row that
             /// takes it and returns its target, or says why no row does.
-            #vis fn next<C: #context + ?Sized>(
+            #vis fn next<C: #context + ?#p::Sized>(
                 from: #state,
                 event: &#event,
                 context: &mut C,
@@ -561,6 +561,10 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
                     #body
                 }
             }
+
+            impl #p::EventType for #module::event::#ident {
+                type Machine = #machine;
+            }
         }
     });
     let edge_impls = edges(table).into_iter().map(|edge| {
@@ -569,14 +573,14 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
         let to = &table.states[edge.to].ident;
         let unguarded = edge.unguarded.then(|| {
             quote! {
-                impl #p::Edge<#module::event::#ev> for #module::state::#from {
+                impl #p::Edge<#module::state::#from> for #module::event::#ev {
                     type To = #module::state::#to;
                 }
             }
         });
         quote! {
             #unguarded
-            impl #p::GuardedEdge<#module::event::#ev> for #module::state::#from {
+            impl #p::GuardedEdge<#module::state::#from> for #module::event::#ev {
                 type To = #module::state::#to;
             }
         }

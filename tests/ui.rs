@@ -1,0 +1,10 @@
+//! Compile-time checks of the macros: every diagnostic has a case in `tests/ui/*/fail` with
+//! its reviewed `.stderr`, and every feature a case in `tests/ui/*/pass` that compiles and
+//! runs.
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("tests/ui/state_machine/pass/*.rs");
+    cases.compile_fail("tests/ui/state_machine/fail/*.rs");
+}

@@ -1,0 +1,19 @@
+use breaker::state_machine;
+
+state_machine! {
+    pub Door {
+        initial: Closed,
+        Closed + Lock [has_key] / log_lock => Locked,
+        Locked + Unlock [has_key] => Closed,
+    }
+}
+
+struct Hand;
+
+impl DoorContext for Hand {
+    fn log_lock(&mut self, _: &DoorEvent) {}
+}
+
+fn main() {
+    let _door = Door::machine(Hand);
+}

@@ -1,0 +1,12 @@
+use breaker::state_machine;
+
+state_machine! {
+    pub Door {
+        initial: Closed,
+        Closed + Open => Opened,
+        Opened + Close => Closed,
+        Opened + Kick => Broken,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use breaker::state_machine;
+
+state_machine! {
+    pub Door {}
+}
+
+fn main() {}

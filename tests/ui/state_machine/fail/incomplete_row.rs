@@ -1,0 +1,11 @@
+use breaker::state_machine;
+
+state_machine! {
+    pub Door {
+        initial: Closed,
+        Closed + Open => Opened,
+        Opened + Close,
+    }
+}
+
+fn main() {}

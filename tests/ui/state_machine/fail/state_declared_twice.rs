@@ -1,0 +1,12 @@
+use breaker::state_machine;
+
+state_machine! {
+    pub Door {
+        states: [Closed, Opened, Closed],
+        initial: Closed,
+        Closed + Open => Opened,
+        Opened + Close => Closed,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,65 @@
+//! The generated code names everything by absolute path: it compiles beside a user's own
+//! `Result`, `Option`, `Clone`, `Sized`, and modules named `core`, `std` and `breaker`.
+//!
+//! (`#![no_implicit_prelude]` is not supported: it also hides the tool prelude, so the
+//! generated `#[diagnostic::on_unimplemented]` on the context trait cannot resolve.)
+#![allow(dead_code)]
+
+mod core {}
+mod std {}
+
+type Result<T> = ::std::result::Result<T, ()>;
+struct Option;
+struct Ok;
+trait Clone {}
+trait Sized {}
+struct Some;
+struct Err;
+
+mod shadowed {
+    #[allow(unused_imports)]
+    use super::{Clone, Err, Ok, Option, Result, Sized, Some};
+
+    mod breaker {}
+
+    ::breaker::state_machine! {
+        pub Light {
+            initial: Off,
+            Off + Toggle [powered] => On,
+            On + Toggle / log => Off,
+        }
+    }
+
+    pub struct Switch;
+
+    impl LightContext for Switch {
+        fn powered(&self, _: &LightEvent) -> bool {
+            true
+        }
+        fn log(&mut self, _: &LightEvent) {}
+    }
+}
+
+mod private {
+    // Inherited visibility: the typed module and its items are visible to this module only.
+    breaker::state_machine! {
+        Valve {
+            events: [Open(u8), Shut],
+            initial: Shut,
+            Shut + Open => Opened,
+            Opened + Shut => Shut,
+        }
+    }
+
+    pub fn cycle() -> &'static str {
+        let valve = Valve::typed(());
+        let valve = valve.fire(valve::event::Open(3)).fire(valve::event::Shut);
+        valve.state().name()
+    }
+}
+
+fn main() {
+    let mut light = shadowed::Light::machine(shadowed::Switch);
+    assert_eq!(light.fire(shadowed::LightEvent::Toggle), ::std::result::Result::Ok(shadowed::LightState::On));
+    assert_eq!(private::cycle(), "Shut");
+}
