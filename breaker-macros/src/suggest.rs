@@ -27,7 +27,11 @@ where
             if c == name {
                 return None;
             }
-            let distance = if c.eq_ignore_ascii_case(name) { 0 } else { edit_distance(name, c) };
+            let distance = if c.eq_ignore_ascii_case(name) {
+                0
+            } else {
+                edit_distance(name, c)
+            };
             (distance <= budget).then(|| (distance, c.to_string()))
         })
         .min_by_key(|(distance, _)| *distance)
@@ -42,13 +46,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(rows[i - 2][j - 2] + 1);
             }
@@ -64,11 +70,20 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(closest("Clsed", ["Closed", "Open"]).as_deref(), Some("Closed"));
-        assert_eq!(closest("Lcoked", ["Locked", "Closed"]).as_deref(), Some("Locked"));
+        assert_eq!(
+            closest("Clsed", ["Closed", "Open"]).as_deref(),
+            Some("Closed")
+        );
+        assert_eq!(
+            closest("Lcoked", ["Locked", "Closed"]).as_deref(),
+            Some("Locked")
+        );
         assert_eq!(closest("closed", ["Closed"]).as_deref(), Some("Closed"));
         assert_eq!(closest("Broken", ["Closed", "Open"]), None);
-        assert_eq!(did_you_mean("intial", ["initial", "final"]), " (did you mean `initial`?)");
+        assert_eq!(
+            did_you_mean("intial", ["initial", "final"]),
+            " (did you mean `initial`?)"
+        );
         assert_eq!(did_you_mean("xyz", ["initial"]), "");
     }
 }

@@ -25,7 +25,7 @@ pub enum Entry {
     Final(KeyValue<Vec<Ident>>),
     States(KeyValue<Vec<Declared>>),
     Events(KeyValue<Vec<Declared>>),
-    Row(Row),
+    Row(Box<Row>),
 }
 
 /// `key: value`, with the key kept for spans.
@@ -58,14 +58,19 @@ impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
-        let name: Ident = input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), "expected the machine's name, as in `pub Door { ... }`"))?;
+        let name: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the machine's name, as in `pub Door { ... }`",
+            )
+        })?;
         let content;
         braced!(content in input);
         let body: TokenStream = content.parse()?;
         if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the table: one `state_machine!` declares one machine"));
+            return Err(input.error(
+                "unexpected tokens after the table: one `state_machine!` declares one machine",
+            ));
         }
 
         let mut entries = Vec::new();
@@ -118,7 +123,10 @@ fn split_at_commas(body: TokenStream) -> Vec<Chunk> {
 }
 
 fn chunk_of(tokens: Vec<TokenTree>) -> Chunk {
-    let last = tokens.last().map(TokenTree::span).unwrap_or_else(Span::call_site);
+    let last = tokens
+        .last()
+        .map(TokenTree::span)
+        .unwrap_or_else(Span::call_site);
     Chunk {
         tokens: tokens.into_iter().collect(),
         last,
@@ -133,8 +141,15 @@ fn refine_end_of_input(err: syn::Error, chunk: &Chunk) -> syn::Error {
         let what = message
             .trim_start_matches("unexpected end of input")
             .trim_start_matches(", ");
-        let what = if what.is_empty() { "more tokens".to_string() } else { what.to_string() };
-        syn::Error::new(chunk.last, format!("this entry is incomplete: {what} after this"))
+        let what = if what.is_empty() {
+            "more tokens".to_string()
+        } else {
+            what.to_string()
+        };
+        syn::Error::new(
+            chunk.last,
+            format!("this entry is incomplete: {what} after this"),
+        )
     } else {
         err
     }
@@ -144,7 +159,10 @@ fn parse_entry(input: ParseStream) -> syn::Result<Entry> {
     // Doc comments are allowed on rows for readability; they are not kept.
     let attrs = input.call(Attribute::parse_outer)?;
     if let Some(attr) = attrs.iter().find(|a| !a.path().is_ident("doc")) {
-        return Err(syn::Error::new_spanned(attr, "only doc comments may stand before a row"));
+        return Err(syn::Error::new_spanned(
+            attr,
+            "only doc comments may stand before a row",
+        ));
     }
 
     if input.peek(Token![final]) && input.peek2(Token![:]) {
@@ -161,9 +179,12 @@ fn parse_entry(input: ParseStream) -> syn::Result<Entry> {
         input.parse::<Token![:]>()?;
         return match key.to_string().as_str() {
             "initial" => {
-                let value: Ident = input
-                    .parse()
-                    .map_err(|e| syn::Error::new(e.span(), "expected the initial state, as in `initial: Closed`"))?;
+                let value: Ident = input.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected the initial state, as in `initial: Closed`",
+                    )
+                })?;
                 expect_end(input, "`initial` takes one state")?;
                 Ok(Entry::Initial(KeyValue { key, value }))
             }
@@ -176,15 +197,18 @@ fn parse_entry(input: ParseStream) -> syn::Result<Entry> {
                 Ok(Entry::Events(KeyValue { key, value }))
             }
             other => {
-                let hint = crate::suggest::did_you_mean(other, ["initial", "final", "states", "events"]);
+                let hint =
+                    crate::suggest::did_you_mean(other, ["initial", "final", "states", "events"]);
                 Err(syn::Error::new(
                     key.span(),
-                    format!("unknown key `{other}`{hint}: a table takes `initial`, `final`, `states`, `events` and rows `State + Event => State`"),
+                    format!(
+                        "unknown key `{other}`{hint}: a table takes `initial`, `final`, `states`, `events` and rows `State + Event => State`"
+                    ),
                 ))
             }
         };
     }
-    parse_row(input).map(Entry::Row)
+    parse_row(input).map(|row| Entry::Row(Box::new(row)))
 }
 
 fn parse_row(input: ParseStream) -> syn::Result<Row> {
@@ -219,11 +243,17 @@ fn parse_row(input: ParseStream) -> syn::Result<Row> {
         let content;
         let brackets = bracketed!(content in input);
         if content.is_empty() {
-            return Err(syn::Error::new(brackets.span.join(), "empty guard: name a guard of the context, as in `[has_key]`"));
+            return Err(syn::Error::new(
+                brackets.span.join(),
+                "empty guard: name a guard of the context, as in `[has_key]`",
+            ));
         }
         let expr: Expr = content.parse().map_err(|err| {
             if err.to_string().starts_with("unexpected end of input") {
-                syn::Error::new(brackets.span.close(), "this guard is incomplete: expected a guard name")
+                syn::Error::new(
+                    brackets.span.close(),
+                    "this guard is incomplete: expected a guard name",
+                )
             } else {
                 err
             }
@@ -248,11 +278,12 @@ fn parse_row(input: ParseStream) -> syn::Result<Row> {
             }
             actions.extend(list);
         } else {
-            actions.push(
-                input
-                    .parse()
-                    .map_err(|e| syn::Error::new(e.span(), "expected an action after `/`, as in `/ log` or `/ (log, notify)`"))?,
-            );
+            actions.push(input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected an action after `/`, as in `/ log` or `/ (log, notify)`",
+                )
+            })?);
         }
     }
 
@@ -263,20 +294,29 @@ fn parse_row(input: ParseStream) -> syn::Result<Row> {
             .or_else(|| guard.as_ref().map(Spanned::span))
             .unwrap_or_else(|| event.span());
         return Err(if input.is_empty() {
-            syn::Error::new(last, "this row is incomplete: expected `=> State` after this")
+            syn::Error::new(
+                last,
+                "this row is incomplete: expected `=> State` after this",
+            )
         } else {
             input.error("expected `=>` and the target state")
         });
     }
     let arrow: Token![=>] = input.parse()?;
     let to: Ident = if input.is_empty() {
-        return Err(syn::Error::new(arrow.spans[1], "expected the target state after `=>`"));
+        return Err(syn::Error::new(
+            arrow.spans[1],
+            "expected the target state after `=>`",
+        ));
     } else {
         input
             .parse()
             .map_err(|e| syn::Error::new(e.span(), "expected the target state after `=>`"))?
     };
-    expect_end(input, "a row ends after its target state; separate rows with `,`")?;
+    expect_end(
+        input,
+        "a row ends after its target state; separate rows with `,`",
+    )?;
     Ok(Row {
         from,
         from_span,
@@ -295,9 +335,9 @@ fn one_or_list(input: ParseStream, what: &str) -> syn::Result<Vec<Ident>> {
             .into_iter()
             .collect()
     } else {
-        vec![input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), format!("expected {what} or a list `[A, B]`")))?]
+        vec![input.parse().map_err(|e| {
+            syn::Error::new(e.span(), format!("expected {what} or a list `[A, B]`"))
+        })?]
     };
     expect_end(input, "unexpected tokens: separate entries with `,`")?;
     Ok(list)
@@ -311,10 +351,16 @@ fn declared_list(input: ParseStream, events: bool) -> syn::Result<Vec<Declared>>
     let mut out = Vec::new();
     for declared in list {
         if let Some(attr) = declared.attrs.iter().find(|a| !a.path().is_ident("doc")) {
-            return Err(syn::Error::new_spanned(attr, "only doc comments are allowed here"));
+            return Err(syn::Error::new_spanned(
+                attr,
+                "only doc comments are allowed here",
+            ));
         }
         if !events && !matches!(declared.fields, Fields::Unit) {
-            return Err(syn::Error::new_spanned(&declared.fields, "states carry no data; only events do"));
+            return Err(syn::Error::new_spanned(
+                &declared.fields,
+                "states carry no data; only events do",
+            ));
         }
         out.push(declared);
     }
@@ -332,12 +378,20 @@ impl Parse for Declared {
         } else {
             Fields::Unit
         };
-        Ok(Declared { attrs, ident, fields })
+        Ok(Declared {
+            attrs,
+            ident,
+            fields,
+        })
     }
 }
 
 fn expect_end(input: ParseStream, message: &str) -> syn::Result<()> {
-    if input.is_empty() { Ok(()) } else { Err(input.error(message)) }
+    if input.is_empty() {
+        Ok(())
+    } else {
+        Err(input.error(message))
+    }
 }
 
 /// `#[state_machine(crate = path, module = name)]` among the outer attributes.

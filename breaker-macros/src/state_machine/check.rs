@@ -60,7 +60,9 @@ pub struct Guard {
 impl Table {
     /// Whether any event carries data.
     pub fn has_event_data(&self) -> bool {
-        self.events.iter().any(|e| !matches!(e.fields, Fields::Unit))
+        self.events
+            .iter()
+            .any(|e| !matches!(e.fields, Fields::Unit))
     }
 }
 
@@ -84,21 +86,27 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         match entry {
             Entry::States(kv) => {
                 if states_list.is_some() {
-                    errors.push(syn::Error::new(kv.key.span(), "a second `states` list: declare the states once"));
+                    errors.push(syn::Error::new(
+                        kv.key.span(),
+                        "a second `states` list: declare the states once",
+                    ));
                 } else {
                     states_list = Some(kv.value);
                 }
             }
             Entry::Events(kv) => {
                 if events_list.is_some() {
-                    errors.push(syn::Error::new(kv.key.span(), "a second `events` list: declare the events once"));
+                    errors.push(syn::Error::new(
+                        kv.key.span(),
+                        "a second `events` list: declare the events once",
+                    ));
                 } else {
                     events_list = Some(kv.value);
                 }
             }
             Entry::Initial(kv) => initials.push(kv),
             Entry::Final(kv) => final_idents.extend(kv.value),
-            Entry::Row(row) => rows.push(row),
+            Entry::Row(row) => rows.push(*row),
         }
     }
 
@@ -121,7 +129,10 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
             for extra in rest {
                 errors.push(syn::Error::new(
                     extra.key.span(),
-                    format!("a second initial state: a state machine has one, and it is `{}`", first.value),
+                    format!(
+                        "a second initial state: a state machine has one, and it is `{}`",
+                        first.value
+                    ),
                 ));
             }
             initial = states.resolve(&first.value, &mut errors).ok();
@@ -144,7 +155,10 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         let from = row.from.as_ref().map(|f| states.resolve(f, &mut errors));
         let event = events.resolve(&row.event, &mut errors);
         let to = states.resolve(&row.to, &mut errors);
-        let guard = row.guard.as_ref().map(|expr| check_guard(expr, &mut guard_names, &mut errors));
+        let guard = row
+            .guard
+            .as_ref()
+            .map(|expr| check_guard(expr, &mut guard_names, &mut errors));
         for action in &row.actions {
             if !action_names.contains(action) {
                 action_names.push(action.clone());
@@ -185,21 +199,34 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
             None => None,
             Some(Err(())) => continue,
         };
-        resolved.push(Resolved { row, from, event, to, guard });
+        resolved.push(Resolved {
+            row,
+            from,
+            event,
+            to,
+            guard,
+        });
     }
 
     let mut finals = Vec::new();
     for ident in &final_idents {
         if let Ok(index) = states.resolve(ident, &mut errors) {
             if finals.contains(&index) {
-                errors.push(syn::Error::new(ident.span(), format!("`{ident}` is already declared final")));
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("`{ident}` is already declared final"),
+                ));
             } else {
                 finals.push(index);
             }
         }
     }
 
-    let clashes: Vec<Ident> = action_names.iter().filter(|a| guard_names.contains(a)).cloned().collect();
+    let clashes: Vec<Ident> = action_names
+        .iter()
+        .filter(|a| guard_names.contains(a))
+        .cloned()
+        .collect();
     for action in &clashes {
         errors.push(syn::Error::new(
             action.span(),
@@ -214,7 +241,14 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
     let states_vec = states.into_named();
     let events_vec = events.into_named();
     let finals_set: HashSet<usize> = finals.iter().copied().collect();
-    let mut transitions = order_rows(&resolved, states_vec.len(), &finals_set, &states_vec, &events_vec, &mut errors);
+    let mut transitions = order_rows(
+        &resolved,
+        states_vec.len(),
+        &finals_set,
+        &states_vec,
+        &events_vec,
+        &mut errors,
+    );
     transitions.retain(|t| !t.actions.iter().any(|a| clashes.contains(a)));
 
     // `_` rows reach their targets from every non-final state.
@@ -233,7 +267,10 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         if events_declared && !parse_failed && !graph.used_events.contains(&index) {
             errors.push(syn::Error::new(
                 event.ident.span(),
-                format!("event `{}` is declared, but no row fires on it", event.ident),
+                format!(
+                    "event `{}` is declared, but no row fires on it",
+                    event.ident
+                ),
             ));
         }
     }
@@ -249,7 +286,9 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         module: options
             .module
             .unwrap_or_else(|| Ident::new(&snake_case(&input.name.to_string()), input.name.span())),
-        krate: options.krate.unwrap_or_else(|| syn::parse_quote!(::breaker)),
+        krate: options
+            .krate
+            .unwrap_or_else(|| syn::parse_quote!(::breaker)),
         name: input.name,
         states: states_vec,
         events: events_vec,
@@ -307,38 +346,60 @@ fn order_rows(
         if finals.contains(&from) {
             errors.push(syn::Error::new(
                 r.row.from_span,
-                format!("`{}` is a final state, but this row leaves it; a final state has no way out", states[from].ident),
+                format!(
+                    "`{}` is a final state, but this row leaves it; a final state has no way out",
+                    states[from].ident
+                ),
             ));
             continue;
         }
         let group = groups.entry((from, r.event)).or_default();
-        if let Some(message) = overlap(group.unguarded, &group.guards, r, &format!("{} + {}", states[from].ident, events[r.event].ident)) {
+        if let Some(message) = overlap(
+            group.unguarded,
+            &group.guards,
+            r,
+            &format!("{} + {}", states[from].ident, events[r.event].ident),
+        ) {
             errors.push(row_error(r.row, message));
             continue;
         }
         group.unguarded |= r.guard.is_none();
-        group.guards.extend(r.guard.as_ref().map(|g| g.text.clone()));
+        group
+            .guards
+            .extend(r.guard.as_ref().map(|g| g.text.clone()));
         out.extend(transition(r, from));
     }
 
     for r in resolved.iter().filter(|r| r.from.is_none()) {
         let group = wildcard_groups.entry(r.event).or_default();
-        if let Some(message) = overlap(group.unguarded, &group.guards, r, &format!("_ + {}", events[r.event].ident)) {
+        if let Some(message) = overlap(
+            group.unguarded,
+            &group.guards,
+            r,
+            &format!("_ + {}", events[r.event].ident),
+        ) {
             errors.push(row_error(r.row, message));
             continue;
         }
         group.unguarded |= r.guard.is_none();
-        group.guards.extend(r.guard.as_ref().map(|g| g.text.clone()));
+        group
+            .guards
+            .extend(r.guard.as_ref().map(|g| g.text.clone()));
 
         let mut applied = false;
         for from in (0..state_count).filter(|s| !finals.contains(s)) {
             let group = groups.entry((from, r.event)).or_default();
-            let shadowed = group.unguarded || r.guard.as_ref().is_some_and(|g| group.guards.contains(&g.text));
+            let shadowed = group.unguarded
+                || r.guard
+                    .as_ref()
+                    .is_some_and(|g| group.guards.contains(&g.text));
             if shadowed {
                 continue;
             }
             group.unguarded |= r.guard.is_none();
-            group.guards.extend(r.guard.as_ref().map(|g| g.text.clone()));
+            group
+                .guards
+                .extend(r.guard.as_ref().map(|g| g.text.clone()));
             out.extend(transition(r, from));
             applied = true;
         }
@@ -358,7 +419,9 @@ fn order_rows(
 /// Why `r` cannot follow the rows already in its group, if it cannot.
 fn overlap(unguarded: bool, guards: &[String], r: &Resolved<'_>, pair: &str) -> Option<String> {
     match (&r.guard, unguarded) {
-        (None, true) => Some(format!("duplicate transition: an earlier row already takes `{pair}`")),
+        (None, true) => Some(format!(
+            "duplicate transition: an earlier row already takes `{pair}`"
+        )),
         (Some(_), true) => Some(format!(
             "this row can never fire: the earlier unguarded `{pair}` row always takes the event first"
         )),
@@ -380,7 +443,9 @@ fn span_range(first: Span, last: Span) -> TokenStream {
     a.set_span(first);
     let mut b = Punct::new('>', Spacing::Alone);
     b.set_span(last);
-    [TokenTree::Punct(a), TokenTree::Punct(b)].into_iter().collect()
+    [TokenTree::Punct(a), TokenTree::Punct(b)]
+        .into_iter()
+        .collect()
 }
 
 #[derive(Default)]
@@ -403,7 +468,13 @@ impl Graph {
 
 /// Every state must be reachable from the initial state, and every non-final state must have
 /// a way out. A state gets one error at most: unreachable says enough.
-fn check_graph(graph: &Graph, initial: usize, finals: &HashSet<usize>, states: &[Named], errors: &mut Vec<syn::Error>) {
+fn check_graph(
+    graph: &Graph,
+    initial: usize,
+    finals: &HashSet<usize>,
+    states: &[Named],
+    errors: &mut Vec<syn::Error>,
+) {
     let mut reached = vec![false; states.len()];
     let mut queue = VecDeque::from([initial]);
     reached[initial] = true;
@@ -425,7 +496,8 @@ fn check_graph(graph: &Graph, initial: usize, finals: &HashSet<usize>, states: &
                     states[initial].ident
                 ),
             ));
-        } else if !finals.contains(&index) && !graph.wildcard_exit && !graph.exits.contains(&index) {
+        } else if !finals.contains(&index) && !graph.wildcard_exit && !graph.exits.contains(&index)
+        {
             errors.push(syn::Error::new(
                 name.span(),
                 format!("state `{name}` has no way out: add a row that leaves it, or declare it with `final: {name}`"),
@@ -435,7 +507,11 @@ fn check_graph(graph: &Graph, initial: usize, finals: &HashSet<usize>, states: &
 }
 
 /// Validates a guard expression and records the guard names it uses.
-fn check_guard(expr: &Expr, names: &mut Vec<Ident>, errors: &mut Vec<syn::Error>) -> Result<Guard, ()> {
+fn check_guard(
+    expr: &Expr,
+    names: &mut Vec<Ident>,
+    errors: &mut Vec<syn::Error>,
+) -> Result<Guard, ()> {
     fn walk(expr: &Expr, names: &mut Vec<Ident>, errors: &mut Vec<syn::Error>) -> bool {
         match expr {
             Expr::Path(p) if p.attrs.is_empty() && p.qself.is_none() => match p.path.get_ident() {
@@ -446,7 +522,10 @@ fn check_guard(expr: &Expr, names: &mut Vec<Ident>, errors: &mut Vec<syn::Error>
                     true
                 }
                 None => {
-                    errors.push(syn::Error::new_spanned(p, "a guard is the name of a context method, not a path"));
+                    errors.push(syn::Error::new_spanned(
+                        p,
+                        "a guard is the name of a context method, not a path",
+                    ));
                     false
                 }
             },
@@ -478,7 +557,9 @@ fn check_guard(expr: &Expr, names: &mut Vec<Ident>, errors: &mut Vec<syn::Error>
 /// An expression's tokens as a string with single spaces, the same however it was written.
 fn normalise(expr: &Expr) -> String {
     let text = expr.to_token_stream().to_string();
-    text.replace("! ", "!").replace("( ", "(").replace(" )", ")")
+    text.replace("! ", "!")
+        .replace("( ", "(")
+        .replace(" )", ")")
 }
 
 /// The states or the events of a table: declared in a list, or taken from the rows in order
@@ -490,7 +571,11 @@ struct Names {
 }
 
 impl Names {
-    fn new(kind: &'static str, declared: Option<Vec<Declared>>, errors: &mut Vec<syn::Error>) -> Names {
+    fn new(
+        kind: &'static str,
+        declared: Option<Vec<Declared>>,
+        errors: &mut Vec<syn::Error>,
+    ) -> Names {
         let mut names = Names {
             kind,
             declared: declared.is_some(),
@@ -498,7 +583,10 @@ impl Names {
         };
         for d in declared.into_iter().flatten() {
             if names.position(&d.ident).is_some() {
-                errors.push(syn::Error::new(d.ident.span(), format!("{kind} `{}` is declared twice", d.ident)));
+                errors.push(syn::Error::new(
+                    d.ident.span(),
+                    format!("{kind} `{}` is declared twice", d.ident),
+                ));
                 continue;
             }
             names.list.push(Named {
@@ -517,7 +605,11 @@ impl Names {
     /// The index of `ident`. Undeclared (when there is a list): an error, and the index of
     /// the closest name, if one is close, as the likely intent. Without a list, a new name is
     /// added.
-    fn resolve(&mut self, ident: &Ident, errors: &mut Vec<syn::Error>) -> Result<usize, Option<usize>> {
+    fn resolve(
+        &mut self,
+        ident: &Ident,
+        errors: &mut Vec<syn::Error>,
+    ) -> Result<usize, Option<usize>> {
         if let Some(index) = self.position(ident) {
             return Ok(index);
         }
@@ -536,7 +628,10 @@ impl Names {
             Some(best) => format!("unknown {kind} `{ident}` (did you mean `{best}`?)"),
             None => {
                 let all: Vec<String> = self.list.iter().map(|n| format!("`{}`", n.ident)).collect();
-                format!("unknown {kind} `{ident}`: the declared {kind}s are {}", all.join(", "))
+                format!(
+                    "unknown {kind} `{ident}`: the declared {kind}s are {}",
+                    all.join(", ")
+                )
             }
         };
         errors.push(syn::Error::new(ident.span(), message));
@@ -554,8 +649,11 @@ pub fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            let after_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let before_lower = i > 0 && chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let after_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let before_lower = i > 0
+                && chars[i - 1].is_uppercase()
+                && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             if after_lower || before_lower {
                 out.push('_');
             }

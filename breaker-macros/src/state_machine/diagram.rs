@@ -26,15 +26,27 @@ pub fn mermaid(table: &Table) -> String {
 /// The rustdoc of the machine type: the user's docs come first, then this.
 pub fn rustdoc(table: &Table) -> String {
     let mut out = String::from("# Transition table\n\n");
-    let _ = write!(out, "Initial state: `{}`.", table.states[table.initial].ident);
+    let _ = write!(
+        out,
+        "Initial state: `{}`.",
+        table.states[table.initial].ident
+    );
     if !table.finals.is_empty() {
-        let finals: Vec<String> = table.finals.iter().map(|&s| format!("`{}`", table.states[s].ident)).collect();
+        let finals: Vec<String> = table
+            .finals
+            .iter()
+            .map(|&s| format!("`{}`", table.states[s].ident))
+            .collect();
         let _ = write!(out, " Final: {}.", finals.join(", "));
     }
     out.push_str(" Rows are tried in this order; the first whose guard holds fires.\n\n");
     out.push_str("| From | Event | Guard | Actions | To |\n|---|---|---|---|---|\n");
     for row in &table.rows {
-        let guard = row.guard.as_ref().map(|g| format!("`{}`", g.text)).unwrap_or_default();
+        let guard = row
+            .guard
+            .as_ref()
+            .map(|g| format!("`{}`", g.text))
+            .unwrap_or_default();
         let actions: Vec<String> = row.actions.iter().map(|a| format!("`{a}`")).collect();
         let _ = writeln!(
             out,

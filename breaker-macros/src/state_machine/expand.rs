@@ -60,7 +60,12 @@ pub fn expand(table: &Table) -> TokenStream {
 }
 
 fn machine_type(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        ..
+    } = n;
     let vis = &table.vis;
     let user_docs = &table.docs;
     let separator = (!user_docs.is_empty()).then(|| doc_attrs(""));
@@ -75,7 +80,13 @@ fn machine_type(n: &Names<'_>) -> TokenStream {
 }
 
 fn state_enum(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, state, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        state,
+        ..
+    } = n;
     let vis = &table.vis;
     let doc = doc_attrs(&format!("The states of [`{machine}`]."));
     let variants = table.states.iter().map(|s| variant(s, "State", machine));
@@ -86,12 +97,24 @@ fn state_enum(n: &Names<'_>) -> TokenStream {
             #(#variants,)*
         }
     };
-    out.extend(impl_name_and_display(p, state, name_fn_body(&table.states, false), "The state's name, as declared."));
+    out.extend(impl_name_and_display(
+        p,
+        state,
+        name_fn_body(&table.states, false),
+        "The state's name, as declared.",
+    ));
     out
 }
 
 fn event_enums(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, event, kind, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        event,
+        kind,
+        ..
+    } = n;
     let vis = &table.vis;
     let doc = doc_attrs(&format!("The events of [`{machine}`]."));
     let variants = table.events.iter().map(|e| {
@@ -124,9 +147,19 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
             }
         }
     };
-    out.extend(impl_name_and_display(p, event, name_fn_body(&table.events, true), "The event's name, as declared."));
+    out.extend(impl_name_and_display(
+        p,
+        event,
+        name_fn_body(&table.events, true),
+        "The event's name, as declared.",
+    ));
     if table.has_event_data() {
-        out.extend(impl_name_and_display(p, kind, name_fn_body(&table.events, false), "The event's name, as declared."));
+        out.extend(impl_name_and_display(
+            p,
+            kind,
+            name_fn_body(&table.events, false),
+            "The event's name, as declared.",
+        ));
     }
     out
 }
@@ -148,7 +181,11 @@ fn name_fn_body(list: &[Named], with_data: bool) -> TokenStream {
     let arms = list.iter().map(|named| {
         let ident = &named.ident;
         let name = ident.to_string();
-        let pattern = if with_data { rest_pattern(&named.fields) } else { quote!() };
+        let pattern = if with_data {
+            rest_pattern(&named.fields)
+        } else {
+            quote!()
+        };
         quote!(Self::#ident #pattern => #name)
     });
     quote! {
@@ -158,7 +195,12 @@ fn name_fn_body(list: &[Named], with_data: bool) -> TokenStream {
     }
 }
 
-fn impl_name_and_display(p: &TokenStream, ty: &Ident, body: TokenStream, text: &str) -> TokenStream {
+fn impl_name_and_display(
+    p: &TokenStream,
+    ty: &Ident,
+    body: TokenStream,
+    text: &str,
+) -> TokenStream {
     let doc = doc_attrs(text);
     quote! {
         impl #ty {
@@ -170,7 +212,7 @@ fn impl_name_and_display(p: &TokenStream, ty: &Ident, body: TokenStream, text: &
 
         impl #p::fmt::Display for #ty {
             fn fmt(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
-                f.write_str(self.name())
+                f.pad(self.name())
             }
         }
     }
@@ -186,7 +228,14 @@ fn rest_pattern(fields: &Fields) -> TokenStream {
 }
 
 fn context_trait(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, event, context, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        event,
+        context,
+        ..
+    } = n;
     let vis = &table.vis;
     let uses = |ident: &Ident, is_guard: bool| -> String {
         let rows: Vec<String> = table
@@ -194,24 +243,39 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
             .iter()
             .filter(|row| {
                 if is_guard {
-                    row.guard.as_ref().is_some_and(|g| guard_names(&g.expr).contains(&ident))
+                    row.guard
+                        .as_ref()
+                        .is_some_and(|g| guard_names(&g.expr).contains(&ident))
                 } else {
                     row.actions.contains(ident)
                 }
             })
-            .map(|row| format!("`{} + {} => {}`", table.states[row.from].ident, table.events[row.event].ident, table.states[row.to].ident))
+            .map(|row| {
+                format!(
+                    "`{} + {} => {}`",
+                    table.states[row.from].ident,
+                    table.events[row.event].ident,
+                    table.states[row.to].ident
+                )
+            })
             .collect();
         rows.join(", ")
     };
     let guards = table.guards.iter().map(|guard| {
-        let doc = doc_attrs(&format!("Guard of {}: the row fires only when this returns `true`.", uses(guard, true)));
+        let doc = doc_attrs(&format!(
+            "Guard of {}: the row fires only when this returns `true`.",
+            uses(guard, true)
+        ));
         quote! {
             #doc
             fn #guard(&self, event: &#event) -> bool;
         }
     });
     let actions = table.actions.iter().map(|action| {
-        let doc = doc_attrs(&format!("Action of {}: runs when the row fires, before the state changes.", uses(action, false)));
+        let doc = doc_attrs(&format!(
+            "Action of {}: runs when the row fires, before the state changes.",
+            uses(action, false)
+        ));
         quote! {
             #doc
             fn #action(&mut self, event: &#event);
@@ -220,8 +284,8 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
 
     if table.guards.is_empty() && table.actions.is_empty() {
         let doc = doc_attrs(&format!(
-        "The context of [`{machine}`]. Its table has no guards or actions, so every type is a context, `()` included."
-    ));
+            "The context of [`{machine}`]. Its table has no guards or actions, so every type is a context, `()` included."
+        ));
         return quote! {
             #doc
             #vis trait #context {}
@@ -229,8 +293,15 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
             impl<T: ?#p::Sized> #context for T {}
         };
     }
-    let doc = doc_attrs(&format!("The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`]."));
-    let methods: Vec<String> = table.guards.iter().chain(&table.actions).map(|m| format!("`{m}`")).collect();
+    let doc = doc_attrs(&format!(
+        "The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`]."
+    ));
+    let methods: Vec<String> = table
+        .guards
+        .iter()
+        .chain(&table.actions)
+        .map(|m| format!("`{m}`"))
+        .collect();
     let message = format!("`{{Self}}` is not a context of state machine `{machine}`");
     let label = format!("`{context}` is not implemented for this type");
     let note = format!(
@@ -262,7 +333,15 @@ fn guard_names(expr: &Expr) -> Vec<&Ident> {
 }
 
 fn state_machine_impl(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, state, event, kind, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        state,
+        event,
+        kind,
+        ..
+    } = n;
     let name = machine.to_string();
     let state_path = |i: usize| {
         let ident = &table.states[i].ident;
@@ -331,7 +410,15 @@ fn state_machine_impl(n: &Names<'_>) -> TokenStream {
 }
 
 fn fire_impl(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, state, event, context, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        state,
+        event,
+        context,
+        ..
+    } = n;
     let context_param = if table.guards.is_empty() && table.actions.is_empty() {
         quote!(_context)
     } else {
@@ -341,7 +428,10 @@ fn fire_impl(n: &Names<'_>) -> TokenStream {
     // One arm per (state, event), its rows in table order.
     let mut groups: Vec<(usize, usize, Vec<&Transition>)> = Vec::new();
     for row in &table.rows {
-        match groups.iter_mut().find(|(s, e, _)| *s == row.from && *e == row.event) {
+        match groups
+            .iter_mut()
+            .find(|(s, e, _)| *s == row.from && *e == row.event)
+        {
             Some((_, _, rows)) => rows.push(row),
             None => groups.push((row.from, row.event, vec![row])),
         }
@@ -430,10 +520,22 @@ fn guard_call(context: &Ident, guard: &Guard) -> TokenStream {
 }
 
 fn inherent_impl(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, state, event, kind, context, module, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        state,
+        event,
+        kind,
+        context,
+        module,
+        ..
+    } = n;
     let vis = &table.vis;
     let initial = &table.states[table.initial].ident;
-    let machine_doc = doc_attrs(&format!("A running `{machine}` in its initial state `{initial}`, with `context` for its guards and actions."));
+    let machine_doc = doc_attrs(&format!(
+        "A running `{machine}` in its initial state `{initial}`, with `context` for its guards and actions."
+    ));
     let typed_doc = doc_attrs(&format!(
         "A running `{machine}` whose state is a type, starting in `{initial}`: only the transitions of the table compile."
     ));
@@ -475,13 +577,25 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
 /// `<module>::state::*` and `<module>::event::*`: the states and events as types, and the
 /// edges of the table as trait impls between them.
 fn typed_module(n: &Names<'_>) -> TokenStream {
-    let Names { table, private: p, machine, state, event, module, .. } = n;
+    let Names {
+        table,
+        private: p,
+        machine,
+        state,
+        event,
+        module,
+        ..
+    } = n;
     let vis = &table.vis;
     let vis1 = nested_visibility(vis, 1);
     let vis2 = nested_visibility(&table.vis, 2);
-    let module_doc = doc_attrs(&format!("The states and events of `{machine}` as types, for `{machine}::typed`."));
+    let module_doc = doc_attrs(&format!(
+        "The states and events of `{machine}` as types, for `{machine}::typed`."
+    ));
     let state_doc = doc_attrs(&format!("The states of `{machine}` as types."));
-    let event_doc = doc_attrs(&format!("The events of `{machine}` as types; each converts into `{event}`."));
+    let event_doc = doc_attrs(&format!(
+        "The events of `{machine}` as types; each converts into `{event}`."
+    ));
 
     let state_structs = table.states.iter().map(|s| {
         let ident = &s.ident;
@@ -522,9 +636,12 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
     });
     // Field types are written at the call site; the event module sees them through a glob
     // import of the module that holds the machine.
-    let import = table
-        .has_event_data()
-        .then(|| quote!(#[allow(unused_imports)] use super::super::*;));
+    let import = table.has_event_data().then(|| {
+        quote!(
+            #[allow(unused_imports)]
+            use super::super::*;
+        )
+    });
 
     let state_impls = table.states.iter().map(|s| {
         let ident = &s.ident;
@@ -540,7 +657,9 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
         let body = match &e.fields {
             Fields::Unit => quote!(#event::#ident),
             Fields::Unnamed(fields) => {
-                let bindings: Vec<Ident> = (0..fields.unnamed.len()).map(|i| format_ident!("field{}", i)).collect();
+                let bindings: Vec<Ident> = (0..fields.unnamed.len())
+                    .map(|i| format_ident!("field{}", i))
+                    .collect();
                 quote! {
                     let #module::event::#ident(#(#bindings),*) = event;
                     #event::#ident(#(#bindings),*)
@@ -554,7 +673,11 @@ fn typed_module(n: &Names<'_>) -> TokenStream {
                 }
             }
         };
-        let param = if matches!(e.fields, Fields::Unit) { quote!(_event) } else { quote!(event) };
+        let param = if matches!(e.fields, Fields::Unit) {
+            quote!(_event)
+        } else {
+            quote!(event)
+        };
         quote! {
             impl #p::From<#module::event::#ident> for #event {
                 fn from(#param: #module::event::#ident) -> Self {
@@ -619,7 +742,10 @@ struct TypedEdge {
 fn edges(table: &Table) -> Vec<TypedEdge> {
     let mut edges: Vec<(TypedEdge, bool)> = Vec::new();
     for row in &table.rows {
-        match edges.iter_mut().find(|(e, _)| e.from == row.from && e.event == row.event) {
+        match edges
+            .iter_mut()
+            .find(|(e, _)| e.from == row.from && e.event == row.event)
+        {
             Some((edge, single_target)) => {
                 *single_target &= edge.to == row.to;
                 edge.unguarded |= row.guard.is_none();
@@ -635,7 +761,11 @@ fn edges(table: &Table) -> Vec<TypedEdge> {
             )),
         }
     }
-    edges.into_iter().filter(|(_, single)| *single).map(|(edge, _)| edge).collect()
+    edges
+        .into_iter()
+        .filter(|(_, single)| *single)
+        .map(|(edge, _)| edge)
+        .collect()
 }
 
 /// The visibility `vis` means at the call site, written for an item `depth` modules down.
@@ -673,7 +803,11 @@ fn doc_attrs(text: &str) -> TokenStream {
     text.lines()
         .chain(text.is_empty().then_some(""))
         .map(|line| {
-            let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+            let line = if line.is_empty() {
+                String::new()
+            } else {
+                format!(" {line}")
+            };
             quote!(#[doc = #line])
         })
         .collect()

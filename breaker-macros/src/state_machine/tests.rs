@@ -58,9 +58,21 @@ fn errors_are_all_reported_and_the_machine_still_expands() {
         }
     })
     .to_string();
-    assert!(out.contains("unknown state `Opend` (did you mean `Opened`?)"), "{out}");
-    assert!(out.contains("duplicate transition: an earlier row already takes `Closed + Open`"), "{out}");
+    assert!(
+        out.contains("unknown state `Opend` (did you mean `Opened`?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("duplicate transition: an earlier row already takes `Closed + Open`"),
+        "{out}"
+    );
     assert!(out.contains("state `Locked` has no way out"), "{out}");
-    assert!(!out.contains("unreachable"), "a typo must not cascade: {out}");
-    assert!(out.contains("enum DoorState"), "the machine is still generated: {out}");
+    assert!(
+        !out.contains("unreachable"),
+        "a typo must not cascade: {out}"
+    );
+    assert!(
+        out.contains("enum DoorState"),
+        "the machine is still generated: {out}"
+    );
 }
