@@ -14,31 +14,17 @@ pub use breaker_macros::state_machine;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::machine::{
-        Edge, EventType, Fire, GuardedEdge, InvalidTransition, Machine, Refusal, StateMachine, StateType,
-        Transition, Typed,
+        Edge, EventType, Fire, GuardedEdge, InvalidTransition, Machine, Refusal, StateMachine,
+        StateType, Transition, Typed,
     };
     pub use ::core::clone::Clone;
     pub use ::core::cmp::{Eq, Ord, PartialEq, PartialOrd};
     pub use ::core::convert::From;
     pub use ::core::default::Default;
     pub use ::core::fmt;
+    pub use ::core::fmt::Debug;
     pub use ::core::hash::Hash;
     pub use ::core::marker::{Copy, Sized};
     pub use ::core::option::Option::{self, None, Some};
     pub use ::core::result::Result::{self, Err, Ok};
-    pub use ::core::fmt::Debug;
 }
-
-pub mod breaker;
-pub mod clock;
-pub mod config;
-pub mod error;
-pub mod events;
-pub mod permit;
-
-pub use breaker::{BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitState};
-pub use clock::{Clock, ManualClock, RealClock};
-pub use config::{BreakerConfig, ConfigError};
-pub use error::{BreakerError, CircuitOpen};
-pub use events::{Metrics, StateChange};
-pub use permit::Permit;
