@@ -11,7 +11,7 @@ use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{Attribute, Expr, Fields, Ident, Visibility};
 
-use super::ast::{Declared, Entry, Input, Options, Row};
+use super::ast::{Declared, Entry, Input, KeyValue, Options, Row};
 use crate::suggest;
 
 /// A checked table.
@@ -84,26 +84,8 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
     let mut rows = Vec::new();
     for entry in input.entries {
         match entry {
-            Entry::States(kv) => {
-                if states_list.is_some() {
-                    errors.push(syn::Error::new(
-                        kv.key.span(),
-                        "a second `states` list: declare the states once",
-                    ));
-                } else {
-                    states_list = Some(kv.value);
-                }
-            }
-            Entry::Events(kv) => {
-                if events_list.is_some() {
-                    errors.push(syn::Error::new(
-                        kv.key.span(),
-                        "a second `events` list: declare the events once",
-                    ));
-                } else {
-                    events_list = Some(kv.value);
-                }
-            }
+            Entry::States(kv) => declare_once(&mut states_list, kv, &mut errors),
+            Entry::Events(kv) => declare_once(&mut events_list, kv, &mut errors),
             Entry::Initial(kv) => initials.push(kv),
             Entry::Final(kv) => final_idents.extend(kv.value),
             Entry::Row(row) => rows.push(*row),
@@ -299,6 +281,22 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         actions: action_names,
     };
     (Some(table), errors)
+}
+
+/// Keeps the first `states` (or `events`) list; a second one is an error.
+fn declare_once(
+    list: &mut Option<Vec<Declared>>,
+    kv: KeyValue<Vec<Declared>>,
+    errors: &mut Vec<syn::Error>,
+) {
+    if list.is_some() {
+        errors.push(syn::Error::new(
+            kv.key.span(),
+            format!("a second `{}` list: declare them once", kv.key),
+        ));
+    } else {
+        *list = Some(kv.value);
+    }
 }
 
 struct Resolved<'a> {
