@@ -14,8 +14,8 @@ pub use breaker_macros::state_machine;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::machine::{
-        Edge, EventType, Fire, GuardedEdge, InvalidTransition, Machine, Refusal, StateMachine,
-        StateType, Transition, Typed,
+        ContextOf, Edge, EventType, Fire, GuardedEdge, InvalidTransition, Machine, Refusal,
+        StateMachine, StateType, Transition, Typed,
     };
     pub use ::core::clone::Clone;
     pub use ::core::cmp::{Eq, Ord, PartialEq, PartialOrd};
@@ -25,6 +25,33 @@ pub mod __private {
     pub use ::core::fmt::Debug;
     pub use ::core::hash::Hash;
     pub use ::core::marker::{Copy, Sized};
+    pub use ::core::ops::FnMut;
     pub use ::core::option::Option::{self, None, Some};
     pub use ::core::result::Result::{self, Err, Ok};
+    pub use ::core::time::Duration;
+    pub use ::core::{concat, module_path};
+
+    pub use crate::breaker::CircuitBreaker;
+    pub use crate::clock::Clock;
+    pub use crate::config::BreakerConfig;
+    pub use crate::guard::{LazyBreaker, method_name, reject};
+    pub use crate::registry::{BreakerSettings, configured, named};
+    pub use ::core::borrow::Borrow;
+    pub use ::core::iter::Iterator;
 }
+
+pub mod breaker;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod guard;
+pub mod permit;
+pub mod registry;
+
+pub use breaker::{BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitState};
+pub use clock::{Clock, ManualClock, RealClock};
+pub use config::{BreakerConfig, ConfigError};
+pub use error::{BreakerError, CircuitOpen};
+pub use events::{Metrics, StateChange};
+pub use permit::Permit;

@@ -75,6 +75,19 @@ pub trait Fire<C: ?Sized>: StateMachine {
     ) -> Result<Self::State, InvalidTransition<Self>>;
 }
 
+/// A type that provides the guards and actions of machine `M`: every type that implements
+/// the context trait `state_machine!` generates for `M`.
+///
+/// It exists for its message: a type that is not a context is told so in these words.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a context of state machine `{M}`",
+    label = "this type does not implement `{M}Context`",
+    note = "implement `{M}Context` for it: its methods are the guards and actions of the table"
+)]
+pub trait ContextOf<M: StateMachine> {}
+
+impl<M: Fire<C>, C: ?Sized> ContextOf<M> for C {}
+
 /// One row of a transition table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Transition<S: 'static, E: 'static> {

@@ -1,6 +1,7 @@
 //! Procedural macros of the [`breaker`](https://docs.rs/breaker) crate. Use them through
 //! `breaker`, which re-exports them and the runtime their code calls.
 
+mod doc;
 mod state_machine;
 mod suggest;
 
@@ -57,7 +58,9 @@ use proc_macro::TokenStream;
 /// Without `states` and `events` lists, the states and events are those the rows name. Doc
 /// comments may stand before the machine, before declared states and events, and before rows.
 /// `#[state_machine(crate = path)]` names the `breaker` crate when it is re-exported under
-/// another name; `#[state_machine(module = name)]` renames the module of typed states.
+/// another name; `#[state_machine(module = name)]` renames the module of typed states;
+/// `#[state_machine(typed = false)]` leaves the typed API out (for a machine driven only by
+/// value, such as the circuit breaker's own).
 ///
 /// Rows are tried in the order written (`_` rows after the others): the first whose guard
 /// holds runs its actions and gives the next state.

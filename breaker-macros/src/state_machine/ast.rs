@@ -398,6 +398,8 @@ fn expect_end(input: ParseStream, message: &str) -> syn::Result<()> {
 pub struct Options {
     pub krate: Option<syn::Path>,
     pub module: Option<Ident>,
+    /// `typed = false`: no typed states and events (`<module>::state`, `<module>::event`).
+    pub typed: Option<syn::LitBool>,
 }
 
 impl Options {
@@ -407,6 +409,7 @@ impl Options {
         let mut options = Options {
             krate: None,
             module: None,
+            typed: None,
         };
         attrs.retain(|attr| {
             if attr.path().is_ident("doc") {
@@ -415,7 +418,7 @@ impl Options {
             if !attr.path().is_ident("state_machine") {
                 errors.push(syn::Error::new_spanned(
                     attr,
-                    "a state machine takes doc comments and `#[state_machine(crate = ..., module = ...)]`",
+                    "a state machine takes doc comments and `#[state_machine(crate = ..., module = ..., typed = ...)]`",
                 ));
                 return false;
             }
@@ -433,10 +436,16 @@ impl Options {
                     }
                     options.module = Some(meta.value()?.parse()?);
                     Ok(())
+                } else if meta.path.is_ident("typed") {
+                    if options.typed.is_some() {
+                        return Err(meta.error("duplicate `typed` option"));
+                    }
+                    options.typed = Some(meta.value()?.parse()?);
+                    Ok(())
                 } else {
                     let name = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
-                    let hint = crate::suggest::did_you_mean(&name, ["crate", "module"]);
-                    Err(meta.error(format!("unknown option `{name}`{hint}: expected `crate = path` or `module = name`")))
+                    let hint = crate::suggest::did_you_mean(&name, ["crate", "module", "typed"]);
+                    Err(meta.error(format!("unknown option `{name}`{hint}: expected `crate = path`, `module = name` or `typed = false`")))
                 }
             });
             if let Err(err) = result {

@@ -21,6 +21,8 @@ pub struct Table {
     pub name: Ident,
     pub krate: syn::Path,
     pub module: Ident,
+    /// Whether to generate the typed API.
+    pub typed: bool,
     pub states: Vec<Named>,
     pub events: Vec<Named>,
     pub initial: usize,
@@ -271,6 +273,7 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
         krate: options
             .krate
             .unwrap_or_else(|| syn::parse_quote!(::breaker)),
+        typed: options.typed.is_none_or(|typed| typed.value),
         name: input.name,
         states: states_vec,
         events: events_vec,

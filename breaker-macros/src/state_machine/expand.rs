@@ -6,6 +6,7 @@ use syn::{Expr, Fields, Ident, Visibility};
 
 use super::check::{Guard, Named, Table, Transition};
 use super::diagram;
+use crate::doc::doc_attrs;
 
 /// The names of everything generated for one table.
 struct Names<'a> {
@@ -46,7 +47,7 @@ pub fn expand(table: &Table) -> TokenStream {
     let state_machine_impl = state_machine_impl(&names);
     let fire_impl = fire_impl(&names);
     let inherent_impl = inherent_impl(&names);
-    let typed = typed_module(&names);
+    let typed = table.typed.then(|| typed_module(&names));
     quote! {
         #machine_type
         #state_enum
@@ -293,24 +294,13 @@ fn context_trait(n: &Names<'_>) -> TokenStream {
             impl<T: ?#p::Sized> #context for T {}
         };
     }
+    // The message for a type that is not a context is on `Fire`, in the runtime: a tool
+    // attribute here would not resolve in a `#![no_implicit_prelude]` module.
     let doc = doc_attrs(&format!(
         "The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`]."
     ));
-    let methods: Vec<String> = table
-        .guards
-        .iter()
-        .chain(&table.actions)
-        .map(|m| format!("`{m}`"))
-        .collect();
-    let message = format!("`{{Self}}` is not a context of state machine `{machine}`");
-    let label = format!("`{context}` is not implemented for this type");
-    let note = format!(
-        "implement `{context}` for it: its methods are the guards and actions of the table: {}",
-        methods.join(", ")
-    );
     quote! {
         #doc
-        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
         #vis trait #context {
             #(#guards)*
             #(#actions)*
@@ -539,17 +529,28 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
     let typed_doc = doc_attrs(&format!(
         "A running `{machine}` whose state is a type, starting in `{initial}`: only the transitions of the table compile."
     ));
+    let typed_fn = table.typed.then(|| {
+        quote! {
+            #typed_doc
+            #vis fn typed<C>(context: C) -> #p::Typed<#module::state::#initial, C>
+            where
+                C: #p::ContextOf<#machine>,
+            {
+                #p::Typed::new(context)
+            }
+        }
+    });
     quote! {
         impl #machine {
             #machine_doc
-            #vis fn machine<C: #context>(context: C) -> #p::Machine<#machine, C> {
+            #vis fn machine<C>(context: C) -> #p::Machine<#machine, C>
+            where
+                C: #p::ContextOf<#machine>,
+            {
                 #p::Machine::new(context)
             }
 
-            #typed_doc
-            #vis fn typed<C: #context>(context: C) -> #p::Typed<#module::state::#initial, C> {
-                #p::Typed::new(context)
-            }
+            #typed_fn
 
             /// Fires `event` in state `from`: runs the guards and actions of the first row that
             /// takes it and returns its target, or says why no row does.
@@ -796,19 +797,4 @@ fn nested_visibility(vis: &Visibility, depth: usize) -> TokenStream {
             }
         }
     }
-}
-
-/// `#[doc]` attributes for `text`, one a line, each with the space that `///` leaves.
-fn doc_attrs(text: &str) -> TokenStream {
-    text.lines()
-        .chain(text.is_empty().then_some(""))
-        .map(|line| {
-            let line = if line.is_empty() {
-                String::new()
-            } else {
-                format!(" {line}")
-            };
-            quote!(#[doc = #line])
-        })
-        .collect()
 }

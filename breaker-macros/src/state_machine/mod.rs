@@ -7,6 +7,8 @@ mod expand;
 #[cfg(test)]
 mod tests;
 
+pub use check::snake_case;
+
 use proc_macro2::TokenStream;
 
 /// Expands a `state_machine!` invocation: the generated items, and every error found as

@@ -76,3 +76,19 @@ fn errors_are_all_reported_and_the_machine_still_expands() {
         "the machine is still generated: {out}"
     );
 }
+
+#[test]
+fn typed_false_leaves_out_the_typed_api() {
+    let out = super::expand(quote! {
+        #[state_machine(typed = false)]
+        pub Valve {
+            initial: Shut,
+            Shut + Open => Opened,
+            Opened + Shut => Shut,
+        }
+    })
+    .to_string();
+    assert!(!out.contains("mod valve"), "{out}");
+    assert!(!out.contains("fn typed"), "{out}");
+    assert!(out.contains("fn machine"), "{out}");
+}

@@ -1,8 +1,6 @@
 //! The generated code names everything by absolute path: it compiles beside a user's own
-//! `Result`, `Option`, `Clone`, `Sized`, and modules named `core`, `std` and `breaker`.
-//!
-//! (`#![no_implicit_prelude]` is not supported: it also hides the tool prelude, so the
-//! generated `#[diagnostic::on_unimplemented]` on the context trait cannot resolve.)
+//! `Result`, `Option`, `Clone`, `Sized`, modules named `core`, `std` and `breaker`, and in a
+//! module without the prelude.
 #![allow(dead_code)]
 
 mod core {}
@@ -40,6 +38,29 @@ mod shadowed {
     }
 }
 
+mod bare {
+    #![no_implicit_prelude]
+
+    ::breaker::state_machine! {
+        pub Pump {
+            events: [Start(u32), Stop],
+            initial: Idle,
+            Idle + Start [primed] / (log, count) => Running,
+            Running + Stop => Idle,
+        }
+    }
+
+    pub struct Panel;
+
+    impl PumpContext for Panel {
+        fn primed(&self, _: &PumpEvent) -> bool {
+            true
+        }
+        fn log(&mut self, _: &PumpEvent) {}
+        fn count(&mut self, _: &PumpEvent) {}
+    }
+}
+
 mod private {
     // Inherited visibility: the typed module and its items are visible to this module only.
     breaker::state_machine! {
@@ -59,6 +80,9 @@ mod private {
 }
 
 fn main() {
+    let mut pump = bare::Pump::machine(bare::Panel);
+    assert!(pump.fire(bare::PumpEvent::Start(3)).is_ok());
+
     let mut light = shadowed::Light::machine(shadowed::Switch);
     assert_eq!(light.fire(shadowed::LightEvent::Toggle), ::std::result::Result::Ok(shadowed::LightState::On));
     assert_eq!(private::cycle(), "Shut");

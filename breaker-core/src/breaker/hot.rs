@@ -1,0 +1,237 @@
+//! [`Hot`]: the one word a call in Closed touches.
+//!
+//! The current [`Snapshot`](super::Snapshot) in the `ArcSwap` is the truth about the breaker's
+//! state, and every transition is a compare-and-swap on it. But loading an `ArcSwap` costs a
+//! few atomic read-modify-writes on thread-local debt slots (about 13 ns), several times the
+//! whole cost of a call through the seed's three-atomics design. So the winner of each
+//! transition also publishes a summary of the snapshot it installed in one atomic word:
+//!
+//! ```text
+//!  63                                24 23                 0
+//! +------------------------------------+--------------------+
+//! |   generation (low 40 bits)         | failures | NOT_CLOSED |
+//! +------------------------------------+--------------------+
+//! ```
+//!
+//! The low 24 bits are the consecutive failures of that generation if it is Closed, or
+//! [`NOT_CLOSED`] otherwise. A call in Closed is then one load of this word to be admitted
+//! and, on success, one load and a comparison (the word is written only when there are
+//! failures to forget). The failure counter is tagged with its generation, so it is still a
+//! per-generation counter: a report tagged with an older generation does not match and is
+//! ignored, exactly as a report on a superseded snapshot.
+//!
+//! Publication is monotonic: a winner writes its word only if no newer generation has been
+//! published, so two transitions racing to publish leave the newer one. Between a
+//! transition's compare-and-swap and its publication, a call may still be admitted under
+//! the old Closed generation; its report is then stale, like that of any call admitted just
+//! before a transition.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::CircuitState;
+
+const FAILURE_BITS: u32 = 24;
+/// The low bits of a word whose generation is not Closed.
+const NOT_CLOSED: u64 = (1 << FAILURE_BITS) - 1;
+/// The largest threshold the word can count to.
+pub(crate) const MAX_THRESHOLD: u32 = (NOT_CLOSED - 1) as u32;
+/// Generations are compared on their low 40 bits (a trillion transitions before a tag
+/// repeats).
+const TAG_BITS: u32 = 64 - FAILURE_BITS;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+
+/// A generation as the hot word tags it.
+#[inline]
+pub(crate) fn tag(generation: u64) -> u64 {
+    generation & TAG_MASK
+}
+
+#[inline]
+fn pack(tag: u64, low: u64) -> u64 {
+    (tag << FAILURE_BITS) | low
+}
+
+#[inline]
+fn tag_of(word: u64) -> u64 {
+    word >> FAILURE_BITS
+}
+
+#[inline]
+fn low_of(word: u64) -> u64 {
+    word & NOT_CLOSED
+}
+
+/// Whether tag `a` is newer than tag `b` (modulo wrap-around).
+fn newer(a: u64, b: u64) -> bool {
+    let ahead = a.wrapping_sub(b) & TAG_MASK;
+    ahead != 0 && ahead < (1 << (TAG_BITS - 1))
+}
+
+/// What a report from a Closed call found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    /// Its generation is still the published one; the consecutive failures now.
+    Current(u32),
+    /// Its generation is gone: the report is ignored.
+    Stale,
+}
+
+/// The published summary of the current generation.
+///
+/// Not padded to a cache line of its own: the fields beside it in the breaker are read-only
+/// or change only on transitions, and the word itself is written only on failures and
+/// transitions, so nothing on the hot path writes its line.
+pub(crate) struct Hot(pub(super) AtomicU64);
+
+impl Hot {
+    /// Generation 0, Closed, no failures.
+    pub(crate) fn new() -> Self {
+        Self(AtomicU64::new(pack(0, 0)))
+    }
+
+    /// The tag of the published generation if it is Closed: the fast path of `acquire`.
+    #[inline]
+    pub(crate) fn closed(&self) -> Option<u64> {
+        let word = self.0.load(Ordering::Acquire);
+        (low_of(word) != NOT_CLOSED).then_some(tag_of(word))
+    }
+
+    /// The consecutive failures of generation `tag`, if it is the published Closed one.
+    pub(crate) fn failures(&self, tag: u64) -> Option<u32> {
+        let word = self.0.load(Ordering::Acquire);
+        (tag_of(word) == tag && low_of(word) != NOT_CLOSED).then_some(low_of(word) as u32)
+    }
+
+    /// Whether generation `tag` is still the published one.
+    pub(crate) fn is_current(&self, tag: u64) -> bool {
+        tag_of(self.0.load(Ordering::Acquire)) == tag
+    }
+
+    /// A success in Closed generation `tag`: forgets its failures. Writes nothing when there
+    /// are none, so the common case leaves the cache line shared between cores.
+    #[inline]
+    pub(crate) fn succeed(&self, tag: u64) -> Counted {
+        let mut word = self.0.load(Ordering::Relaxed);
+        loop {
+            if tag_of(word) != tag || low_of(word) == NOT_CLOSED {
+                return Counted::Stale;
+            }
+            if low_of(word) == 0 {
+                return Counted::Current(0);
+            }
+            match self.0.compare_exchange_weak(
+                word,
+                pack(tag, 0),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Counted::Current(0),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// A failure in Closed generation `tag`: counts it.
+    pub(crate) fn fail(&self, tag: u64) -> Counted {
+        let mut word = self.0.load(Ordering::Relaxed);
+        loop {
+            if tag_of(word) != tag || low_of(word) == NOT_CLOSED {
+                return Counted::Stale;
+            }
+            let failures = (low_of(word) + 1).min(NOT_CLOSED - 1);
+            match self.0.compare_exchange_weak(
+                word,
+                pack(tag, failures),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Counted::Current(failures as u32),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// Publishes generation `generation`, entered in `state`, unless a newer one has been.
+    pub(crate) fn publish(&self, generation: u64, state: CircuitState) {
+        let tag = tag(generation);
+        let low = if state == CircuitState::Closed {
+            0
+        } else {
+            NOT_CLOSED
+        };
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                (!newer(tag_of(word), tag)).then_some(pack(tag, low))
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_word_is_closed_generation_zero() {
+        let hot = Hot::new();
+        assert_eq!(hot.closed(), Some(0));
+        assert_eq!(hot.failures(0), Some(0));
+    }
+
+    #[test]
+    fn failures_count_and_a_success_forgets_them() {
+        let hot = Hot::new();
+        assert_eq!(hot.fail(0), Counted::Current(1));
+        assert_eq!(hot.fail(0), Counted::Current(2));
+        assert_eq!(hot.failures(0), Some(2));
+        assert_eq!(hot.succeed(0), Counted::Current(0));
+        assert_eq!(hot.failures(0), Some(0));
+    }
+
+    #[test]
+    fn reports_of_another_generation_are_stale() {
+        let hot = Hot::new();
+        hot.fail(0);
+        hot.publish(1, CircuitState::Open);
+        assert_eq!(hot.closed(), None);
+        assert_eq!(hot.fail(0), Counted::Stale);
+        assert_eq!(hot.succeed(0), Counted::Stale);
+        hot.publish(2, CircuitState::Closed);
+        assert_eq!(hot.closed(), Some(2));
+        assert_eq!(hot.fail(1), Counted::Stale);
+        assert_eq!(hot.fail(2), Counted::Current(1));
+        assert!(hot.is_current(2));
+        assert!(!hot.is_current(0));
+    }
+
+    #[test]
+    fn publication_never_goes_back() {
+        let hot = Hot::new();
+        hot.publish(6, CircuitState::Open);
+        hot.publish(5, CircuitState::Closed); // late: a newer generation is out
+        assert_eq!(hot.closed(), None);
+        hot.publish(7, CircuitState::Closed);
+        assert_eq!(hot.closed(), Some(7));
+    }
+
+    #[test]
+    fn tags_wrap_around() {
+        assert!(newer(0, TAG_MASK));
+        assert!(!newer(TAG_MASK, 0));
+        assert!(newer(5, 4));
+        assert!(!newer(4, 4));
+        assert_eq!(tag(TAG_MASK + 3), 2);
+        let hot = Hot::new();
+        hot.publish(TAG_MASK, CircuitState::Closed);
+        hot.publish(TAG_MASK + 1, CircuitState::Closed);
+        assert_eq!(hot.closed(), Some(0));
+    }
+
+    #[test]
+    fn failures_saturate_below_the_marker() {
+        let hot = Hot::new();
+        hot.0.store(pack(0, NOT_CLOSED - 1), Ordering::Relaxed);
+        assert_eq!(hot.fail(0), Counted::Current(MAX_THRESHOLD));
+        assert_eq!(hot.closed(), Some(0));
+    }
+}

@@ -1,0 +1,487 @@
+//! [`CircuitBreaker`]: the runtime of the [`Circuit`] state machine.
+//!
+//! # How it works
+//!
+//! The breaker's state is an immutable `Snapshot` (state, generation, when it was entered,
+//! the config in force) held in an [`ArcSwap`]. Its counters belong to its generation: the
+//! probes in flight of a HalfOpen generation are an atomic inside its snapshot; the
+//! consecutive failures of a Closed generation are counted in the breaker's hot word, tagged
+//! with the generation.
+//!
+//! - A call in Closed loads the hot word and compares it: no `ArcSwap` load, no
+//!   allocation, no clock, no write to a shared cache line (the per-call metrics go to a
+//!   cache line of the calling thread's own). Its success writes the word only if there are
+//!   failures to forget. The permit is two words, so it moves in registers.
+//! - A transition computes the next state with [`Circuit::next`], builds the next snapshot
+//!   (generation + 1, fresh counters) and installs it with a compare-and-swap against the
+//!   snapshot it was decided on. Exactly one caller wins; the winner marks the old snapshot
+//!   superseded, publishes the new generation in the hot word and emits the
+//!   [`StateChange`]. A loser's decision was about a snapshot that no longer exists, so it
+//!   is dropped (a report) or retried on the new one (an acquire, a manual command).
+//! - A permit remembers its generation. Its report acts only if that generation is still
+//!   the current one (the hot word's tag for a Closed call; the current snapshot's
+//!   generation for a probe, which then is the snapshot the transition is compared and
+//!   swapped against, since each installed snapshot's generation is its predecessor's plus
+//!   one). So a report from an older generation cannot count against a newer one.
+//! - Entering HalfOpen, the winning caller takes the first probe slot in the same snapshot
+//!   (the counter starts at 1); every other caller has to claim a slot with a bounded
+//!   compare-and-swap loop. So no more than `half_open_max` probes are ever admitted per
+//!   generation.
+
+mod call;
+mod hot;
+mod name;
+mod snapshot;
+mod table;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, Guard};
+
+use crate::clock::{BreakerClock, Clock, RealClock};
+use crate::config::{BreakerConfig, ConfigError};
+use crate::error::CircuitOpen;
+use crate::events::{CallCounters, Listeners, Metrics, StateChange, unix_millis_ago};
+use crate::permit::{Admission, Permit};
+use hot::{Counted, Hot};
+
+pub(crate) use hot::MAX_THRESHOLD;
+pub use name::BreakerName;
+pub(crate) use snapshot::Snapshot;
+pub use table::{Circuit, CircuitEvent, CircuitState};
+
+/// A circuit breaker: it lets calls through while they succeed, rejects them for a cooldown
+/// after `threshold` consecutive failures, then lets probes through to find out whether the
+/// remote has recovered.
+///
+/// | state | a call | moves to |
+/// | --- | --- | --- |
+/// | Closed | admitted | Open after `threshold` consecutive failures (a success resets the count) |
+/// | Open | rejected with [`CircuitOpen`] until `cooldown` has passed; the first call after it is admitted as a probe | HalfOpen |
+/// | HalfOpen | admitted as a probe while fewer than `half_open_max` are in flight, else rejected | Closed on a probe's success, Open on its failure |
+/// | ForcedOpen | rejected | Closed on [`reset`](Self::reset) |
+/// | Disabled | admitted, counted, never trips | Closed on [`reset`](Self::reset) |
+///
+/// Share it by reference (`&CircuitBreaker`, `Arc<CircuitBreaker>`, a `static`); all its
+/// methods take `&self`.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::{BreakerConfig, CircuitBreaker, CircuitState, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let config = BreakerConfig::default()
+///     .with_threshold(3)
+///     .with_cooldown(Duration::from_secs(30));
+/// let breaker = CircuitBreaker::with_clock("gpt-4o", config, clock.clone());
+///
+/// for _ in 0..3 {
+///     breaker.acquire().unwrap().failure();
+/// }
+/// assert_eq!(breaker.state(), CircuitState::Open);
+/// let rejected = breaker.acquire().unwrap_err();
+/// assert!(rejected.to_string().contains("circuit breaker `gpt-4o`"));
+///
+/// clock.advance(Duration::from_secs(30));
+/// let probe = breaker.acquire().unwrap(); // the first call after the cooldown is a probe
+/// assert!(probe.is_probe());
+/// assert!(breaker.acquire().is_err()); // one probe at a time
+/// probe.success();
+/// assert_eq!(breaker.state(), CircuitState::Closed);
+/// ```
+pub struct CircuitBreaker {
+    /// The published summary of the current generation: what a call in Closed reads.
+    hot: Hot,
+    name: BreakerName,
+    current: ArcSwap<Snapshot>,
+    clock: BreakerClock,
+    counters: CallCounters,
+    listeners: Listeners,
+}
+
+/// Why a transition was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotMade {
+    /// Another caller changed the state first.
+    Lost,
+    /// The table has no such transition from the current state.
+    Refused,
+}
+
+impl CircuitBreaker {
+    /// A breaker named `name` with `config`, on the real clock.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid (see [`BreakerConfig::validate`]); [`try_new`](Self::try_new)
+    /// returns the error instead.
+    pub fn new(name: impl Into<BreakerName>, config: BreakerConfig) -> Self {
+        Self::try_new(name, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A breaker named `name` with `config`, on the real clock, or why `config` is invalid.
+    pub fn try_new(
+        name: impl Into<BreakerName>,
+        config: BreakerConfig,
+    ) -> Result<Self, ConfigError> {
+        Self::build(name.into(), config, BreakerClock::Real(RealClock))
+    }
+
+    /// A breaker on the given clock (a [`ManualClock`](crate::ManualClock) in tests).
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid; [`try_with_clock`](Self::try_with_clock) returns the error
+    /// instead.
+    pub fn with_clock(
+        name: impl Into<BreakerName>,
+        config: BreakerConfig,
+        clock: impl Clock,
+    ) -> Self {
+        Self::try_with_clock(name, config, clock).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A breaker on the given clock, or why `config` is invalid.
+    pub fn try_with_clock(
+        name: impl Into<BreakerName>,
+        config: BreakerConfig,
+        clock: impl Clock,
+    ) -> Result<Self, ConfigError> {
+        Self::build(name.into(), config, BreakerClock::Custom(Box::new(clock)))
+    }
+
+    fn build(
+        name: BreakerName,
+        config: BreakerConfig,
+        clock: BreakerClock,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        // The first snapshot's time is only reported as "no transition yet": reading the
+        // clock here would make building a breaker calibrate the real clock.
+        let initial = Snapshot::initial(config, Duration::ZERO);
+        Ok(Self {
+            hot: Hot::new(),
+            name,
+            current: ArcSwap::from_pointee(initial),
+            clock,
+            counters: CallCounters::new(),
+            listeners: Listeners::new(),
+        })
+    }
+
+    /// The breaker's name.
+    pub fn name(&self) -> &BreakerName {
+        &self.name
+    }
+
+    /// The current state.
+    ///
+    /// Time alone does not change it: an Open breaker whose cooldown has passed stays Open
+    /// until the next call, which becomes the probe.
+    pub fn state(&self) -> CircuitState {
+        self.current.load().state
+    }
+
+    /// The current generation: how many state changes the breaker has gone through.
+    pub fn generation(&self) -> u64 {
+        self.current.load().generation
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> BreakerConfig {
+        self.current.load().config.clone()
+    }
+
+    /// Asks to make one call: a [`Permit`] to report the outcome on, or [`CircuitOpen`] if
+    /// the breaker rejects the call.
+    ///
+    /// In Closed this is one atomic load and one comparison. In Open it loads the current
+    /// snapshot and reads the clock (cheap: see [`RealClock`]); the first call after the
+    /// cooldown moves the breaker to HalfOpen and is admitted as its first probe.
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, CircuitBreaker};
+    ///
+    /// let breaker = CircuitBreaker::new("rerank", BreakerConfig::default());
+    /// match breaker.acquire() {
+    ///     Ok(permit) => {
+    ///         let ok = true; // make the call here
+    ///         permit.report(ok);
+    ///     }
+    ///     Err(open) => eprintln!("{open}; retry in {:?}", open.retry_after()),
+    /// }
+    /// ```
+    #[inline]
+    pub fn acquire(&self) -> Result<Permit<'_>, CircuitOpen> {
+        if let Some(tag) = self.hot.closed() {
+            self.counters.admitted();
+            return Ok(Permit::new(self, Admission::Closed, tag));
+        }
+        self.acquire_slow(self.current.load())
+    }
+
+    /// Every state but Closed (and Closed while its generation is being published).
+    #[inline(never)]
+    fn acquire_slow(&self, mut snapshot: Guard<Arc<Snapshot>>) -> Result<Permit<'_>, CircuitOpen> {
+        loop {
+            match snapshot.state {
+                CircuitState::Closed => {
+                    self.counters.admitted();
+                    let tag = hot::tag(snapshot.generation);
+                    return Ok(Permit::new(self, Admission::Closed, tag));
+                }
+                CircuitState::Disabled => {
+                    self.counters.admitted();
+                    let generation = snapshot.generation;
+                    return Ok(Permit::new(self, Admission::Unguarded, generation));
+                }
+                CircuitState::ForcedOpen => {
+                    return Err(self.reject(CircuitState::ForcedOpen, None));
+                }
+                CircuitState::Open => {
+                    let now = self.clock.now();
+                    if now < snapshot.deadline {
+                        return Err(self.reject(CircuitState::Open, Some(snapshot.deadline - now)));
+                    }
+                    match self.transition(&snapshot, CircuitEvent::CooldownElapsed, now) {
+                        Ok(probe) => return Ok(self.admit_probe(probe)),
+                        Err(_) => snapshot = self.current.load(),
+                    }
+                }
+                CircuitState::HalfOpen => {
+                    if snapshot.try_claim_probe() {
+                        self.counters.admitted();
+                        let generation = snapshot.generation;
+                        return Ok(Permit::new(self, Admission::Probe, generation));
+                    }
+                    if snapshot.is_superseded() {
+                        // A probe's report changed the state while we looked: look again.
+                        snapshot = self.current.load();
+                        continue;
+                    }
+                    let now = self.clock.now();
+                    if now < snapshot.deadline {
+                        return Err(
+                            self.reject(CircuitState::HalfOpen, Some(snapshot.deadline - now))
+                        );
+                    }
+                    // Every probe of this generation has been out for `half_open_timeout`:
+                    // give them up (their reports will be stale) and probe again.
+                    match self.transition(&snapshot, CircuitEvent::ProbeTimedOut, now) {
+                        Ok(probe) => return Ok(self.admit_probe(probe)),
+                        Err(_) => snapshot = self.current.load(),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The caller that moved the breaker into HalfOpen: the new snapshot's first probe slot
+    /// is already its own.
+    fn admit_probe(&self, snapshot: Arc<Snapshot>) -> Permit<'_> {
+        self.counters.admitted();
+        Permit::new(self, Admission::Probe, snapshot.generation)
+    }
+
+    fn reject(&self, state: CircuitState, retry_after: Option<Duration>) -> CircuitOpen {
+        self.counters.rejected();
+        CircuitOpen::new(self.name.clone(), state, retry_after)
+    }
+
+    /// Makes the transition `event` from `from`, if `from` is still the current snapshot:
+    /// exactly one caller succeeds for a given `from`, and it emits the [`StateChange`].
+    fn transition(
+        &self,
+        from: &Arc<Snapshot>,
+        event: CircuitEvent,
+        now: Duration,
+    ) -> Result<Arc<Snapshot>, NotMade> {
+        let to = Circuit::next(from.state, &event, &mut ()).map_err(|_| NotMade::Refused)?;
+        // The caller entering HalfOpen is its first probe.
+        let count = u32::from(to == CircuitState::HalfOpen);
+        let next = Arc::new(Snapshot::enter(
+            to,
+            from.generation + 1,
+            now,
+            from.config.clone(),
+            count,
+        ));
+        let previous = self.current.compare_and_swap(from, Arc::clone(&next));
+        if !Arc::ptr_eq(&previous, from) {
+            return Err(NotMade::Lost);
+        }
+        drop(previous);
+        from.supersede();
+        self.hot.publish(next.generation, to);
+        self.listeners.emit(&StateChange {
+            name: self.name.clone(),
+            from: from.state,
+            to,
+            event,
+            generation: next.generation,
+            at: now,
+        });
+        Ok(next)
+    }
+
+    /// Whether generation `tag` (of a call admitted in Closed) is still the current one.
+    pub(crate) fn is_current_tag(&self, tag: u64) -> bool {
+        self.hot.is_current(tag)
+    }
+
+    #[inline]
+    pub(crate) fn report_success(&self, permit: &Permit<'_>) {
+        self.counters.succeeded();
+        match permit.admission() {
+            Admission::Closed => {
+                if self.hot.succeed(permit.admitted_in()) == Counted::Stale {
+                    self.counters.stale();
+                }
+            }
+            Admission::Probe => self.probe_reported(permit, CircuitEvent::ProbeSucceeded),
+            Admission::Unguarded => {}
+        }
+    }
+
+    pub(crate) fn report_failure(&self, permit: &Permit<'_>) {
+        self.counters.failed();
+        match permit.admission() {
+            Admission::Closed => match self.hot.fail(permit.admitted_in()) {
+                Counted::Stale => self.counters.stale(),
+                Counted::Current(failures) => {
+                    let snapshot = self.current.load();
+                    if failures >= snapshot.config.threshold
+                        && snapshot.state == CircuitState::Closed
+                        && hot::tag(snapshot.generation) == permit.admitted_in()
+                    {
+                        // Every failure at or past the threshold tries; the compare-and-swap
+                        // lets exactly one of them open the circuit.
+                        let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now());
+                    }
+                }
+            },
+            Admission::Probe => self.probe_reported(permit, CircuitEvent::ProbeFailed),
+            Admission::Unguarded => {}
+        }
+    }
+
+    /// The current snapshot, if it is still the generation a probe was admitted in.
+    fn probes_generation(&self, permit: &Permit<'_>) -> Option<Guard<Arc<Snapshot>>> {
+        let snapshot = self.current.load();
+        (snapshot.generation == permit.admitted_in() && snapshot.state == CircuitState::HalfOpen)
+            .then_some(snapshot)
+    }
+
+    /// A probe's report: closes or reopens the circuit if the probe's generation is still
+    /// the current one (generations identify snapshots: each installed one is its
+    /// predecessor's plus one).
+    fn probe_reported(&self, permit: &Permit<'_>, event: CircuitEvent) {
+        let made = self
+            .probes_generation(permit)
+            .is_some_and(|snapshot| self.transition(&snapshot, event, self.clock.now()).is_ok());
+        if !made {
+            self.counters.stale();
+        }
+    }
+
+    pub(crate) fn report_abandoned(&self, permit: &Permit<'_>) {
+        self.counters.abandoned();
+        if permit.admission() == Admission::Probe {
+            // If the generation has moved on, its counter is dead: nothing to give back.
+            if let Some(snapshot) = self.probes_generation(permit) {
+                snapshot.release_probe();
+            }
+        }
+    }
+
+    /// Opens the circuit until [`reset`](Self::reset): every call is rejected. Returns
+    /// whether the state changed (false if it was already forced open).
+    pub fn force_open(&self) -> bool {
+        self.command(CircuitEvent::ForceOpen)
+    }
+
+    /// Disables the breaker until [`reset`](Self::reset): every call is admitted and
+    /// counted in the metrics, and nothing trips it. Returns whether the state changed.
+    pub fn disable(&self) -> bool {
+        self.command(CircuitEvent::Disable)
+    }
+
+    /// Closes the circuit with a fresh generation, from any state: failures counted so far
+    /// are forgotten and permits admitted before are stale. Always makes a transition (even
+    /// Closed -> Closed), so it always returns true.
+    pub fn reset(&self) -> bool {
+        self.command(CircuitEvent::Reset)
+    }
+
+    /// A manual command: made from whatever the current state is, retried until it lands.
+    fn command(&self, event: CircuitEvent) -> bool {
+        loop {
+            let current = self.current.load_full();
+            let Ok(to) = Circuit::next(current.state, &event, &mut ()) else {
+                return false;
+            };
+            if to == current.state && event != CircuitEvent::Reset {
+                return false;
+            }
+            match self.transition(&current, event, self.clock.now()) {
+                Ok(_) => return true,
+                Err(NotMade::Refused) => return false,
+                Err(NotMade::Lost) => continue,
+            }
+        }
+    }
+
+    /// Registers `listener`, called with every later [`StateChange`] on the thread that
+    /// made it (see [`events`](crate::events)). A panicking listener is logged and ignored.
+    pub fn on_transition(&self, listener: impl Fn(&StateChange) + Send + Sync + 'static) {
+        self.listeners.add(Arc::new(listener));
+    }
+
+    /// The breaker's state and counters, now.
+    pub fn metrics(&self) -> Metrics {
+        let snapshot = self.current.load();
+        let totals = self.counters.totals();
+        let failures = self.hot.failures(hot::tag(snapshot.generation));
+        let probes = snapshot.probes.load(std::sync::atomic::Ordering::Relaxed);
+        let since_last_transition =
+            (snapshot.generation > 0).then(|| self.clock.now().saturating_sub(snapshot.entered_at));
+        Metrics {
+            name: self.name.clone(),
+            state: snapshot.state,
+            generation: snapshot.generation,
+            consecutive_failures: failures.unwrap_or(0),
+            probes_in_flight: if snapshot.state == CircuitState::HalfOpen {
+                probes
+            } else {
+                0
+            },
+            admitted: totals.admitted,
+            rejected: totals.rejected,
+            succeeded: totals.succeeded,
+            failed: totals.failed,
+            abandoned: totals.abandoned,
+            stale_reports: totals.stale,
+            since_last_transition,
+            last_transition_unix_ms: since_last_transition.and_then(unix_millis_ago),
+        }
+    }
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snapshot = self.current.load();
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.name)
+            .field("state", &snapshot.state)
+            .field("generation", &snapshot.generation)
+            .field("config", &snapshot.config)
+            .field("clock", &self.clock)
+            .field("listeners", &self.listeners.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! The circuit breaker's state machine, declared as a table: every state change of a
+//! [`CircuitBreaker`](crate::CircuitBreaker) is a row of it.
+
+use crate::state_machine;
+
+state_machine! {
+    /// The state machine of a circuit breaker.
+    ///
+    /// | from | event | to |
+    /// | --- | --- | --- |
+    /// | Closed | Trip (`threshold` consecutive failures) | Open |
+    /// | Open | CooldownElapsed (first call after `cooldown`; it is the probe) | HalfOpen |
+    /// | HalfOpen | ProbeSucceeded | Closed |
+    /// | HalfOpen | ProbeFailed | Open (fresh cooldown) |
+    /// | HalfOpen | ProbeTimedOut (probes lost for `half_open_timeout`) | HalfOpen (new generation, fresh probe slots) |
+    /// | any | ForceOpen | ForcedOpen |
+    /// | any | Disable | Disabled |
+    /// | any | Reset | Closed |
+    ///
+    /// A [`CircuitBreaker`](crate::CircuitBreaker) computes every next state with
+    /// `Circuit::next(from, &event, &mut ())` and installs it with a compare-and-swap.
+    #[state_machine(crate = crate, typed = false)]
+    pub Circuit {
+        states: [
+            /// Calls go through; consecutive failures are counted.
+            Closed,
+            /// Calls are rejected until the cooldown has passed.
+            Open,
+            /// A limited number of probe calls go through to test the remote.
+            HalfOpen,
+            /// Opened by hand: calls are rejected until a reset.
+            ForcedOpen,
+            /// Switched off by hand: calls go through and are counted, nothing trips.
+            Disabled,
+        ],
+        events: [
+            /// `threshold` consecutive failures in Closed.
+            Trip,
+            /// The first call after the cooldown; it becomes the first probe.
+            CooldownElapsed,
+            /// A probe succeeded.
+            ProbeSucceeded,
+            /// A probe failed.
+            ProbeFailed,
+            /// The probes in flight were given up after `half_open_timeout`.
+            ProbeTimedOut,
+            /// `CircuitBreaker::force_open`.
+            ForceOpen,
+            /// `CircuitBreaker::disable`.
+            Disable,
+            /// `CircuitBreaker::reset`.
+            Reset,
+        ],
+        initial: Closed,
+        Closed + Trip => Open,
+        Open + CooldownElapsed => HalfOpen,
+        HalfOpen + ProbeSucceeded => Closed,
+        HalfOpen + ProbeFailed => Open,
+        HalfOpen + ProbeTimedOut => HalfOpen,
+        _ + ForceOpen => ForcedOpen,
+        _ + Disable => Disabled,
+        _ + Reset => Closed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::StateMachine;
+
+    use CircuitEvent as E;
+    use CircuitState as S;
+
+    fn next(from: S, event: E) -> Option<S> {
+        Circuit::next(from, &event, &mut ()).ok()
+    }
+
+    #[test]
+    fn the_automatic_transitions() {
+        assert_eq!(Circuit::INITIAL, S::Closed);
+        assert_eq!(next(S::Closed, E::Trip), Some(S::Open));
+        assert_eq!(next(S::Open, E::CooldownElapsed), Some(S::HalfOpen));
+        assert_eq!(next(S::HalfOpen, E::ProbeSucceeded), Some(S::Closed));
+        assert_eq!(next(S::HalfOpen, E::ProbeFailed), Some(S::Open));
+        assert_eq!(next(S::HalfOpen, E::ProbeTimedOut), Some(S::HalfOpen));
+    }
+
+    #[test]
+    fn manual_control_applies_in_every_state() {
+        for &state in Circuit::STATES {
+            assert_eq!(next(state, E::ForceOpen), Some(S::ForcedOpen), "{state}");
+            assert_eq!(next(state, E::Disable), Some(S::Disabled), "{state}");
+            assert_eq!(next(state, E::Reset), Some(S::Closed), "{state}");
+        }
+    }
+
+    #[test]
+    fn what_the_table_refuses() {
+        assert_eq!(next(S::Closed, E::ProbeSucceeded), None);
+        assert_eq!(next(S::Closed, E::CooldownElapsed), None);
+        assert_eq!(next(S::Open, E::Trip), None);
+        assert_eq!(next(S::Open, E::ProbeFailed), None);
+        assert_eq!(next(S::ForcedOpen, E::CooldownElapsed), None);
+        assert_eq!(next(S::Disabled, E::Trip), None);
+    }
+}

@@ -1,0 +1,216 @@
+//! [`Permit`]: the right to make one call, and the duty to say how it went.
+
+use std::fmt;
+
+use crate::breaker::{CircuitBreaker, CircuitState};
+
+/// What a permit was admitted as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// A call in Closed, admitted on the breaker's hot word. A failure counts towards
+    /// `threshold`, a success forgets the failures.
+    Closed = 0,
+    /// A probe in HalfOpen: it holds a probe slot of its generation; its report closes or
+    /// reopens the circuit.
+    Probe = 1,
+    /// A call let through by a disabled breaker: its report is counted, nothing more.
+    Unguarded = 2,
+}
+
+/// The bits of a permit's word: the generation (the hot word's tag for a call admitted
+/// in Closed) in the low bits, then the admission, then whether it was reported.
+// The word: the generation (60 bits, more than a breaker will ever use), the admission (2
+// bits), whether a panic counts as a failure, and whether the permit was reported.
+const GENERATION_BITS: u32 = 60;
+const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
+const ADMISSION_MASK: u64 = 0b11 << GENERATION_BITS;
+const FAIL_ON_PANIC: u64 = 1 << 62;
+const REPORTED: u64 = 1 << 63;
+
+/// Permission to make one call through a [`CircuitBreaker`], from
+/// [`CircuitBreaker::acquire`].
+///
+/// Report the outcome with [`success`](Self::success) or [`failure`](Self::failure). A
+/// permit dropped without a report (its future was cancelled, its caller panicked) counts as
+/// neither: if it was a half-open probe, its slot is freed at once for another probe. A
+/// permit that is never dropped (`mem::forget`) holds its probe slot until the breaker's
+/// `half_open_timeout` gives it up.
+///
+/// A permit belongs to the generation of the breaker that admitted it. If the breaker has
+/// changed state since (it opened, a probe closed it, it was reset), the report is stale and
+/// is ignored: a slow call that started before the circuit reopened cannot count against the
+/// circuit that came after.
+///
+/// ```
+/// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+///
+/// let breaker = CircuitBreaker::new("search", BreakerConfig::default().with_threshold(2));
+///
+/// let permit = breaker.acquire().expect("closed: admitted");
+/// assert!(!permit.is_probe());
+/// permit.failure();
+///
+/// // A permit dropped unreported counts as neither success nor failure.
+/// drop(breaker.acquire().unwrap());
+/// assert_eq!(breaker.metrics().consecutive_failures, 1);
+///
+/// breaker.acquire().unwrap().failure();
+/// assert_eq!(breaker.state(), CircuitState::Open);
+/// assert!(breaker.acquire().is_err());
+/// ```
+#[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
+pub struct Permit<'a> {
+    breaker: &'a CircuitBreaker,
+    /// Generation, admission and reported flag in one word, so that a permit is two words
+    /// and moves in registers: the Closed hot path then has no stack copies to stall on.
+    word: u64,
+}
+
+impl<'a> Permit<'a> {
+    #[inline]
+    pub(crate) fn new(breaker: &'a CircuitBreaker, admission: Admission, generation: u64) -> Self {
+        let word = (generation & GENERATION_MASK) | ((admission as u64) << GENERATION_BITS);
+        Self { breaker, word }
+    }
+
+    /// What it was admitted as.
+    #[inline]
+    pub(crate) fn admission(&self) -> Admission {
+        match (self.word & ADMISSION_MASK) >> GENERATION_BITS {
+            0 => Admission::Closed,
+            1 => Admission::Probe,
+            _ => Admission::Unguarded,
+        }
+    }
+
+    /// The generation it was admitted in (the hot word's tag if admitted in Closed).
+    #[inline]
+    pub(crate) fn admitted_in(&self) -> u64 {
+        self.word & GENERATION_MASK
+    }
+
+    /// Reports that the call succeeded: in Closed it resets the consecutive failures; as a
+    /// probe it closes the circuit.
+    #[inline]
+    pub fn success(mut self) {
+        self.word |= REPORTED;
+        self.breaker.report_success(&self);
+    }
+
+    /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
+    /// it reopens the circuit with a fresh cooldown.
+    pub fn failure(mut self) {
+        self.word |= REPORTED;
+        self.breaker.report_failure(&self);
+    }
+
+    /// Reports `success` (true) or failure (false).
+    #[inline]
+    pub fn report(self, success: bool) {
+        if success {
+            self.success()
+        } else {
+            self.failure()
+        }
+    }
+
+    /// Reports a call's result: `Ok` is a success, `Err` a failure.
+    #[inline]
+    pub fn record<T, E>(self, result: &Result<T, E>) {
+        self.report(result.is_ok());
+    }
+
+    /// Reports a call's result: `Ok` is a success; an `Err` is a failure if `failure_if`
+    /// says so, and otherwise leaves the breaker as a success would (a 400 is the caller's
+    /// fault, not the remote's).
+    #[inline]
+    pub fn record_with<T, E>(self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
+        let failed = match result {
+            Ok(_) => false,
+            Err(error) => failure_if(error),
+        };
+        self.report(!failed);
+    }
+
+    /// This permit, reporting a failure if it is dropped unreported while its thread
+    /// panics (a panicking call is a failed call); dropped unreported otherwise (a cancelled
+    /// future), it still counts as neither. What `#[circuit_breaker]` and
+    /// [`CircuitBreaker::call`] mean by a panic.
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+    ///
+    /// let breaker = CircuitBreaker::new("ocr", BreakerConfig::default().with_threshold(1));
+    /// let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     let _permit = breaker.acquire().unwrap().fail_on_panic();
+    ///     panic!("the call panics");
+    /// }));
+    /// assert!(panicked.is_err());
+    /// assert_eq!(breaker.state(), CircuitState::Open);
+    /// ```
+    #[inline]
+    pub fn fail_on_panic(mut self) -> Self {
+        self.word |= FAIL_ON_PANIC;
+        self
+    }
+
+    /// The generation of the breaker that admitted this permit (modulo 2^40 for a call
+    /// admitted in Closed).
+    pub fn generation(&self) -> u64 {
+        self.admitted_in()
+    }
+
+    /// The state the breaker was in when it admitted this permit: `Closed`, `HalfOpen` (a
+    /// probe) or `Disabled`.
+    pub fn state(&self) -> CircuitState {
+        match self.admission() {
+            Admission::Closed => CircuitState::Closed,
+            Admission::Probe => CircuitState::HalfOpen,
+            Admission::Unguarded => CircuitState::Disabled,
+        }
+    }
+
+    /// Whether this permit is a half-open probe.
+    pub fn is_probe(&self) -> bool {
+        self.admission() == Admission::Probe
+    }
+
+    /// Whether the breaker has changed state since it admitted this permit (so a report
+    /// would be ignored).
+    pub fn is_stale(&self) -> bool {
+        match self.admission() {
+            Admission::Closed => !self.breaker.is_current_tag(self.admitted_in()),
+            _ => self.breaker.generation() != self.admitted_in(),
+        }
+    }
+
+    /// The breaker that admitted this permit.
+    pub fn breaker(&self) -> &'a CircuitBreaker {
+        self.breaker
+    }
+}
+
+impl Drop for Permit<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.word & REPORTED == 0 {
+            if self.word & FAIL_ON_PANIC != 0 && std::thread::panicking() {
+                self.word |= REPORTED;
+                self.breaker.report_failure(self);
+            } else {
+                self.breaker.report_abandoned(self);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("breaker", &self.breaker.name())
+            .field("state", &self.state())
+            .field("generation", &self.generation())
+            .field("probe", &self.is_probe())
+            .finish()
+    }
+}

@@ -1,0 +1,273 @@
+//! Breakers by name: the process-wide registry that `#[circuit_breaker]` functions share,
+//! and the settings it takes from a configuration file.
+//!
+//! A guarded function finds its breaker here by name on its first call: functions given the
+//! same `name` share one breaker, and a breaker registered under that name beforehand (one
+//! on a manual clock, in a test) is the one they use. Settings loaded with
+//! [`BreakerRegistry::load`] replace the attribute's own for the functions that name them
+//! with `config = "..."`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::breaker::{BreakerName, CircuitBreaker};
+use crate::config::BreakerConfig;
+use crate::events::Metrics;
+
+/// Breaker settings by key, as read from a configuration file.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::registry::BreakerSettings;
+///
+/// let settings: BreakerSettings = toml::from_str(r#"
+///     [openai]
+///     threshold = 3
+///     cooldown = "10s"
+///
+///     [anthropic]
+///     cooldown = "1m"
+/// "#).unwrap();
+/// assert_eq!(settings.get("openai").unwrap().threshold, 3);
+/// assert_eq!(settings.get("anthropic").unwrap().cooldown, Duration::from_secs(60));
+///
+/// // A bad value names its field and the value.
+/// let err = toml::from_str::<BreakerSettings>("[openai]\nthreshold = 0").unwrap_err();
+/// assert!(err.to_string().contains("threshold"), "{err}");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BreakerSettings {
+    by_key: HashMap<String, BreakerConfig>,
+}
+
+impl BreakerSettings {
+    /// No settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The settings under `key`.
+    pub fn get(&self, key: &str) -> Option<&BreakerConfig> {
+        self.by_key.get(key)
+    }
+
+    /// The settings under `key`, or `default` if there are none.
+    pub fn get_or(&self, key: &str, default: BreakerConfig) -> BreakerConfig {
+        self.by_key.get(key).cloned().unwrap_or(default)
+    }
+
+    /// Sets the settings under `key`.
+    pub fn insert(&mut self, key: impl Into<String>, config: BreakerConfig) {
+        self.by_key.insert(key.into(), config);
+    }
+
+    /// Every key and its settings.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &BreakerConfig)> {
+        self.by_key.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// The breakers of a process by name, and the settings loaded for them.
+///
+/// Reached on a guarded function's first call only (the function keeps its breaker), so a
+/// lock here costs nothing per call.
+///
+/// ```
+/// use breaker::registry;
+/// use breaker::{BreakerConfig, CircuitBreaker};
+///
+/// let registry = registry::BreakerRegistry::new();
+/// let a = registry.get_or_create("search", BreakerConfig::default(), None);
+/// let b = registry.get_or_create("search", BreakerConfig::default(), None);
+/// assert!(std::sync::Arc::ptr_eq(&a, &b), "one breaker per name");
+/// assert_eq!(registry.names(), ["search"]);
+/// ```
+#[derive(Default)]
+pub struct BreakerRegistry {
+    breakers: RwLock<HashMap<BreakerName, Arc<CircuitBreaker>>>,
+    settings: RwLock<BreakerSettings>,
+}
+
+impl BreakerRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The breaker named `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
+        read(&self.breakers).get(name).cloned()
+    }
+
+    /// The breaker named `name`; if there is none, one is created with the settings loaded
+    /// under `settings_key` when there are some, and with `config` otherwise.
+    pub fn get_or_create(
+        &self,
+        name: impl Into<BreakerName>,
+        config: BreakerConfig,
+        settings_key: Option<&str>,
+    ) -> Arc<CircuitBreaker> {
+        let name = name.into();
+        if let Some(breaker) = self.get(name.as_str()) {
+            return breaker;
+        }
+        let config = settings_key
+            .and_then(|key| self.settings(key))
+            .unwrap_or(config);
+        let mut breakers = write(&self.breakers);
+        // Another thread may have created it between the read and the write.
+        Arc::clone(
+            breakers
+                .entry(name.clone())
+                .or_insert_with(|| Arc::new(CircuitBreaker::new(name, config))),
+        )
+    }
+
+    /// Registers `breaker` under its name, so that the guarded functions of that name use
+    /// it (a breaker on a manual clock in tests, say); gives it back if the name is taken.
+    pub fn register(&self, breaker: CircuitBreaker) -> Result<Arc<CircuitBreaker>, CircuitBreaker> {
+        let mut breakers = write(&self.breakers);
+        if breakers.contains_key(breaker.name().as_str()) {
+            return Err(breaker);
+        }
+        let breaker = Arc::new(breaker);
+        breakers.insert(breaker.name().clone(), Arc::clone(&breaker));
+        Ok(breaker)
+    }
+
+    /// The names of the registered breakers, sorted.
+    pub fn names(&self) -> Vec<BreakerName> {
+        let mut names: Vec<BreakerName> = read(&self.breakers).keys().cloned().collect();
+        names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        names
+    }
+
+    /// The metrics of every registered breaker, sorted by name: for dashboards.
+    pub fn metrics(&self) -> Vec<Metrics> {
+        let mut breakers: Vec<Arc<CircuitBreaker>> =
+            read(&self.breakers).values().cloned().collect();
+        breakers.sort_by(|a, b| a.name().as_str().cmp(b.name().as_str()));
+        breakers.iter().map(|b| b.metrics()).collect()
+    }
+
+    /// Loads settings (read from a file, say): a breaker created afterwards for a function
+    /// with `config = "key"` takes the settings under `key`. Breakers already created keep
+    /// theirs.
+    pub fn load(&self, settings: BreakerSettings) {
+        let mut current = write(&self.settings);
+        for (key, config) in settings.by_key {
+            current.by_key.insert(key, config);
+        }
+    }
+
+    /// The settings loaded under `key`.
+    pub fn settings(&self, key: &str) -> Option<BreakerConfig> {
+        read(&self.settings).get(key).cloned()
+    }
+}
+
+impl std::fmt::Debug for BreakerRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BreakerRegistry")
+            .field("breakers", &self.names())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The process-wide registry, which `#[circuit_breaker]` functions use.
+pub fn global() -> &'static BreakerRegistry {
+    static GLOBAL: OnceLock<BreakerRegistry> = OnceLock::new();
+    GLOBAL.get_or_init(BreakerRegistry::new)
+}
+
+/// The breaker of a guarded function, from the process-wide registry.
+#[doc(hidden)]
+pub fn named(
+    name: impl Into<BreakerName>,
+    config: BreakerConfig,
+    settings_key: Option<&str>,
+) -> Arc<CircuitBreaker> {
+    global().get_or_create(name, config, settings_key)
+}
+
+/// `config` unless settings were loaded under `settings_key` in the process-wide registry.
+#[doc(hidden)]
+pub fn configured(settings_key: Option<&str>, config: BreakerConfig) -> BreakerConfig {
+    settings_key
+        .and_then(|key| global().settings(key))
+        .unwrap_or(config)
+}
+
+// A panic while a lock is held leaves the maps consistent (every write is one insert), so a
+// poisoned lock is used as it is.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+    use std::time::Duration;
+
+    #[test]
+    fn settings_replace_the_attribute_config_for_new_breakers() {
+        let registry = BreakerRegistry::new();
+        let mut settings = BreakerSettings::new();
+        settings.insert("openai", BreakerConfig::default().with_threshold(9));
+        registry.load(settings);
+        let configured = registry.get_or_create(
+            "a",
+            BreakerConfig::default().with_threshold(2),
+            Some("openai"),
+        );
+        assert_eq!(configured.config().threshold, 9);
+        let unconfigured = registry.get_or_create(
+            "b",
+            BreakerConfig::default().with_threshold(2),
+            Some("missing"),
+        );
+        assert_eq!(unconfigured.config().threshold, 2);
+    }
+
+    #[test]
+    fn a_registered_breaker_is_the_one_used_and_names_are_unique() {
+        let registry = BreakerRegistry::new();
+        let clock = ManualClock::new();
+        let config = BreakerConfig::default().with_cooldown(Duration::from_secs(1));
+        let registered = registry
+            .register(CircuitBreaker::with_clock(
+                "tests::complete",
+                config.clone(),
+                clock.clone(),
+            ))
+            .unwrap();
+        let found = registry.get_or_create("tests::complete", BreakerConfig::default(), None);
+        assert!(Arc::ptr_eq(&registered, &found));
+        let again = registry.register(CircuitBreaker::with_clock("tests::complete", config, clock));
+        assert!(again.is_err());
+    }
+
+    #[test]
+    fn concurrent_first_calls_create_one_breaker() {
+        let registry = BreakerRegistry::new();
+        let created: Vec<Arc<CircuitBreaker>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| registry.get_or_create("shared", BreakerConfig::default(), None))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(created.iter().all(|b| Arc::ptr_eq(b, &created[0])));
+        assert_eq!(registry.names().len(), 1);
+    }
+}

@@ -1,0 +1,357 @@
+//! Guarantees 1 and 4 under real concurrency.
+//!
+//! 1. Racing probes: threads released together (a spin gate) at the Open -> HalfOpen moment
+//!    never get more than `half_open_max` probes, and always get exactly that many (a caller
+//!    that loses the compare-and-swap retries on the new snapshot instead of giving up).
+//! 4. No lost transitions: under a storm of failures, probes and manual commands, every
+//!    generation is emitted exactly once, and the emitted transitions chain (each starts
+//!    where the one before ended).
+//!
+//! The races run one at a time (they each want both cores). Trials: 100,000 with 2 threads
+//! and 60,000 with 8 (40,000 with one probe slot, 20,000 with three); `probe_race_long`
+//! (ignored) runs a million.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use breaker::{
+    BreakerConfig, CircuitBreaker, CircuitEvent, CircuitState, ManualClock, StateChange,
+};
+
+/// The races run one after the other.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long a waiting thread spins before it yields the core.
+const SPINS: usize = 32;
+
+/// Set when a thread of a race panics, so that the others stop waiting for it.
+static ABORT: AtomicBool = AtomicBool::new(false);
+
+/// Sets [`ABORT`] if the thread that holds it unwinds.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            ABORT.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Spins until `done()`, yielding now and then so that more threads than cores make
+/// progress; gives up (panics) if another thread of the race has panicked.
+fn spin_until(mut done: impl FnMut() -> bool) {
+    loop {
+        for _ in 0..SPINS {
+            if done() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        assert!(
+            !ABORT.load(Ordering::Acquire),
+            "another thread of the race failed"
+        );
+        thread::yield_now();
+    }
+}
+
+/// Runs `trials` races of `threads` threads at the Open -> HalfOpen moment of one breaker
+/// with `half_open_max` probe slots. Each trial: reset, trip, let the cooldown pass, open
+/// the gate; every thread calls `acquire()` and holds what it got until all have tried.
+fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
+    let clock = ManualClock::new();
+    let cooldown = Duration::from_secs(1);
+    let config = BreakerConfig::default()
+        .with_threshold(1)
+        .with_cooldown(cooldown)
+        .with_half_open_max(half_open_max);
+    let breaker = CircuitBreaker::with_clock("race", config, clock.clone());
+    let emitted = Arc::new(AtomicU64::new(0));
+    let sink = Arc::clone(&emitted);
+    breaker.on_transition(move |_| {
+        sink.fetch_add(1, Ordering::Relaxed);
+    });
+
+    let gate = AtomicU64::new(0); // the trial the workers may run
+    let release = AtomicU64::new(0); // the trial whose permits they may drop
+    let arrived = AtomicUsize::new(0);
+    let departed = AtomicUsize::new(0);
+    let admitted = AtomicU32::new(0);
+    // Racers that still saw the breaker Open just before their `acquire()`; a trial where
+    // two or more did had them inside the Open -> HalfOpen window together.
+    let saw_open = AtomicUsize::new(0);
+    let contended = AtomicU64::new(0);
+    let expected = u32::try_from(threads).unwrap().min(half_open_max);
+
+    // One closure for every racer; racer 0 also prepares and checks each trial, so that
+    // with 2 threads on 2 cores nobody has to yield.
+    let race = |racer: usize| {
+        let _abort = AbortOnPanic;
+        for trial in 1..=trials {
+            if racer == 0 {
+                breaker.reset();
+                breaker.acquire().unwrap().failure();
+                assert_eq!(breaker.state(), CircuitState::Open);
+                clock.advance(cooldown);
+                admitted.store(0, Ordering::Release);
+                saw_open.store(0, Ordering::Release);
+                departed.store(0, Ordering::Release);
+                arrived.store(0, Ordering::Release);
+                gate.store(trial, Ordering::Release);
+            } else {
+                spin_until(|| gate.load(Ordering::Acquire) >= trial);
+            }
+            if breaker.state() == CircuitState::Open {
+                saw_open.fetch_add(1, Ordering::AcqRel);
+            }
+            let permit = breaker.acquire();
+            if let Ok(permit) = &permit {
+                assert!(permit.is_probe());
+                admitted.fetch_add(1, Ordering::AcqRel);
+            }
+            arrived.fetch_add(1, Ordering::AcqRel);
+            if racer == 0 {
+                spin_until(|| arrived.load(Ordering::Acquire) == threads);
+                let got = admitted.load(Ordering::Acquire);
+                assert_eq!(
+                    got, expected,
+                    "trial {trial}: {got} probes admitted to {threads} racing threads, \
+                     half_open_max = {half_open_max}"
+                );
+                assert_eq!(breaker.state(), CircuitState::HalfOpen);
+                // reset, trip, cooldown: three transitions per trial, none lost or doubled.
+                assert_eq!(breaker.generation(), 3 * trial);
+                if saw_open.load(Ordering::Acquire) >= 2 {
+                    contended.fetch_add(1, Ordering::Relaxed);
+                }
+                release.store(trial, Ordering::Release);
+            } else {
+                spin_until(|| release.load(Ordering::Acquire) >= trial);
+            }
+            drop(permit);
+            departed.fetch_add(1, Ordering::AcqRel);
+            if racer == 0 {
+                spin_until(|| departed.load(Ordering::Acquire) == threads);
+            }
+        }
+    };
+    thread::scope(|scope| {
+        for racer in 1..threads {
+            let race = &race;
+            scope.spawn(move || race(racer));
+        }
+        race(0);
+    });
+    assert_eq!(emitted.load(Ordering::Relaxed), 3 * trials);
+    let contended = contended.load(Ordering::Relaxed);
+    eprintln!(
+        "probe race: {threads} threads, half_open_max {half_open_max}: {trials} trials, \
+         {contended} with two or more racers inside the Open -> HalfOpen window"
+    );
+    assert!(
+        contended > 0,
+        "the racers never met: the test tested nothing"
+    );
+    let metrics = breaker.metrics();
+    assert_eq!(metrics.admitted, trials * (u64::from(expected) + 1));
+}
+
+#[test]
+fn probe_race_two_threads() {
+    let _serial = serial();
+    probe_race(2, 100_000, 1);
+}
+
+#[test]
+fn probe_race_eight_threads() {
+    let _serial = serial();
+    probe_race(8, 40_000, 1);
+    probe_race(8, 20_000, 3);
+}
+
+#[test]
+#[ignore = "long: a million trials; run by hand with --ignored --release"]
+fn probe_race_long() {
+    let _serial = serial();
+    probe_race(2, 400_000, 1);
+    probe_race(8, 400_000, 1);
+    probe_race(8, 200_000, 2);
+}
+
+/// A small xorshift generator: deterministic per thread, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn no_transition_is_lost_or_emitted_twice_under_contention() {
+    let _serial = serial();
+    let clock = ManualClock::new();
+    let config = BreakerConfig::default()
+        .with_threshold(2)
+        .with_cooldown(Duration::ZERO)
+        .with_half_open_max(2)
+        .with_half_open_timeout(Duration::from_millis(1));
+    let breaker = CircuitBreaker::with_clock("storm", config, clock.clone());
+    let changes: Arc<Mutex<Vec<StateChange>>> = Arc::default();
+    let sink = Arc::clone(&changes);
+    breaker.on_transition(move |change| sink.lock().unwrap().push(change.clone()));
+
+    let commands_landed = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let threads = 4;
+    let ops = 20_000;
+    let started = Instant::now();
+    thread::scope(|scope| {
+        for seed in 0..threads {
+            let breaker = &breaker;
+            let clock = &clock;
+            let commands_landed = &commands_landed;
+            let stop = &stop;
+            scope.spawn(move || {
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (seed + 1));
+                for _ in 0..ops {
+                    match rng.below(100) {
+                        0 => commands_landed
+                            .fetch_add(u64::from(breaker.force_open()), Ordering::Relaxed),
+                        1 => commands_landed
+                            .fetch_add(u64::from(breaker.disable()), Ordering::Relaxed),
+                        2..=4 => {
+                            commands_landed.fetch_add(u64::from(breaker.reset()), Ordering::Relaxed)
+                        }
+                        5..=9 => {
+                            clock.advance(Duration::from_micros(500));
+                            0
+                        }
+                        n => {
+                            if let Ok(permit) = breaker.acquire() {
+                                match n % 3 {
+                                    0 => permit.success(),
+                                    1 => permit.failure(),
+                                    _ => drop(permit),
+                                }
+                            }
+                            0
+                        }
+                    };
+                }
+                stop.store(true, Ordering::Relaxed);
+            });
+        }
+    });
+    assert!(stop.load(Ordering::Relaxed));
+
+    let mut changes = changes.lock().unwrap().clone();
+    let generation = breaker.generation();
+    assert!(
+        generation > 100,
+        "the storm made only {generation} transitions"
+    );
+    changes.sort_by_key(|c| c.generation);
+    let generations: Vec<u64> = changes.iter().map(|c| c.generation).collect();
+    let expected: Vec<u64> = (1..=generation).collect();
+    assert_eq!(
+        generations, expected,
+        "every generation emitted exactly once"
+    );
+    assert_eq!(changes[0].from, CircuitState::Closed);
+    for pair in changes.windows(2) {
+        assert_eq!(
+            pair[0].to, pair[1].from,
+            "generation {} starts where {} ended",
+            pair[1].generation, pair[0].generation
+        );
+    }
+    assert_eq!(changes.last().unwrap().to, breaker.state());
+    let manual = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.event,
+                CircuitEvent::ForceOpen | CircuitEvent::Disable | CircuitEvent::Reset
+            )
+        })
+        .count() as u64;
+    assert_eq!(manual, commands_landed.load(Ordering::Relaxed));
+    for kind in [
+        CircuitEvent::Trip,
+        CircuitEvent::CooldownElapsed,
+        CircuitEvent::ProbeSucceeded,
+        CircuitEvent::ProbeFailed,
+    ] {
+        assert!(
+            changes.iter().any(|c| c.event == kind),
+            "the storm never made a {kind} transition"
+        );
+    }
+    let metrics = breaker.metrics();
+    assert!(metrics.admitted > 0);
+
+    // After the storm the fast path agrees with the state machine: nothing is admitted
+    // once the breaker is forced open, and a call after a reset is in the newest generation.
+    breaker.force_open();
+    assert!(breaker.acquire().is_err());
+    breaker.reset();
+    let permit = breaker.acquire().unwrap();
+    assert_eq!(permit.generation(), breaker.generation());
+    permit.success();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn concurrent_failures_at_the_threshold_trip_exactly_once() {
+    let _serial = serial();
+    for _ in 0..500 {
+        let breaker = CircuitBreaker::with_clock(
+            "trip",
+            BreakerConfig::default().with_threshold(2),
+            ManualClock::new(),
+        );
+        let trips = Arc::new(AtomicU32::new(0));
+        let sink = Arc::clone(&trips);
+        breaker.on_transition(move |_| {
+            sink.fetch_add(1, Ordering::Relaxed);
+        });
+        let gate = AtomicBool::new(false);
+        let permits: Vec<_> = (0..4).map(|_| breaker.acquire().unwrap()).collect();
+        thread::scope(|scope| {
+            for permit in permits {
+                let gate = &gate;
+                scope.spawn(move || {
+                    spin_until(|| gate.load(Ordering::Acquire));
+                    permit.failure();
+                });
+            }
+            gate.store(true, Ordering::Release);
+        });
+        let metrics = breaker.metrics();
+        assert_eq!(metrics.state, CircuitState::Open);
+        assert_eq!(
+            metrics.generation, 1,
+            "one trip, however many failures raced"
+        );
+        assert_eq!(metrics.failed, 4);
+        assert_eq!(
+            trips.load(Ordering::Relaxed),
+            1,
+            "exactly one caller emitted the event"
+        );
+    }
+}
