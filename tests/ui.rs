@@ -7,4 +7,6 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.pass("tests/ui/state_machine/pass/*.rs");
     cases.compile_fail("tests/ui/state_machine/fail/*.rs");
+    cases.pass("tests/ui/circuit_breaker/pass/*.rs");
+    cases.compile_fail("tests/ui/circuit_breaker/fail/*.rs");
 }

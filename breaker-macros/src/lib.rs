@@ -1,6 +1,8 @@
 //! Procedural macros of the [`breaker`](https://docs.rs/breaker) crate. Use them through
 //! `breaker`, which re-exports them and the runtime their code calls.
 
+mod args;
+mod circuit_breaker;
 mod doc;
 mod state_machine;
 mod suggest;
@@ -98,4 +100,131 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn state_machine(input: TokenStream) -> TokenStream {
     state_machine::expand(input.into()).into()
+}
+
+/// Guards a function, or every method of a trait, with a circuit breaker.
+///
+/// ```
+/// use breaker::{CircuitOpen, circuit_breaker};
+///
+/// #[derive(Debug)]
+/// enum ProviderError {
+///     RateLimited,
+///     BadRequest,
+///     Unavailable(CircuitOpen),
+/// }
+///
+/// impl From<CircuitOpen> for ProviderError {
+///     fn from(open: CircuitOpen) -> Self {
+///         ProviderError::Unavailable(open)
+///     }
+/// }
+///
+/// impl ProviderError {
+///     fn is_outage(&self) -> bool {
+///         matches!(self, ProviderError::RateLimited)
+///     }
+/// }
+///
+/// #[circuit_breaker(threshold = 2, cooldown = "30s", failure_if = ProviderError::is_outage)]
+/// fn complete(prompt: &str) -> Result<String, ProviderError> {
+///     if prompt.is_empty() {
+///         return Err(ProviderError::BadRequest); // returned as it is; not a failure
+///     }
+///     Err(ProviderError::RateLimited)
+/// }
+///
+/// assert!(matches!(complete(""), Err(ProviderError::BadRequest)));
+/// assert!(matches!(complete("hi"), Err(ProviderError::RateLimited)));
+/// assert!(matches!(complete("hi"), Err(ProviderError::RateLimited)));
+/// // Two outages in a row: the circuit is open, and calls are rejected without running.
+/// assert!(matches!(complete("hi"), Err(ProviderError::Unavailable(_))));
+/// assert_eq!(complete_breaker().state(), breaker::CircuitState::Open);
+/// ```
+///
+/// # Arguments
+///
+/// | argument | meaning | default |
+/// |---|---|---|
+/// | `threshold = 5` | consecutive failures that open the circuit (at least 1) | 5 |
+/// | `cooldown = "30s"` | how long the circuit stays open before a probe; a duration string, checked at compile time | `"30s"` |
+/// | `half_open_max = 1` | probes in flight at once when half-open (at least 1) | 1 |
+/// | `half_open_timeout = "60s"` | how long half-open waits for lost probes before admitting new ones | `"60s"` |
+/// | `name = "openai"` | the breaker's name; functions with the same name share one breaker | the function's path |
+/// | `failure_if = path` | a `fn(&E) -> bool`: which errors count as failures; the others leave the breaker as a success would, and are returned unchanged | every `Err` |
+/// | `fallback = path` | called with the function's arguments (same signature; `.await`ed for an `async fn`) when the circuit is open | return `Err(E::from(CircuitOpen))` |
+/// | `config = "openai"` | take the settings loaded under this key into [`registry::global`] (from a file) when there are some | the attribute's settings |
+/// | `crate = path` | the path of the `breaker` crate, when it is re-exported under another name | `::breaker` |
+/// | `per_method` | on a trait: one breaker per method instead of one per wrapper | off |
+///
+/// # On a function
+///
+/// Sync or `async`, free function or method (`&self`, `&mut self`, `self`), generic, with
+/// `impl Trait` arguments. The function returns `Result<T, E>` (or an alias of it) and
+/// `E: From<CircuitOpen>`, so that a rejected call returns `Err(CircuitOpen.into())`. Every
+/// way out of the body is recorded: an `Ok` is a success, an `Err` a failure (see
+/// `failure_if`), a `?` or an early `return` likewise, a panic a failure after which the
+/// panic goes on. An `async` call that is cancelled (its future dropped) counts as neither.
+///
+/// The breaker is created on the first call, in the process-wide [`registry::global`] under
+/// its name, and kept by the function: a call costs one atomic load to find it. A free
+/// function `f` gets an accessor `f_breaker()` beside it; a method's breaker is found by
+/// name in the registry (its default name is the type's path and the method's name).
+/// Registering a breaker under that name before the first call (one on a manual clock, in
+/// tests) makes the function use it.
+///
+/// # On a trait
+///
+/// `#[circuit_breaker(...)] trait Provider { ... }` keeps the trait and generates
+/// `ProviderBreaker<P: Provider>`, which implements `Provider`: each method that returns a
+/// `Result` goes through a breaker, the others are forwarded as they are, and so are the
+/// trait's types and constants. `ProviderBreaker::new(inner)` builds it on the real clock,
+/// `ProviderBreaker::with_clock(inner, clock)` on another; `breaker()`, `breaker_of("method")`,
+/// `inner()`, `into_inner()` reach inside. By default the methods share one breaker per
+/// wrapper (the provider fails as a whole); `per_method` gives each its own, and so does a
+/// method with settings of its own. On a method, `#[breaker(...)]` takes `threshold`,
+/// `cooldown`, `half_open_max`, `half_open_timeout`, `failure_if`, `fallback` (called with the
+/// inner value and the arguments), or `skip` (forwarded unguarded). Native `async fn` works;
+/// so does a trait under `#[async_trait]`, written below `#[circuit_breaker]`.
+///
+/// ```
+/// use breaker::{CircuitOpen, ManualClock, circuit_breaker};
+///
+/// #[derive(Debug)]
+/// pub struct ProviderError(String);
+///
+/// impl From<CircuitOpen> for ProviderError {
+///     fn from(open: CircuitOpen) -> Self {
+///         ProviderError(open.to_string())
+///     }
+/// }
+///
+/// #[circuit_breaker(threshold = 1, cooldown = "10s")]
+/// pub trait Provider {
+///     fn complete(&self, prompt: &str) -> Result<String, ProviderError>;
+///     fn name(&self) -> &str;
+/// }
+///
+/// struct Down;
+///
+/// impl Provider for Down {
+///     fn complete(&self, _: &str) -> Result<String, ProviderError> {
+///         Err(ProviderError("503".into()))
+///     }
+///     fn name(&self) -> &str {
+///         "down"
+///     }
+/// }
+///
+/// let provider = ProviderBreaker::with_clock(Down, ManualClock::new());
+/// assert_eq!(provider.complete("hi").unwrap_err().0, "503");
+/// let rejected = provider.complete("hi").unwrap_err();
+/// assert!(rejected.0.contains("circuit breaker `Provider` is open"), "{}", rejected.0);
+/// assert_eq!(provider.name(), "down"); // not guarded: forwarded
+/// ```
+///
+/// [`registry::global`]: ../breaker/registry/fn.global.html
+#[proc_macro_attribute]
+pub fn circuit_breaker(attr: TokenStream, item: TokenStream) -> TokenStream {
+    circuit_breaker::expand(attr.into(), item.into()).into()
 }

@@ -1,0 +1,546 @@
+//! The `key = value` arguments that configure a breaker, shared by `#[circuit_breaker(...)]`,
+//! its per-method `#[breaker(...)]`, and `#[derive(CircuitBreakers)]`.
+//!
+//! Every argument is parsed, then checked on its own, so one bad argument does not hide the
+//! others; each error is spanned on the offending key or value.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned as _;
+use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token};
+
+use crate::suggest;
+
+/// Where the arguments are written; decides which keys are allowed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// `#[circuit_breaker(...)]` on a function.
+    Function,
+    /// `#[circuit_breaker(...)]` on a trait.
+    Trait,
+    /// `#[breaker(...)]` on a method of a trait under `#[circuit_breaker]`.
+    TraitMethod,
+    /// `#[breaker(...)]` on an enum that derives `CircuitBreakers`.
+    Enum,
+    /// `#[breaker(...)]` on a variant of that enum.
+    Variant,
+}
+
+impl Place {
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Place::Function => &[
+                "threshold",
+                "cooldown",
+                "half_open_max",
+                "half_open_timeout",
+                "name",
+                "failure_if",
+                "fallback",
+                "config",
+                "crate",
+            ],
+            Place::Trait => &[
+                "threshold",
+                "cooldown",
+                "half_open_max",
+                "half_open_timeout",
+                "name",
+                "failure_if",
+                "config",
+                "crate",
+                "per_method",
+            ],
+            Place::TraitMethod => &[
+                "threshold",
+                "cooldown",
+                "half_open_max",
+                "half_open_timeout",
+                "failure_if",
+                "fallback",
+                "skip",
+            ],
+            Place::Enum => &[
+                "threshold",
+                "cooldown",
+                "half_open_max",
+                "half_open_timeout",
+                "rename_all",
+                "crate",
+            ],
+            Place::Variant => &[
+                "threshold",
+                "cooldown",
+                "half_open_max",
+                "half_open_timeout",
+                "name",
+            ],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Function => "`#[circuit_breaker]` on a function",
+            Place::Trait => "`#[circuit_breaker]` on a trait",
+            Place::TraitMethod => "`#[breaker]` on a trait method",
+            Place::Enum => "`#[breaker]` on an enum deriving `CircuitBreakers`",
+            Place::Variant => "`#[breaker]` on a variant",
+        }
+    }
+}
+
+/// A value with the span of the tokens it was written as.
+#[derive(Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// The checked arguments. `None`: not written.
+#[derive(Default, Clone)]
+pub struct BreakerArgs {
+    pub threshold: Option<Spanned<u32>>,
+    pub cooldown: Option<Spanned<Duration>>,
+    pub half_open_max: Option<Spanned<u32>>,
+    pub half_open_timeout: Option<Spanned<Duration>>,
+    pub name: Option<LitStr>,
+    pub failure_if: Option<Path>,
+    pub fallback: Option<Path>,
+    pub config: Option<LitStr>,
+    pub krate: Option<Path>,
+    pub per_method: Option<Span>,
+    pub skip: Option<Span>,
+    pub rename_all: Option<Spanned<RenameRule>>,
+}
+
+/// One argument as written: `key = value` or a bare `key`.
+struct Arg {
+    key: Ident,
+    value: Option<Expr>,
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = if input.peek(Token![crate]) {
+            let token: Token![crate] = input.parse()?;
+            Ident::new("crate", token.span)
+        } else {
+            input.call(syn::ext::IdentExt::parse_any)?
+        };
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(Arg { key, value })
+    }
+}
+
+impl BreakerArgs {
+    /// Parses and checks the arguments written at `place`; every error is pushed.
+    pub fn parse(tokens: TokenStream, place: Place, errors: &mut Vec<syn::Error>) -> BreakerArgs {
+        let parsed =
+            syn::parse::Parser::parse2(Punctuated::<Arg, Token![,]>::parse_terminated, tokens);
+        let list = match parsed {
+            Ok(list) => list,
+            Err(err) => {
+                errors.push(err);
+                return BreakerArgs::default();
+            }
+        };
+        let mut args = BreakerArgs::default();
+        let mut seen: Vec<String> = Vec::new();
+        for arg in list {
+            let key = arg.key.to_string();
+            if !place.keys().contains(&key.as_str()) {
+                errors.push(unknown_key(&arg.key, place));
+                continue;
+            }
+            if seen.contains(&key) {
+                errors.push(syn::Error::new(
+                    arg.key.span(),
+                    format!("duplicate argument `{key}`: give it once"),
+                ));
+                continue;
+            }
+            seen.push(key.clone());
+            if let Err(err) = args.set(&key, &arg) {
+                errors.push(err);
+            }
+        }
+        args
+    }
+
+    fn set(&mut self, key: &str, arg: &Arg) -> syn::Result<()> {
+        match key {
+            "threshold" => self.threshold = Some(at_least_one(arg)?),
+            "half_open_max" => self.half_open_max = Some(at_least_one(arg)?),
+            "cooldown" => self.cooldown = Some(duration(arg, false)?),
+            "half_open_timeout" => self.half_open_timeout = Some(duration(arg, true)?),
+            "name" => self.name = Some(non_empty_string(arg)?),
+            "config" => self.config = Some(non_empty_string(arg)?),
+            "failure_if" => self.failure_if = Some(path(arg, "a function `fn(&E) -> bool`")?),
+            "fallback" => {
+                self.fallback = Some(path(
+                    arg,
+                    "a function with the guarded function's signature",
+                )?)
+            }
+            "crate" => self.krate = Some(path(arg, "the path of the `breaker` crate")?),
+            "per_method" => self.per_method = Some(flag(arg)?),
+            "skip" => self.skip = Some(flag(arg)?),
+            "rename_all" => self.rename_all = Some(rename_rule(arg)?),
+            _ => unreachable!("every allowed key is handled"),
+        }
+        Ok(())
+    }
+
+    /// The arguments of `self`, with those of `outer` where `self` has none (a trait's
+    /// arguments under a method's overrides).
+    pub fn or(&self, outer: &BreakerArgs) -> BreakerArgs {
+        BreakerArgs {
+            threshold: self.threshold.clone().or_else(|| outer.threshold.clone()),
+            cooldown: self.cooldown.clone().or_else(|| outer.cooldown.clone()),
+            half_open_max: self
+                .half_open_max
+                .clone()
+                .or_else(|| outer.half_open_max.clone()),
+            half_open_timeout: self
+                .half_open_timeout
+                .clone()
+                .or_else(|| outer.half_open_timeout.clone()),
+            name: self.name.clone().or_else(|| outer.name.clone()),
+            failure_if: self.failure_if.clone().or_else(|| outer.failure_if.clone()),
+            fallback: self.fallback.clone().or_else(|| outer.fallback.clone()),
+            config: self.config.clone().or_else(|| outer.config.clone()),
+            krate: self.krate.clone().or_else(|| outer.krate.clone()),
+            per_method: self.per_method.or(outer.per_method),
+            skip: self.skip,
+            rename_all: self.rename_all.clone().or_else(|| outer.rename_all.clone()),
+        }
+    }
+
+    /// Whether the arguments change a setting of the breaker itself (so that a method with
+    /// them needs a breaker of its own).
+    pub fn has_settings(&self) -> bool {
+        self.threshold.is_some()
+            || self.cooldown.is_some()
+            || self.half_open_max.is_some()
+            || self.half_open_timeout.is_some()
+    }
+
+    /// The path generated code names the runtime by: `crate = ...`, else `::breaker`.
+    pub fn krate(&self) -> Path {
+        self.krate
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(::breaker))
+    }
+
+    /// A constant expression of the configuration: the defaults with the settings given.
+    pub fn config_expr(&self, private: &TokenStream) -> TokenStream {
+        let mut expr = quote!(#private::BreakerConfig::new());
+        if let Some(threshold) = &self.threshold {
+            let value = LitInt::new(&threshold.value.to_string(), threshold.span);
+            expr = quote!(#expr.with_threshold(#value));
+        }
+        if let Some(cooldown) = &self.cooldown {
+            let value = duration_expr(private, cooldown.value);
+            expr = quote!(#expr.with_cooldown(#value));
+        }
+        if let Some(max) = &self.half_open_max {
+            let value = LitInt::new(&max.value.to_string(), max.span);
+            expr = quote!(#expr.with_half_open_max(#value));
+        }
+        if let Some(timeout) = &self.half_open_timeout {
+            let value = duration_expr(private, timeout.value);
+            expr = quote!(#expr.with_half_open_timeout(#value));
+        }
+        expr
+    }
+}
+
+/// `Duration::from_secs(30)`, in the coarsest unit that is exact.
+fn duration_expr(private: &TokenStream, duration: Duration) -> TokenStream {
+    let nanos = duration.as_nanos();
+    let (constructor, value) = if nanos % 1_000_000_000 == 0 {
+        ("from_secs", nanos / 1_000_000_000)
+    } else if nanos % 1_000_000 == 0 {
+        ("from_millis", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        ("from_micros", nanos / 1_000)
+    } else {
+        ("from_nanos", nanos)
+    };
+    let constructor = Ident::new(constructor, Span::call_site());
+    let value = LitInt::new(&format!("{value}"), Span::call_site());
+    quote!(#private::Duration::#constructor(#value))
+}
+
+fn unknown_key(key: &Ident, place: Place) -> syn::Error {
+    let name = key.to_string();
+    let all_keys = [
+        "threshold",
+        "cooldown",
+        "half_open_max",
+        "half_open_timeout",
+        "name",
+        "failure_if",
+        "fallback",
+        "config",
+        "crate",
+        "per_method",
+        "skip",
+        "rename_all",
+    ];
+    let message = if all_keys.contains(&name.as_str()) {
+        let belongs = match name.as_str() {
+            "failure_if" | "fallback" | "config" | "per_method" | "skip"
+                if matches!(place, Place::Enum | Place::Variant) =>
+            {
+                ": the derive builds breakers; classify errors where the calls are made"
+            }
+            "skip" => {
+                ": it goes on a method of a trait under `#[circuit_breaker]`, as `#[breaker(skip)]`"
+            }
+            "per_method" => ": it goes on `#[circuit_breaker]` on a trait",
+            "fallback" if place == Place::Trait => {
+                ": give each method its own, as `#[breaker(fallback = ...)]`"
+            }
+            "name" | "config" | "crate" if place == Place::TraitMethod => {
+                ": it goes on `#[circuit_breaker]` on the trait"
+            }
+            "name" if place == Place::Enum => {
+                ": give each variant its own, as `#[breaker(name = \"...\")]`"
+            }
+            "rename_all" | "crate" if place == Place::Variant => ": it goes on the enum",
+            _ => "",
+        };
+        format!(
+            "`{name}` is not an argument of {}{belongs}",
+            place.describe()
+        )
+    } else {
+        let hint = suggest::did_you_mean(&name, place.keys());
+        let expected: Vec<String> = place.keys().iter().map(|k| format!("`{k}`")).collect();
+        format!(
+            "unknown argument `{name}`{hint}: expected one of {}",
+            expected.join(", ")
+        )
+    };
+    syn::Error::new(key.span(), message)
+}
+
+fn value<'a>(arg: &'a Arg, what: &str) -> syn::Result<&'a Expr> {
+    arg.value.as_ref().ok_or_else(|| {
+        syn::Error::new(
+            arg.key.span(),
+            format!("`{}` takes a value: `{} = {what}`", arg.key, arg.key),
+        )
+    })
+}
+
+fn at_least_one(arg: &Arg) -> syn::Result<Spanned<u32>> {
+    let expr = value(arg, "1")?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = expr
+    else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`{}` takes a whole number, such as `5`", arg.key),
+        ));
+    };
+    let value: u32 = int
+        .base10_parse()
+        .map_err(|_| syn::Error::new(int.span(), format!("`{}` must fit in a `u32`", arg.key)))?;
+    if value == 0 {
+        return Err(syn::Error::new(
+            int.span(),
+            format!(
+                "`{} = 0` would never admit a call: it must be at least 1",
+                arg.key
+            ),
+        ));
+    }
+    Ok(Spanned {
+        value,
+        span: int.span(),
+    })
+}
+
+fn duration(arg: &Arg, must_be_positive: bool) -> syn::Result<Spanned<Duration>> {
+    let expr = value(arg, "\"30s\"")?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = expr
+    else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!(
+                "`{}` takes a duration string, such as `\"30s\"` or `\"1m 30s\"`",
+                arg.key
+            ),
+        ));
+    };
+    let text = lit.value();
+    if text.trim().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{}` is empty: write a duration, such as `\"30s\"`",
+                arg.key
+            ),
+        ));
+    }
+    let duration = humantime::parse_duration(&text).map_err(|err| {
+        syn::Error::new(
+            lit.span(),
+            format!("`{} = \"{text}\"` is not a duration ({err}); write one such as `\"30s\"`, `\"500ms\"` or `\"1m 30s\"`", arg.key),
+        )
+    })?;
+    if must_be_positive && duration.is_zero() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{}` must be more than zero", arg.key),
+        ));
+    }
+    Ok(Spanned {
+        value: duration,
+        span: lit.span(),
+    })
+}
+
+fn non_empty_string(arg: &Arg) -> syn::Result<LitStr> {
+    let expr = value(arg, "\"openai\"")?;
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if !lit.value().is_empty() => Ok(lit.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Err(syn::Error::new(
+            lit.span(),
+            format!("`{}` must not be empty", arg.key),
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{}` takes a string, such as `\"openai\"`", arg.key),
+        )),
+    }
+}
+
+fn path(arg: &Arg, what: &str) -> syn::Result<Path> {
+    let expr = value(arg, "path::to::item")?;
+    match expr {
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Ok(p.path.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{}` takes a path, not a string: write `{} = {}`",
+                arg.key,
+                arg.key,
+                lit.value()
+            ),
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{}` takes a path to {what}", arg.key),
+        )),
+    }
+}
+
+fn flag(arg: &Arg) -> syn::Result<Span> {
+    match &arg.value {
+        None => Ok(arg.key.span()),
+        Some(value) => Err(syn::Error::new(
+            value.span(),
+            format!("`{}` takes no value: write `{}` alone", arg.key, arg.key),
+        )),
+    }
+}
+
+/// How `rename_all` turns a variant's name into its breaker's name, as serde does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RenameRule {
+    Lower,
+    Upper,
+    Pascal,
+    Camel,
+    Snake,
+    ScreamingSnake,
+    Kebab,
+    ScreamingKebab,
+}
+
+impl RenameRule {
+    const ALL: [(&'static str, RenameRule); 8] = [
+        ("lowercase", RenameRule::Lower),
+        ("UPPERCASE", RenameRule::Upper),
+        ("PascalCase", RenameRule::Pascal),
+        ("camelCase", RenameRule::Camel),
+        ("snake_case", RenameRule::Snake),
+        ("SCREAMING_SNAKE_CASE", RenameRule::ScreamingSnake),
+        ("kebab-case", RenameRule::Kebab),
+        ("SCREAMING-KEBAB-CASE", RenameRule::ScreamingKebab),
+    ];
+
+    /// `variant` (written in PascalCase) renamed by this rule.
+    pub fn apply(self, variant: &str) -> String {
+        let snake = crate::state_machine::snake_case(variant);
+        match self {
+            RenameRule::Lower => variant.to_lowercase(),
+            RenameRule::Upper => variant.to_uppercase(),
+            RenameRule::Pascal => variant.to_string(),
+            RenameRule::Camel => {
+                let mut chars = variant.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_lowercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
+            RenameRule::Snake => snake,
+            RenameRule::ScreamingSnake => snake.to_uppercase(),
+            RenameRule::Kebab => snake.replace('_', "-"),
+            RenameRule::ScreamingKebab => snake.replace('_', "-").to_uppercase(),
+        }
+    }
+}
+
+fn rename_rule(arg: &Arg) -> syn::Result<Spanned<RenameRule>> {
+    let expr = value(arg, "\"kebab-case\"")?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = expr
+    else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "`rename_all` takes a string, such as `\"kebab-case\"`",
+        ));
+    };
+    let text = lit.value();
+    match RenameRule::ALL.iter().find(|(name, _)| *name == text) {
+        Some((_, rule)) => Ok(Spanned {
+            value: *rule,
+            span: lit.span(),
+        }),
+        None => {
+            let names = RenameRule::ALL.iter().map(|(name, _)| *name);
+            let hint = suggest::did_you_mean(&text, names.clone());
+            let all: Vec<String> = names.map(|n| format!("`\"{n}\"`")).collect();
+            Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown `rename_all` rule `\"{text}\"`{hint}: expected one of {}",
+                    all.join(", ")
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Expansion snapshots of `#[circuit_breaker]`: the code it generates for representative
+//! inputs, pretty-printed, so that every change to it shows up in review.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+fn expand_pretty(attr: TokenStream, item: TokenStream) -> String {
+    let out = super::expand(attr, item);
+    let file: syn::File = syn::parse2(out).expect("the expansion is valid Rust");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn sync_fn() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(threshold = 3, cooldown = "10s"),
+        quote! {
+            /// Asks the model.
+            pub fn complete(prompt: &str) -> Result<String, ProviderError> {
+                let reply = send(prompt)?;
+                if reply.is_empty() {
+                    return Err(ProviderError::Empty);
+                }
+                Ok(reply)
+            }
+        },
+    ));
+}
+
+#[test]
+fn async_fn_with_failure_if_and_fallback() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(
+            name = "openai",
+            failure_if = ProviderError::is_transient,
+            fallback = cached_reply,
+            config = "openai"
+        ),
+        quote! {
+            pub async fn complete(client: &Client, prompt: String) -> Result<String, ProviderError> {
+                client.send(prompt).await
+            }
+        },
+    ));
+}
+
+#[test]
+fn method() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(
+            threshold = 2,
+            half_open_max = 2,
+            half_open_timeout = "1m 30s"
+        ),
+        quote! {
+            pub fn complete(&mut self, prompt: &str) -> Result<String, ProviderError> {
+                self.calls += 1;
+                self.send(prompt)
+            }
+        },
+    ));
+}
+
+#[test]
+fn generic_fn() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(cooldown = "250ms", crate = ::my_breaker),
+        quote! {
+            fn fetch<T: DeserializeOwned>(url: impl AsRef<str>) -> io::Result<T> {
+                let body = get(url.as_ref())?;
+                parse(&body)
+            }
+        },
+    ));
+}
+
+#[test]
+fn trait_with_native_async_fn() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(threshold = 3, cooldown = "10s"),
+        quote! {
+            /// An LLM provider.
+            pub trait Provider: Send + Sync {
+                type Model;
+                const NAME: &'static str;
+                async fn complete(&self, model: &Self::Model, prompt: &str) -> Result<String, ProviderError>;
+                #[breaker(threshold = 1, failure_if = is_outage)]
+                fn embed(&mut self, text: &str) -> Result<Vec<f32>, ProviderError>;
+                #[breaker(skip)]
+                fn health(&self) -> Result<(), ProviderError>;
+                fn name(&self) -> &str;
+            }
+        },
+    ));
+}
+
+#[test]
+fn trait_with_async_trait() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(per_method, name = "anthropic"),
+        quote! {
+            #[async_trait::async_trait]
+            pub trait Provider {
+                async fn complete(&self, prompt: &str) -> Result<String, ProviderError>;
+                async fn count_tokens(&self, prompt: &str) -> Result<usize, ProviderError>;
+            }
+        },
+    ));
+}

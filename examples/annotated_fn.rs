@@ -1,0 +1,72 @@
+//! `#[circuit_breaker]` on a function, with `failure_if` (which errors are outages) and
+//! `fallback` (what to answer while the circuit is open).
+//!
+//! Run it with `cargo run --example annotated_fn`.
+
+use std::cell::Cell;
+
+use breaker::{CircuitOpen, circuit_breaker};
+
+/// What the remote answers with.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 429 or 5xx: the remote is in trouble. These count as failures.
+    Unavailable(u16),
+    /// 4xx: the request is wrong. Returned to the caller, but not the remote's fault.
+    BadRequest(u16),
+    /// The breaker rejected the call without making it.
+    CircuitOpen(CircuitOpen),
+}
+
+impl From<CircuitOpen> for ApiError {
+    fn from(open: CircuitOpen) -> Self {
+        ApiError::CircuitOpen(open)
+    }
+}
+
+impl ApiError {
+    fn is_outage(&self) -> bool {
+        matches!(self, ApiError::Unavailable(_))
+    }
+}
+
+thread_local! {
+    /// The status the simulated remote answers with next (200: success).
+    static NEXT_STATUS: Cell<u16> = const { Cell::new(200) };
+}
+
+/// A call to a flaky remote, guarded: three outages in a row open the circuit for 30 s.
+#[circuit_breaker(
+    name = "weather-api",
+    threshold = 3,
+    cooldown = "30s",
+    failure_if = ApiError::is_outage,
+    fallback = cached_forecast
+)]
+fn forecast(city: &str) -> Result<String, ApiError> {
+    match NEXT_STATUS.with(Cell::get) {
+        200 => Ok(format!("{city}: sunny, 21°C")),
+        status @ (429 | 500..=599) => Err(ApiError::Unavailable(status)),
+        status => Err(ApiError::BadRequest(status)),
+    }
+}
+
+/// Answers while the circuit is open: same arguments, same result type.
+fn cached_forecast(city: &str) -> Result<String, ApiError> {
+    Ok(format!("{city}: sunny, 20°C (cached)"))
+}
+
+fn main() {
+    let script = [200, 400, 404, 503, 500, 429, 200, 200];
+    for status in script {
+        NEXT_STATUS.with(|next| next.set(status));
+        let answer = forecast("Lisbon");
+        let state = forecast_breaker().state();
+        println!("remote answers {status}: {answer:?} -> breaker {state}");
+    }
+    let metrics = forecast_breaker().metrics();
+    println!(
+        "\n`weather-api`: {} admitted, {} rejected, {} succeeded, {} failed",
+        metrics.admitted, metrics.rejected, metrics.succeeded, metrics.failed
+    );
+}

@@ -1,0 +1,18 @@
+use breaker::{CircuitOpen, circuit_breaker};
+
+#[derive(Debug)]
+pub struct ProviderError;
+
+impl From<CircuitOpen> for ProviderError {
+    fn from(_: CircuitOpen) -> Self {
+        ProviderError
+    }
+}
+
+#[circuit_breaker(threshold = 3)]
+trait Provider {
+    #[breaker(skip, threshold = 1)]
+    fn complete(&self) -> Result<String, ProviderError>;
+}
+
+fn main() {}
