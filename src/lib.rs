@@ -44,7 +44,7 @@ pub use breaker_core::{
     CircuitState, Clock, ConfigError, ManualClock, Metrics, Permit, RealClock, StateChange,
 };
 pub use breaker_core::{clock, config, error, events, guard, permit, registry};
-pub use breaker_macros::{circuit_breaker, state_machine};
+pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 
 /// What generated code names, by absolute path. Not a public API: it changes without notice.
 #[doc(hidden)]

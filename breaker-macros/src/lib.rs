@@ -3,6 +3,7 @@
 
 mod args;
 mod circuit_breaker;
+mod circuit_breakers;
 mod doc;
 mod state_machine;
 mod suggest;
@@ -227,4 +228,47 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn circuit_breaker(attr: TokenStream, item: TokenStream) -> TokenStream {
     circuit_breaker::expand(attr.into(), item.into()).into()
+}
+
+/// One circuit breaker per variant of a fieldless enum, in an array indexed by the variant.
+///
+/// ```
+/// use breaker::{CircuitBreakers, CircuitState, ManualClock};
+///
+/// #[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
+/// #[breaker(threshold = 5, cooldown = "30s", rename_all = "kebab-case")] // for every variant
+/// enum Model {
+///     #[breaker(threshold = 2, name = "gpt-4o")]
+///     Gpt4o,
+///     #[breaker(cooldown = "10s")]
+///     ClaudeSonnet, // named "claude-sonnet"
+///     Llama,
+/// }
+///
+/// let breakers = ModelBreakers::with_clock(ManualClock::new());
+/// for _ in 0..2 {
+///     breakers.get(Model::Gpt4o).acquire().unwrap().failure();
+/// }
+/// assert_eq!(breakers.get(Model::Gpt4o).state(), CircuitState::Open);
+/// assert_eq!(breakers.get(Model::ClaudeSonnet).name().as_str(), "claude-sonnet");
+/// assert_eq!(breakers.get(Model::Llama).config().threshold, 5);
+///
+/// for (model, breaker) in breakers.iter() {
+///     println!("{model:?}: {}", breaker.state()); // for dashboards
+/// }
+/// ```
+///
+/// `#[breaker(...)]` on the enum sets `threshold`, `cooldown`, `half_open_max`,
+/// `half_open_timeout` for every variant, `rename_all` (as serde: `"kebab-case"`,
+/// `"snake_case"`, `"lowercase"`, ...) and `crate`; on a variant it sets the same settings and
+/// `name`. `ModelBreakers::new()` builds the breakers on the real clock,
+/// `with_config(&settings)` takes the settings of a configuration file (keyed by breaker
+/// name) over the attributes', `with_clock(clock)` and `with_config_and_clock` run them on
+/// another clock. `get(model)` is a `match` and an array index: no lock, no hashing.
+///
+/// The enum must be fieldless, not generic, with a distinct name per variant: anything else
+/// is a compile error on the offending token.
+#[proc_macro_derive(CircuitBreakers, attributes(breaker))]
+pub fn derive_circuit_breakers(input: TokenStream) -> TokenStream {
+    circuit_breakers::derive(input.into()).into()
 }
