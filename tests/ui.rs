@@ -9,4 +9,6 @@ fn ui() {
     cases.compile_fail("tests/ui/state_machine/fail/*.rs");
     cases.pass("tests/ui/circuit_breaker/pass/*.rs");
     cases.compile_fail("tests/ui/circuit_breaker/fail/*.rs");
+    cases.pass("tests/ui/circuit_breakers/pass/*.rs");
+    cases.compile_fail("tests/ui/circuit_breakers/fail/*.rs");
 }

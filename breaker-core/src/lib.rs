@@ -37,7 +37,7 @@ pub mod __private {
     pub use crate::guard::{LazyBreaker, method_name, reject};
     pub use crate::registry::{BreakerSettings, configured, named};
     pub use ::core::borrow::Borrow;
-    pub use ::core::iter::Iterator;
+    pub use ::core::iter::{IntoIterator, Iterator};
 }
 
 pub mod breaker;

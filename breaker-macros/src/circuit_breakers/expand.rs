@@ -18,6 +18,7 @@ pub fn expand(keys: &Keys) -> TokenStream {
     let variants: Vec<_> = keys.variants.iter().map(|v| &v.ident).collect();
     let indices = (0..keys.variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let names: Vec<_> = keys.variants.iter().map(|v| &v.name).collect();
+    let left_out = keys.incomplete.then(|| quote!(_ => 0,));
     let builds = keys.variants.iter().map(|v| {
         let name = &v.name;
         let config = v.args.config_expr(&p);
@@ -76,13 +77,15 @@ pub fn expand(keys: &Keys) -> TokenStream {
             pub fn get(&self, key: impl #p::Borrow<#key>) -> &#p::CircuitBreaker {
                 let index = match key.borrow() {
                     #(#key::#variants => #indices,)*
+                    #left_out
                 };
                 &self.breakers[index]
             }
 
             /// Every key with its breaker, in declaration order: for dashboards.
             pub fn iter(&self) -> impl #p::Iterator<Item = (#key, &#p::CircuitBreaker)> + '_ {
-                [#(#key::#variants),*].into_iter().zip(self.breakers.iter())
+                let keys = #p::IntoIterator::into_iter([#(#key::#variants),*]);
+                #p::Iterator::zip(keys, self.breakers.iter())
             }
         }
 
@@ -95,7 +98,7 @@ pub fn expand(keys: &Keys) -> TokenStream {
         impl #p::fmt::Debug for #breakers {
             fn fmt(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
                 f.debug_map()
-                    .entries(self.breakers.iter().map(|breaker| (breaker.name(), breaker.state())))
+                    .entries(#p::Iterator::map(self.breakers.iter(), |breaker| (breaker.name(), breaker.state())))
                     .finish()
             }
         }

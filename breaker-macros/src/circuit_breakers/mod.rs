@@ -17,6 +17,9 @@ pub struct Keys {
     pub vis: syn::Visibility,
     pub args: BreakerArgs,
     pub variants: Vec<Key>,
+    /// Whether a variant was left out for an error: `get` then needs an arm for it, so that
+    /// the only errors are ours.
+    pub incomplete: bool,
 }
 
 /// A variant: its breaker's name and arguments (the enum's, under the variant's own).
@@ -78,6 +81,7 @@ fn check(input: DeriveInput, errors: &mut Vec<syn::Error>) -> Option<Keys> {
                 input.ident
             ),
         ));
+        return None;
     }
 
     let mut variants: Vec<Key> = Vec::new();
@@ -119,6 +123,7 @@ fn check(input: DeriveInput, errors: &mut Vec<syn::Error>) -> Option<Keys> {
         });
     }
     Some(Keys {
+        incomplete: variants.len() < data.variants.len(),
         input_ident: input.ident,
         vis: input.vis,
         args,

@@ -1,0 +1,6 @@
+use breaker::CircuitBreakers;
+
+#[derive(CircuitBreakers)]
+enum Model {}
+
+fn main() {}

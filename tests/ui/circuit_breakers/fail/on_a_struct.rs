@@ -1,0 +1,8 @@
+use breaker::CircuitBreakers;
+
+#[derive(CircuitBreakers)]
+struct Model {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use breaker::CircuitBreakers;
+
+#[derive(CircuitBreakers)]
+enum Model {
+    Gpt4o,
+    Custom(String),
+    Tuned { base: u32 },
+}
+
+fn main() {}

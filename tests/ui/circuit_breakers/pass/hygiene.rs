@@ -1,0 +1,27 @@
+//! The derive's code names everything by absolute path: it compiles beside a user's own
+//! `Option`, `Iterator` and modules named `core` and `breaker`, and without the prelude.
+#![allow(dead_code)]
+
+mod core {}
+mod breaker {}
+struct Option;
+trait Iterator {}
+
+mod bare {
+    #![no_implicit_prelude]
+
+    #[derive(::breaker::CircuitBreakers, ::std::clone::Clone, ::std::marker::Copy)]
+    #[breaker(threshold = 2, rename_all = "SCREAMING-KEBAB-CASE")]
+    pub enum Region {
+        EuWest,
+        #[breaker(cooldown = "5s")]
+        UsEast,
+    }
+}
+
+fn main() {
+    let breakers = bare::RegionBreakers::new();
+    assert_eq!(breakers.get(bare::Region::EuWest).name().as_str(), "EU-WEST");
+    assert_eq!(breakers.get(&bare::Region::UsEast).config().threshold, 2);
+    assert_eq!(breakers.iter().count(), 2);
+}
