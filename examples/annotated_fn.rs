@@ -1,10 +1,12 @@
-//! `#[circuit_breaker]` on a function, with `failure_if` (which errors are outages) and
-//! `fallback` (what to answer while the circuit is open).
+//! `#[circuit_breaker]` on a function, with `failure_if` (which errors are outages),
+//! `fallback` (what to answer while the circuit is open), and `config` (settings read from
+//! `examples/breakers.toml` at start-up).
 //!
 //! Run it with `cargo run --example annotated_fn`.
 
 use std::cell::Cell;
 
+use breaker::registry::{self, BreakerSettings};
 use breaker::{CircuitOpen, circuit_breaker};
 
 /// What the remote answers with.
@@ -35,11 +37,14 @@ thread_local! {
     static NEXT_STATUS: Cell<u16> = const { Cell::new(200) };
 }
 
-/// A call to a flaky remote, guarded: three outages in a row open the circuit for 30 s.
+/// A call to a flaky remote, guarded: the settings come from `[weather-api]` in
+/// `examples/breakers.toml` (three outages in a row open the circuit for 30 s); without the
+/// file, from the attribute (five outages, one minute).
 #[circuit_breaker(
     name = "weather-api",
-    threshold = 3,
-    cooldown = "30s",
+    threshold = 5,
+    cooldown = "1m",
+    config = "weather-api",
     failure_if = ApiError::is_outage,
     fallback = cached_forecast
 )]
@@ -57,6 +62,11 @@ fn cached_forecast(city: &str) -> Result<String, ApiError> {
 }
 
 fn main() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/breakers.toml");
+    let text = std::fs::read_to_string(path).expect("examples/breakers.toml is readable");
+    let settings: BreakerSettings = toml::from_str(&text).expect("the settings are valid");
+    registry::global().load(settings);
+
     let script = [200, 400, 404, 503, 500, 429, 200, 200];
     for status in script {
         NEXT_STATUS.with(|next| next.set(status));
@@ -64,9 +74,14 @@ fn main() {
         let state = forecast_breaker().state();
         println!("remote answers {status}: {answer:?} -> breaker {state}");
     }
-    let metrics = forecast_breaker().metrics();
+    let breaker = forecast_breaker();
+    let metrics = breaker.metrics();
     println!(
-        "\n`weather-api`: {} admitted, {} rejected, {} succeeded, {} failed",
-        metrics.admitted, metrics.rejected, metrics.succeeded, metrics.failed
+        "\n`weather-api` (threshold {} from breakers.toml): {} admitted, {} rejected, {} succeeded, {} failed",
+        breaker.config().threshold,
+        metrics.admitted,
+        metrics.rejected,
+        metrics.succeeded,
+        metrics.failed
     );
 }

@@ -55,7 +55,18 @@ impl bare::Provider for Echo {
     }
 }
 
+mod renamed {
+    // The facade re-exported under another name: `crate = ...` says where it is.
+    use ::breaker as cb;
+
+    #[cb::circuit_breaker(crate = cb, threshold = 1)]
+    pub fn complete() -> ::std::result::Result<(), super::ProviderError> {
+        Ok(())
+    }
+}
+
 fn main() {
+    renamed::complete().unwrap();
     use bare::Provider;
     assert_eq!(complete("abc").unwrap(), 3);
     assert_eq!(bare::complete("ab").unwrap(), 2);
