@@ -30,56 +30,40 @@ pub enum Place {
     Variant,
 }
 
+/// Every argument, and the places it is allowed in.
+const KEYS: &[(&str, &[Place])] = {
+    use Place::*;
+    &[
+        ("threshold", &[Function, Trait, TraitMethod, Enum, Variant]),
+        ("cooldown", &[Function, Trait, TraitMethod, Enum, Variant]),
+        (
+            "half_open_max",
+            &[Function, Trait, TraitMethod, Enum, Variant],
+        ),
+        (
+            "half_open_timeout",
+            &[Function, Trait, TraitMethod, Enum, Variant],
+        ),
+        ("name", &[Function, Trait, Variant]),
+        ("failure_if", &[Function, Trait, TraitMethod]),
+        ("fallback", &[Function, TraitMethod]),
+        ("config", &[Function, Trait]),
+        ("crate", &[Function, Trait, Enum]),
+        ("per_method", &[Trait]),
+        ("skip", &[TraitMethod]),
+        ("rename_all", &[Enum]),
+    ]
+};
+
 impl Place {
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            Place::Function => &[
-                "threshold",
-                "cooldown",
-                "half_open_max",
-                "half_open_timeout",
-                "name",
-                "failure_if",
-                "fallback",
-                "config",
-                "crate",
-            ],
-            Place::Trait => &[
-                "threshold",
-                "cooldown",
-                "half_open_max",
-                "half_open_timeout",
-                "name",
-                "failure_if",
-                "config",
-                "crate",
-                "per_method",
-            ],
-            Place::TraitMethod => &[
-                "threshold",
-                "cooldown",
-                "half_open_max",
-                "half_open_timeout",
-                "failure_if",
-                "fallback",
-                "skip",
-            ],
-            Place::Enum => &[
-                "threshold",
-                "cooldown",
-                "half_open_max",
-                "half_open_timeout",
-                "rename_all",
-                "crate",
-            ],
-            Place::Variant => &[
-                "threshold",
-                "cooldown",
-                "half_open_max",
-                "half_open_timeout",
-                "name",
-            ],
-        }
+    fn keys(self) -> impl Iterator<Item = &'static str> + Clone {
+        KEYS.iter()
+            .filter(move |(_, places)| places.contains(&self))
+            .map(|(key, _)| *key)
+    }
+
+    fn allows(self, key: &str) -> bool {
+        self.keys().any(|k| k == key)
     }
 
     fn describe(self) -> &'static str {
@@ -157,7 +141,7 @@ impl BreakerArgs {
         let mut seen: Vec<String> = Vec::new();
         for arg in list {
             let key = arg.key.to_string();
-            if !place.keys().contains(&key.as_str()) {
+            if !place.allows(&key) {
                 errors.push(unknown_key(&arg.key, place));
                 continue;
             }
@@ -283,21 +267,7 @@ fn duration_expr(private: &TokenStream, duration: Duration) -> TokenStream {
 
 fn unknown_key(key: &Ident, place: Place) -> syn::Error {
     let name = key.to_string();
-    let all_keys = [
-        "threshold",
-        "cooldown",
-        "half_open_max",
-        "half_open_timeout",
-        "name",
-        "failure_if",
-        "fallback",
-        "config",
-        "crate",
-        "per_method",
-        "skip",
-        "rename_all",
-    ];
-    let message = if all_keys.contains(&name.as_str()) {
+    let message = if KEYS.iter().any(|(key, _)| *key == name) {
         let belongs = match name.as_str() {
             "failure_if" | "fallback" | "config" | "per_method" | "skip"
                 if matches!(place, Place::Enum | Place::Variant) =>
@@ -326,7 +296,7 @@ fn unknown_key(key: &Ident, place: Place) -> syn::Error {
         )
     } else {
         let hint = suggest::did_you_mean(&name, place.keys());
-        let expected: Vec<String> = place.keys().iter().map(|k| format!("`{k}`")).collect();
+        let expected: Vec<String> = place.keys().map(|k| format!("`{k}`")).collect();
         format!(
             "unknown argument `{name}`{hint}: expected one of {}",
             expected.join(", ")
