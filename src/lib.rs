@@ -43,7 +43,7 @@ pub use breaker_core::{
     BreakerConfig, BreakerError, BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen,
     CircuitState, Clock, ConfigError, ManualClock, Metrics, Permit, RealClock, StateChange,
 };
-pub use breaker_core::{clock, config, error, events, guard, permit, registry};
+pub use breaker_core::{backoff, clock, config, error, events, guard, permit, registry};
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 
 /// What generated code names, by absolute path. Not a public API: it changes without notice.

@@ -450,3 +450,29 @@ fn a_method_with_settings_of_its_own_has_its_own_breaker() {
     assert_eq!(provider.breaker().state(), CircuitState::Closed);
     assert!(provider.into_inner().down);
 }
+
+#[circuit_breaker(
+    name = "tests::backoff",
+    cooldown = "10s",
+    backoff = "exponential",
+    backoff_multiplier = 3,
+    max_cooldown = "2m",
+    jitter = "equal"
+)]
+fn with_backoff() -> Result<(), ProviderError> {
+    Ok(())
+}
+
+#[test]
+fn backoff_and_jitter_arguments_reach_the_config() {
+    with_backoff().unwrap();
+    let config = with_backoff_breaker().config();
+    assert_eq!(
+        config.backoff,
+        breaker::backoff::Backoff::Exponential {
+            multiplier: 3.0,
+            max: Duration::from_secs(120)
+        }
+    );
+    assert_eq!(config.jitter, breaker::backoff::Jitter::Equal);
+}

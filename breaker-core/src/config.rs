@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backoff::{Backoff, Jitter};
+
 use crate::breaker::MAX_THRESHOLD;
 
 /// How a circuit breaker behaves.
@@ -20,6 +22,11 @@ use crate::breaker::MAX_THRESHOLD;
 /// | `cooldown` | 30 s | how long the circuit stays Open before the next call is let through as a probe |
 /// | `half_open_max` | 1 | how many probes may be in flight at once in HalfOpen (at least 1) |
 /// | `half_open_timeout` | 60 s | how long HalfOpen waits for its probes before it gives them up as lost and admits new ones (more than zero) |
+/// | `backoff` | `"fixed"` | `"fixed"`: every opening lasts `cooldown`; `"exponential"`: each opening in a row lasts `backoff_multiplier` times longer, at most `max_cooldown` ([`Backoff`]) |
+/// | `backoff_multiplier` | 2 | exponential only: at least 1 |
+/// | `max_cooldown` | 10 min | exponential only: at least `cooldown` |
+/// | `jitter` | `"none"` | `"full"` (anywhere in `[0, d]`) or `"equal"` (in `[d/2, d]`): randomises each opening ([`Jitter`]) |
+/// | `jitter_seed` | random | a seed for the jitter, to make it repeatable (tests) |
 ///
 /// `half_open_timeout` is what keeps a leaked permit (one passed to `mem::forget`, or held by
 /// a call that hangs) from wedging the breaker in HalfOpen for ever; a probe that reports after
@@ -58,6 +65,12 @@ pub struct BreakerConfig {
     /// How long HalfOpen waits for its probes before giving them up as lost and admitting
     /// new ones; more than zero.
     pub half_open_timeout: Duration,
+    /// How the open duration grows when the circuit opens again without closing.
+    pub backoff: Backoff,
+    /// How each open duration is randomised.
+    pub jitter: Jitter,
+    /// The seed of the jitter's random numbers; `None`: a seed of the process's own.
+    pub jitter_seed: Option<u64>,
 }
 
 impl BreakerConfig {
@@ -77,6 +90,9 @@ impl BreakerConfig {
             cooldown: Self::DEFAULT_COOLDOWN,
             half_open_max: Self::DEFAULT_HALF_OPEN_MAX,
             half_open_timeout: Self::DEFAULT_HALF_OPEN_TIMEOUT,
+            backoff: Backoff::Fixed,
+            jitter: Jitter::None,
+            jitter_seed: None,
         }
     }
 
@@ -104,8 +120,27 @@ impl BreakerConfig {
         self
     }
 
+    /// This configuration with `backoff` for the open duration.
+    pub const fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// This configuration with `jitter` on the open duration.
+    pub const fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// This configuration with a fixed seed for the jitter (repeatable durations, for tests).
+    pub const fn with_jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
     /// Checks the invariants: `1 <= threshold <= 16_777_214`, `half_open_max >= 1`,
-    /// `half_open_timeout > 0`.
+    /// `half_open_timeout > 0`, and for an exponential backoff a multiplier of at least 1
+    /// and a cap of at least the cooldown.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.threshold == 0 {
             return Err(ConfigError::new("threshold", "0", "must be at least 1"));
@@ -126,6 +161,25 @@ impl BreakerConfig {
                 "0s",
                 "must be more than zero",
             ));
+        }
+        if let Backoff::Exponential { multiplier, max } = self.backoff {
+            if !(multiplier.is_finite() && multiplier >= 1.0) {
+                return Err(ConfigError::new(
+                    "backoff_multiplier",
+                    multiplier.to_string(),
+                    "must be a number of at least 1",
+                ));
+            }
+            if max < self.cooldown {
+                return Err(ConfigError::new(
+                    "max_cooldown",
+                    format!("\"{}\"", humantime::format_duration(max)),
+                    format!(
+                        "must be at least the cooldown (\"{}\"): it caps how long the circuit stays open",
+                        humantime::format_duration(self.cooldown)
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -189,6 +243,31 @@ struct RawConfig {
     half_open_max: u32,
     #[serde(default = "default_half_open_timeout")]
     half_open_timeout: HumanDuration,
+    #[serde(default, skip_serializing_if = "BackoffKind::is_fixed")]
+    backoff: BackoffKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backoff_multiplier: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_cooldown: Option<HumanDuration>,
+    #[serde(default, skip_serializing_if = "Jitter::is_none")]
+    jitter: Jitter,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jitter_seed: Option<u64>,
+}
+
+/// `backoff` as written.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BackoffKind {
+    #[default]
+    Fixed,
+    Exponential,
+}
+
+impl BackoffKind {
+    fn is_fixed(&self) -> bool {
+        matches!(self, BackoffKind::Fixed)
+    }
 }
 
 fn default_threshold() -> u32 {
@@ -250,24 +329,74 @@ impl TryFrom<RawConfig> for BreakerConfig {
     type Error = ConfigError;
 
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
+        let backoff = match raw.backoff {
+            BackoffKind::Fixed => {
+                if let Some(multiplier) = raw.backoff_multiplier {
+                    return Err(exponential_only(
+                        "backoff_multiplier",
+                        multiplier.to_string(),
+                    ));
+                }
+                if let Some(max) = raw.max_cooldown {
+                    let max = max.parse("max_cooldown")?;
+                    let text = format!("\"{}\"", humantime::format_duration(max));
+                    return Err(exponential_only("max_cooldown", text));
+                }
+                Backoff::Fixed
+            }
+            BackoffKind::Exponential => Backoff::Exponential {
+                multiplier: raw
+                    .backoff_multiplier
+                    .unwrap_or(Backoff::DEFAULT_MULTIPLIER),
+                max: match raw.max_cooldown {
+                    Some(max) => max.parse("max_cooldown")?,
+                    None => Backoff::DEFAULT_MAX,
+                },
+            },
+        };
         let config = BreakerConfig {
             threshold: raw.threshold,
             cooldown: raw.cooldown.parse("cooldown")?,
             half_open_max: raw.half_open_max,
             half_open_timeout: raw.half_open_timeout.parse("half_open_timeout")?,
+            backoff,
+            jitter: raw.jitter,
+            jitter_seed: raw.jitter_seed,
         };
         config.validate()?;
         Ok(config)
     }
 }
 
+/// A setting of the exponential backoff given with `backoff = "fixed"`.
+fn exponential_only(field: &'static str, value: String) -> ConfigError {
+    ConfigError::new(
+        field,
+        value,
+        "only applies to `backoff = \"exponential\"`: set it, or remove this field",
+    )
+}
+
 impl From<BreakerConfig> for RawConfig {
     fn from(config: BreakerConfig) -> Self {
+        let (backoff, backoff_multiplier, max_cooldown) = match config.backoff {
+            Backoff::Fixed => (BackoffKind::Fixed, None, None),
+            Backoff::Exponential { multiplier, max } => (
+                BackoffKind::Exponential,
+                Some(multiplier),
+                Some(HumanDuration::Parsed(max)),
+            ),
+        };
         RawConfig {
             threshold: config.threshold,
             cooldown: HumanDuration::Parsed(config.cooldown),
             half_open_max: config.half_open_max,
             half_open_timeout: HumanDuration::Parsed(config.half_open_timeout),
+            backoff,
+            backoff_multiplier,
+            max_cooldown,
+            jitter: config.jitter,
+            jitter_seed: config.jitter_seed,
         }
     }
 }
@@ -319,6 +448,7 @@ mod tests {
                 cooldown: Duration::from_secs(90),
                 half_open_max: 2,
                 half_open_timeout: Duration::from_millis(250),
+                ..BreakerConfig::default()
             }
         );
     }
@@ -423,5 +553,61 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(err.field(), "half_open_timeout");
+    }
+
+    #[test]
+    fn backoff_and_jitter_are_read_flat() {
+        let config = from_toml(
+            r#"
+            cooldown = "10s"
+            backoff = "exponential"
+            backoff_multiplier = 1.5
+            max_cooldown = "5m"
+            jitter = "equal"
+            jitter_seed = 7
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.backoff,
+            Backoff::Exponential {
+                multiplier: 1.5,
+                max: Duration::from_secs(300)
+            }
+        );
+        assert_eq!(config.jitter, Jitter::Equal);
+        assert_eq!(config.jitter_seed, Some(7));
+        let again = from_toml(&toml::to_string(&config).unwrap()).unwrap();
+        assert_eq!(again, config);
+
+        let defaults = from_toml("backoff = \"exponential\"").unwrap();
+        assert_eq!(defaults.backoff, Backoff::exponential());
+    }
+
+    #[test]
+    fn bad_backoff_settings_name_the_field_and_the_value() {
+        let err = from_toml("backoff = \"exponential\"\nbackoff_multiplier = 0.5").unwrap_err();
+        assert!(
+            err.contains("`backoff_multiplier` = 0.5") && err.contains("at least 1"),
+            "{err}"
+        );
+        let err = from_toml("cooldown = \"1m\"\nbackoff = \"exponential\"\nmax_cooldown = \"30s\"")
+            .unwrap_err();
+        assert!(
+            err.contains("`max_cooldown` = \"30s\"") && err.contains("at least the cooldown"),
+            "{err}"
+        );
+        let err = from_toml("max_cooldown = \"5m\"").unwrap_err();
+        assert!(
+            err.contains("`max_cooldown`") && err.contains("only applies to"),
+            "{err}"
+        );
+        let err = from_toml("backoff = \"linear\"").unwrap_err();
+        assert!(
+            err.contains("linear") && err.contains("exponential"),
+            "{err}"
+        );
+        let err = from_toml("jitter = \"half\"").unwrap_err();
+        assert!(err.contains("half") && err.contains("equal"), "{err}");
     }
 }

@@ -31,6 +31,7 @@ pub mod __private {
     pub use ::core::time::Duration;
     pub use ::core::{concat, module_path};
 
+    pub use crate::backoff::{Backoff, Jitter};
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::Clock;
     pub use crate::config::BreakerConfig;
@@ -40,6 +41,7 @@ pub mod __private {
     pub use ::core::iter::{IntoIterator, Iterator};
 }
 
+pub mod backoff;
 pub mod breaker;
 pub mod clock;
 pub mod config;

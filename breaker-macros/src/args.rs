@@ -33,17 +33,17 @@ pub enum Place {
 /// Every argument, and the places it is allowed in.
 const KEYS: &[(&str, &[Place])] = {
     use Place::*;
+    // A setting of the breaker itself: allowed wherever a breaker is configured.
+    const SETTING: &[Place] = &[Function, Trait, TraitMethod, Enum, Variant];
     &[
-        ("threshold", &[Function, Trait, TraitMethod, Enum, Variant]),
-        ("cooldown", &[Function, Trait, TraitMethod, Enum, Variant]),
-        (
-            "half_open_max",
-            &[Function, Trait, TraitMethod, Enum, Variant],
-        ),
-        (
-            "half_open_timeout",
-            &[Function, Trait, TraitMethod, Enum, Variant],
-        ),
+        ("threshold", SETTING),
+        ("cooldown", SETTING),
+        ("half_open_max", SETTING),
+        ("half_open_timeout", SETTING),
+        ("backoff", SETTING),
+        ("backoff_multiplier", SETTING),
+        ("max_cooldown", SETTING),
+        ("jitter", SETTING),
         ("name", &[Function, Trait, Variant]),
         ("failure_if", &[Function, Trait, TraitMethod]),
         ("fallback", &[Function, TraitMethod]),
@@ -99,6 +99,19 @@ pub struct BreakerArgs {
     pub per_method: Option<Span>,
     pub skip: Option<Span>,
     pub rename_all: Option<Spanned<RenameRule>>,
+    /// `"fixed"` or `"exponential"`.
+    pub backoff: Option<Spanned<BackoffKind>>,
+    pub backoff_multiplier: Option<Spanned<f64>>,
+    pub max_cooldown: Option<Spanned<Duration>>,
+    /// `"none"`, `"full"` or `"equal"`.
+    pub jitter: Option<Spanned<&'static str>>,
+}
+
+/// `backoff = "..."`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BackoffKind {
+    Fixed,
+    Exponential,
 }
 
 /// One argument as written: `key = value` or a bare `key`.
@@ -179,6 +192,20 @@ impl BreakerArgs {
             "per_method" => self.per_method = Some(flag(arg)?),
             "skip" => self.skip = Some(flag(arg)?),
             "rename_all" => self.rename_all = Some(rename_rule(arg)?),
+            "backoff" => {
+                let kind = one_of(arg, &["fixed", "exponential"])?;
+                let value = match kind.value {
+                    "exponential" => BackoffKind::Exponential,
+                    _ => BackoffKind::Fixed,
+                };
+                self.backoff = Some(Spanned {
+                    value,
+                    span: kind.span,
+                });
+            }
+            "backoff_multiplier" => self.backoff_multiplier = Some(multiplier(arg)?),
+            "max_cooldown" => self.max_cooldown = Some(duration(arg, true)?),
+            "jitter" => self.jitter = Some(one_of(arg, &["none", "full", "equal"])?),
             _ => unreachable!("every allowed key is handled"),
         }
         Ok(())
@@ -206,6 +233,16 @@ impl BreakerArgs {
             per_method: self.per_method.or(outer.per_method),
             skip: self.skip,
             rename_all: self.rename_all.clone().or_else(|| outer.rename_all.clone()),
+            backoff: self.backoff.clone().or_else(|| outer.backoff.clone()),
+            backoff_multiplier: self
+                .backoff_multiplier
+                .clone()
+                .or_else(|| outer.backoff_multiplier.clone()),
+            max_cooldown: self
+                .max_cooldown
+                .clone()
+                .or_else(|| outer.max_cooldown.clone()),
+            jitter: self.jitter.clone().or_else(|| outer.jitter.clone()),
         }
     }
 
@@ -216,6 +253,57 @@ impl BreakerArgs {
             || self.cooldown.is_some()
             || self.half_open_max.is_some()
             || self.half_open_timeout.is_some()
+            || self.backoff.is_some()
+            || self.backoff_multiplier.is_some()
+            || self.max_cooldown.is_some()
+            || self.jitter.is_some()
+    }
+
+    /// Checks the settings that depend on each other, for the breaker that these (merged)
+    /// arguments configure: the exponential backoff's own settings need
+    /// `backoff = "exponential"`, and its cap must be at least the cooldown. `own` are the
+    /// arguments written at this place (a method's, a variant's), to point at the one that
+    /// introduces a conflict with an inherited setting.
+    pub fn check_combination(&self, own: &BreakerArgs, errors: &mut Vec<syn::Error>) {
+        let exponential = self
+            .backoff
+            .as_ref()
+            .is_some_and(|b| b.value == BackoffKind::Exponential);
+        if !exponential {
+            if let Some(multiplier) = &self.backoff_multiplier {
+                errors.push(exponential_only("backoff_multiplier", multiplier.span));
+            }
+            if let Some(max) = &self.max_cooldown {
+                errors.push(exponential_only("max_cooldown", max.span));
+            }
+            return;
+        }
+        let cooldown = self.cooldown.as_ref().map_or(DEFAULT_COOLDOWN, |c| c.value);
+        let Some(max) = self
+            .max_cooldown
+            .as_ref()
+            .filter(|max| max.value < cooldown)
+        else {
+            return;
+        };
+        let (max_text, cooldown_text) = (
+            humantime::format_duration(max.value),
+            humantime::format_duration(cooldown),
+        );
+        errors.push(match (&own.cooldown, &own.max_cooldown) {
+            (Some(own_cooldown), None) => syn::Error::new(
+                own_cooldown.span,
+                format!(
+                    "`cooldown = \"{cooldown_text}\"` is above the `max_cooldown` it inherits ({max_text}): the cap must be at least the cooldown; give this one its own `max_cooldown`"
+                ),
+            ),
+            _ => syn::Error::new(
+                max.span,
+                format!(
+                    "`max_cooldown = \"{max_text}\"` is below the cooldown ({cooldown_text}): it caps how long the circuit stays open, so it must be at least the cooldown"
+                ),
+            ),
+        });
     }
 
     /// The path generated code names the runtime by: `crate = ...`, else `::breaker`.
@@ -244,8 +332,113 @@ impl BreakerArgs {
             let value = duration_expr(private, timeout.value);
             expr = quote!(#expr.with_half_open_timeout(#value));
         }
+        if self
+            .backoff
+            .as_ref()
+            .is_some_and(|b| b.value == BackoffKind::Exponential)
+        {
+            let multiplier = self.backoff_multiplier.as_ref().map_or(2.0, |m| m.value);
+            let multiplier = proc_macro2::Literal::f64_unsuffixed(multiplier);
+            let max = self
+                .max_cooldown
+                .as_ref()
+                .map_or(DEFAULT_MAX_COOLDOWN, |m| m.value);
+            let max = duration_expr(private, max);
+            expr = quote! {
+                #expr.with_backoff(#private::Backoff::Exponential { multiplier: #multiplier, max: #max })
+            };
+        }
+        if let Some(jitter) = &self.jitter {
+            let variant = match jitter.value {
+                "full" => quote!(Full),
+                "equal" => quote!(Equal),
+                _ => quote!(None),
+            };
+            expr = quote!(#expr.with_jitter(#private::Jitter::#variant));
+        }
         expr
     }
+}
+
+/// `errors` without repeats: a setting that several methods or variants inherit is
+/// reported once, at the token that wrote it.
+pub fn dedup(errors: Vec<syn::Error>) -> Vec<syn::Error> {
+    let mut seen = std::collections::HashSet::new();
+    errors
+        .into_iter()
+        .filter(|err| seen.insert((format!("{:?}", err.span()), err.to_string())))
+        .collect()
+}
+
+/// The runtime's defaults, for the checks that compare with them.
+const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_COOLDOWN: Duration = Duration::from_secs(600);
+
+fn exponential_only(key: &str, span: Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!("`{key}` only applies to an exponential backoff: add `backoff = \"exponential\"`"),
+    )
+}
+
+/// A string argument that must be one of `choices`.
+fn one_of(arg: &Arg, choices: &[&'static str]) -> syn::Result<Spanned<&'static str>> {
+    let expected: Vec<String> = choices.iter().map(|c| format!("`\"{c}\"`")).collect();
+    let expr = value(arg, choices[0])?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = expr
+    else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`{}` takes one of {}", arg.key, expected.join(", ")),
+        ));
+    };
+    let text = lit.value();
+    match choices.iter().find(|c| **c == text) {
+        Some(choice) => Ok(Spanned {
+            value: choice,
+            span: lit.span(),
+        }),
+        None => {
+            let hint = suggest::did_you_mean(&text, choices.iter().copied());
+            Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown `{}` \"{text}\"{hint}: expected one of {}",
+                    arg.key,
+                    expected.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+fn multiplier(arg: &Arg) -> syn::Result<Spanned<f64>> {
+    let expr = value(arg, "2.0")?;
+    let (value, span) = match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => (f.base10_parse::<f64>()?, f.span()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => (i.base10_parse::<f64>()?, i.span()),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "`backoff_multiplier` takes a number, such as `2.0`",
+            ));
+        }
+    };
+    if !(value.is_finite() && value >= 1.0) {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`backoff_multiplier = {value}` would shorten each opening: it must be at least 1"
+            ),
+        ));
+    }
+    Ok(Spanned { value, span })
 }
 
 /// `Duration::from_secs(30)`, in the coarsest unit that is exact.

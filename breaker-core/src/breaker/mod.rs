@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
 
+use crate::backoff::{Jitter, JitterSource};
 use crate::clock::{BreakerClock, Clock, RealClock};
 use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
@@ -99,6 +100,8 @@ pub struct CircuitBreaker {
     clock: BreakerClock,
     counters: CallCounters,
     listeners: Listeners,
+    /// The random numbers of the open durations' jitter.
+    jitter: JitterSource,
 }
 
 /// Why a transition was not made.
@@ -158,6 +161,7 @@ impl CircuitBreaker {
         clock: BreakerClock,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        let config_seed = config.jitter_seed;
         // The first snapshot's time is only reported as "no transition yet": reading the
         // clock here would make building a breaker calibrate the real clock.
         let initial = Snapshot::initial(config, Duration::ZERO);
@@ -168,6 +172,7 @@ impl CircuitBreaker {
             clock,
             counters: CallCounters::new(),
             listeners: Listeners::new(),
+            jitter: JitterSource::new(config_seed),
         })
     }
 
@@ -301,13 +306,22 @@ impl CircuitBreaker {
         let to = Circuit::next(from.state, &event, &mut ()).map_err(|_| NotMade::Refused)?;
         // The caller entering HalfOpen is its first probe.
         let count = u32::from(to == CircuitState::HalfOpen);
-        let next = Arc::new(Snapshot::enter(
-            to,
-            from.generation + 1,
-            now,
-            from.config.clone(),
-            count,
-        ));
+        // Openings in a row: counted from the first opening until the circuit closes (or a
+        // manual command takes over); the backoff grows with them.
+        let opens = match to {
+            CircuitState::Open => from.opens.saturating_add(1),
+            CircuitState::HalfOpen => from.opens,
+            _ => 0,
+        };
+        let open_for = if to == CircuitState::Open {
+            self.open_duration(&from.config, opens)
+        } else {
+            Duration::ZERO
+        };
+        let next = Arc::new(
+            Snapshot::enter(to, from.generation + 1, now, from.config.clone(), count)
+                .opening(opens, open_for),
+        );
         let previous = self.current.compare_and_swap(from, Arc::clone(&next));
         if !Arc::ptr_eq(&previous, from) {
             return Err(NotMade::Lost);
@@ -332,6 +346,15 @@ impl CircuitBreaker {
     }
 
     #[inline]
+    /// How long the `opens`-th opening in a row lasts: the backoff, then the jitter.
+    fn open_duration(&self, config: &BreakerConfig, opens: u32) -> Duration {
+        let duration = config.backoff.open_for(config.cooldown, opens);
+        match config.jitter {
+            Jitter::None => duration,
+            jitter => jitter.apply(duration, self.jitter.next_unit()),
+        }
+    }
+
     pub(crate) fn report_success(&self, permit: &Permit<'_>) {
         self.counters.succeeded();
         match permit.admission() {

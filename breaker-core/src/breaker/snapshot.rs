@@ -26,6 +26,9 @@ pub(crate) struct Snapshot {
     pub(crate) deadline: Duration,
     /// The configuration in force.
     pub(crate) config: BreakerConfig,
+    /// Open and HalfOpen: how many times in a row the circuit has opened without closing
+    /// (1 for the first opening); the backoff grows with it. 0 otherwise.
+    pub(crate) opens: u32,
     /// Set (once) by the caller whose transition replaced this snapshot. Reports check it
     /// to ignore a stale generation without loading the breaker's current snapshot.
     superseded: AtomicBool,
@@ -73,9 +76,20 @@ impl Snapshot {
             entered_at: now,
             deadline,
             config,
+            opens: 0,
             superseded: AtomicBool::new(false),
             probes: Padded(AtomicU32::new(probes)),
         }
+    }
+
+    /// This snapshot as the `opens`-th opening in a row, open for `open_for` (Open) or
+    /// still counting it (HalfOpen).
+    pub(crate) fn opening(mut self, opens: u32, open_for: Duration) -> Self {
+        self.opens = opens;
+        if self.state == CircuitState::Open {
+            self.deadline = self.entered_at.saturating_add(open_for);
+        }
+        self
     }
 
     /// Whether a transition has replaced this snapshot.

@@ -11,6 +11,7 @@ use crate::args::BreakerArgs;
 /// The function, guarded; with errors, the function as written.
 pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>) -> TokenStream {
     check_signature(&function.sig, errors);
+    args.check_combination(args, errors);
     if args.fallback.is_some() {
         check_fallback_arguments(&function.sig, errors);
     }

@@ -298,6 +298,7 @@ fn check_methods(
         };
         let mut guard_args = method_args.or(args);
         guard_args.skip = None;
+        guard_args.check_combination(&method_args, errors);
         methods.push(Method {
             item: method.clone(),
             guard: Some(Guard {

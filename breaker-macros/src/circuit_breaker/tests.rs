@@ -64,7 +64,14 @@ fn method() {
 #[test]
 fn generic_fn() {
     insta::assert_snapshot!(expand_pretty(
-        quote!(cooldown = "250ms", crate = ::my_breaker),
+        quote!(
+            cooldown = "250ms",
+            crate = ::my_breaker,
+            backoff = "exponential",
+            backoff_multiplier = 1.5,
+            max_cooldown = "5m",
+            jitter = "full"
+        ),
         quote! {
             fn fetch<T: DeserializeOwned>(url: impl AsRef<str>) -> io::Result<T> {
                 let body = get(url.as_ref())?;

@@ -37,10 +37,13 @@ pub fn derive(input: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
     let keys = check(input, &mut errors);
     let mut out = keys.map(|keys| expand::expand(&keys)).unwrap_or_default();
-    if let Some(err) = errors.into_iter().reduce(|mut all, err| {
-        all.combine(err);
-        all
-    }) {
+    if let Some(err) = crate::args::dedup(errors)
+        .into_iter()
+        .reduce(|mut all, err| {
+            all.combine(err);
+            all
+        })
+    {
         out.extend(err.to_compile_error());
     }
     out
@@ -116,10 +119,12 @@ fn check(input: DeriveInput, errors: &mut Vec<syn::Error>) -> Option<Keys> {
             ));
             continue;
         }
+        let merged = own.or(&args);
+        merged.check_combination(&own, errors);
         variants.push(Key {
             ident: variant.ident.clone(),
             name,
-            args: own.or(&args),
+            args: merged,
         });
     }
     Some(Keys {
