@@ -39,9 +39,12 @@
 
 pub use breaker_core::machine;
 pub use breaker_core::machine::{InvalidTransition, Machine, StateMachine, Transition, Typed};
+#[cfg(feature = "tower")]
+pub use breaker_core::tower;
 pub use breaker_core::{
     BreakerConfig, BreakerError, BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen,
-    CircuitState, Clock, ConfigError, ManualClock, Metrics, Permit, RealClock, StateChange,
+    CircuitState, Clock, ConfigError, ManualClock, Metrics, OwnedPermit, Permit, RealClock,
+    StateChange,
 };
 pub use breaker_core::{backoff, clock, config, error, events, guard, permit, registry};
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};

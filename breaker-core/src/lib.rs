@@ -50,10 +50,12 @@ pub mod events;
 pub mod guard;
 pub mod permit;
 pub mod registry;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use breaker::{BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitState};
 pub use clock::{Clock, ManualClock, RealClock};
 pub use config::{BreakerConfig, ConfigError};
 pub use error::{BreakerError, CircuitOpen};
 pub use events::{Metrics, StateChange};
-pub use permit::Permit;
+pub use permit::{OwnedPermit, Permit};

@@ -1,8 +1,10 @@
 //! [`Permit`]: the right to make one call, and the duty to say how it went.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::breaker::{CircuitBreaker, CircuitState};
+use crate::error::CircuitOpen;
 
 /// What a permit was admitted as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,15 +19,23 @@ pub(crate) enum Admission {
     Unguarded = 2,
 }
 
-/// The bits of a permit's word: the generation (the hot word's tag for a call admitted
-/// in Closed) in the low bits, then the admission, then whether it was reported.
-// The word: the generation (60 bits, more than a breaker will ever use), the admission (2
-// bits), whether a panic counts as a failure, and whether the permit was reported.
+// The bits of a permit's word: the generation (the hot word's tag for a call admitted in
+// Closed; 60 bits, more than a breaker will ever use), the admission (2 bits), whether a
+// panic counts as a failure, and whether the permit was reported.
 const GENERATION_BITS: u32 = 60;
 const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
 const ADMISSION_MASK: u64 = 0b11 << GENERATION_BITS;
 const FAIL_ON_PANIC: u64 = 1 << 62;
 const REPORTED: u64 = 1 << 63;
+
+/// What the admission bits of a permit's word say.
+fn admission_of(word: u64) -> Admission {
+    match (word & ADMISSION_MASK) >> GENERATION_BITS {
+        0 => Admission::Closed,
+        1 => Admission::Probe,
+        _ => Admission::Unguarded,
+    }
+}
 
 /// Permission to make one call through a [`CircuitBreaker`], from
 /// [`CircuitBreaker::acquire`].
@@ -76,11 +86,7 @@ impl<'a> Permit<'a> {
     /// What it was admitted as.
     #[inline]
     pub(crate) fn admission(&self) -> Admission {
-        match (self.word & ADMISSION_MASK) >> GENERATION_BITS {
-            0 => Admission::Closed,
-            1 => Admission::Probe,
-            _ => Admission::Unguarded,
-        }
+        admission_of(self.word)
     }
 
     /// The generation it was admitted in (the hot word's tag if admitted in Closed).
@@ -187,6 +193,119 @@ impl<'a> Permit<'a> {
     /// The breaker that admitted this permit.
     pub fn breaker(&self) -> &'a CircuitBreaker {
         self.breaker
+    }
+}
+
+impl<'a> Permit<'a> {
+    /// The permit's word, without reporting it or dropping it: for an [`OwnedPermit`],
+    /// which takes over.
+    fn detach(self) -> u64 {
+        let word = self.word;
+        std::mem::forget(self);
+        word
+    }
+}
+
+/// A [`Permit`] that holds its breaker by `Arc`, from [`CircuitBreaker::acquire_owned`]: it
+/// can live in a future or move to another thread. Reported and dropped exactly as a
+/// [`Permit`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use breaker::{BreakerConfig, CircuitBreaker};
+///
+/// let breaker = Arc::new(CircuitBreaker::new("embeddings", BreakerConfig::default()));
+/// let permit = breaker.acquire_owned().unwrap();
+/// std::thread::spawn(move || permit.record(&Ok::<_, ()>(42))).join().unwrap();
+/// assert_eq!(breaker.metrics().succeeded, 1);
+/// ```
+#[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
+pub struct OwnedPermit {
+    breaker: Arc<CircuitBreaker>,
+    word: u64,
+}
+
+impl OwnedPermit {
+    /// The permit as a borrowed [`Permit`]: reporting it reports this one.
+    fn borrowed(&self) -> Permit<'_> {
+        Permit {
+            breaker: &self.breaker,
+            word: self.word,
+        }
+    }
+
+    /// Reports that the call succeeded; see [`Permit::success`].
+    pub fn success(mut self) {
+        self.borrowed().success();
+        self.word |= REPORTED;
+    }
+
+    /// Reports that the call failed; see [`Permit::failure`].
+    pub fn failure(mut self) {
+        self.borrowed().failure();
+        self.word |= REPORTED;
+    }
+
+    /// Reports `success` (true) or failure (false).
+    pub fn report(self, success: bool) {
+        if success {
+            self.success()
+        } else {
+            self.failure()
+        }
+    }
+
+    /// Reports a call's result: `Ok` is a success, `Err` a failure.
+    pub fn record<T, E>(self, result: &Result<T, E>) {
+        self.report(result.is_ok());
+    }
+
+    /// This permit, reporting a failure if it is dropped unreported while its thread
+    /// panics; see [`Permit::fail_on_panic`].
+    pub fn fail_on_panic(mut self) -> Self {
+        self.word |= FAIL_ON_PANIC;
+        self
+    }
+
+    /// Whether this permit is a half-open probe.
+    pub fn is_probe(&self) -> bool {
+        admission_of(self.word) == Admission::Probe
+    }
+
+    /// The breaker that admitted this permit.
+    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
+        &self.breaker
+    }
+}
+
+impl Drop for OwnedPermit {
+    fn drop(&mut self) {
+        if self.word & REPORTED == 0 {
+            // Dropped unreported: the borrowed permit's drop decides (neither, or a failure
+            // while panicking with `fail_on_panic`).
+            drop(self.borrowed());
+        }
+    }
+}
+
+impl fmt::Debug for OwnedPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit")
+            .field("breaker", &self.breaker.name())
+            .field("probe", &self.is_probe())
+            .finish()
+    }
+}
+
+impl CircuitBreaker {
+    /// Like [`acquire`](Self::acquire), for a breaker held by `Arc`: the permit owns a
+    /// reference to the breaker, so it can live in a future or move to another thread.
+    pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, CircuitOpen> {
+        let word = self.acquire()?.detach();
+        Ok(OwnedPermit {
+            breaker: Arc::clone(self),
+            word,
+        })
     }
 }
 

@@ -1,0 +1,55 @@
+//! A circuit breaker as `tower` middleware: a flaky HTTP upstream behind
+//! `CircuitBreakerLayer`, with the `HttpStatus` classifier (a 5xx or a 429 is a failure).
+//!
+//! Run it with `cargo run --example tower_service --features tower`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use breaker::tower::{CircuitBreakerLayer, HttpStatus};
+use breaker::{BreakerConfig, BreakerError, CircuitBreaker, ManualClock};
+use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+fn main() {
+    // A manual clock, so that the demo shows a cooldown without waiting for it.
+    let clock = ManualClock::new();
+    let config = BreakerConfig::default()
+        .with_threshold(3)
+        .with_cooldown(Duration::from_secs(30));
+    let breaker = Arc::new(CircuitBreaker::with_clock(
+        "inventory-api",
+        config,
+        clock.clone(),
+    ));
+
+    // The upstream answers 503 to its 3rd to 5th requests.
+    let requests = Arc::new(AtomicU32::new(0));
+    let upstream = service_fn(move |path: &'static str| {
+        let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let status = if (3..=5).contains(&n) { 503 } else { 200 };
+        async move {
+            let response = http::Response::builder()
+                .status(status)
+                .body(format!("{path}: {status}"));
+            Ok::<_, http::Error>(response?)
+        }
+    });
+    let service = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(Arc::clone(&breaker)).with_classifier(HttpStatus))
+        .service(upstream);
+
+    for step in 1..=10 {
+        if step == 7 {
+            println!("... 30 s later");
+            clock.advance(Duration::from_secs(30));
+        }
+        let answer = futures::executor::block_on(service.clone().oneshot("/stock"));
+        let shown = match answer {
+            Ok(response) => format!("upstream said {}", response.status()),
+            Err(BreakerError::Open(open)) => format!("rejected: {open}"),
+            Err(BreakerError::Inner(error)) => format!("upstream error: {error}"),
+        };
+        println!("request {step:>2}: {shown:<72} breaker {}", breaker.state());
+    }
+}
