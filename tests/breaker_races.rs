@@ -79,6 +79,10 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
     });
 
     let gate = AtomicU64::new(0); // the trial the workers may run
+    // Check-ins at the start line, counted across trials: a racer goes once all `threads`
+    // have checked in for this trial, so that no racer (racer 0, which opens the gate, least
+    // of all) has a head start.
+    let checked_in = AtomicU64::new(0);
     let release = AtomicU64::new(0); // the trial whose permits they may drop
     let arrived = AtomicUsize::new(0);
     let departed = AtomicUsize::new(0);
@@ -107,6 +111,9 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
             } else {
                 spin_until(|| gate.load(Ordering::Acquire) >= trial);
             }
+            checked_in.fetch_add(1, Ordering::AcqRel);
+            let everyone = threads as u64 * trial;
+            spin_until(|| checked_in.load(Ordering::Acquire) >= everyone);
             if breaker.state() == CircuitState::Open {
                 saw_open.fetch_add(1, Ordering::AcqRel);
             }
