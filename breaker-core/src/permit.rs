@@ -98,9 +98,11 @@ impl<'a> Permit<'a> {
     /// Reports that the call succeeded: in Closed it resets the consecutive failures; as a
     /// probe it closes the circuit.
     #[inline]
-    pub fn success(mut self) {
-        self.word |= REPORTED;
-        self.breaker.report_success(&self);
+    pub fn success(self) {
+        // By value, not through `&self`: the permit stays in registers on the hot path.
+        let breaker = self.breaker;
+        let word = self.detach() | REPORTED;
+        breaker.report_success(word);
     }
 
     /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
@@ -197,8 +199,29 @@ impl<'a> Permit<'a> {
 }
 
 impl<'a> Permit<'a> {
+    /// A reported permit from its word, for the code that reports it out of line.
+    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64) -> Self {
+        Self {
+            breaker,
+            word: word | REPORTED,
+        }
+    }
+
+    /// The admission of a permit's word.
+    #[inline]
+    pub(crate) fn admission_of(word: u64) -> Admission {
+        admission_of(word)
+    }
+
+    /// The generation of a permit's word.
+    #[inline]
+    pub(crate) fn admitted_in_of(word: u64) -> u64 {
+        word & GENERATION_MASK
+    }
+
     /// The permit's word, without reporting it or dropping it: for an [`OwnedPermit`],
-    /// which takes over.
+    /// which takes over, and for reports by value.
+    #[inline]
     fn detach(self) -> u64 {
         let word = self.word;
         std::mem::forget(self);

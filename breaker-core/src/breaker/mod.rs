@@ -355,16 +355,25 @@ impl CircuitBreaker {
         }
     }
 
-    pub(crate) fn report_success(&self, permit: &Permit<'_>) {
+    /// Inlined into the caller's crate for a call in Closed, the hot path: a load of the hot
+    /// word and a comparison; the rest is out of line.
+    #[inline]
+    pub(crate) fn report_success(&self, word: u64) {
         self.counters.succeeded();
-        match permit.admission() {
-            Admission::Closed => {
-                if self.hot.succeed(permit.admitted_in()) == Counted::Stale {
-                    self.counters.stale();
-                }
+        if Permit::admission_of(word) == Admission::Closed {
+            if self.hot.succeed(Permit::admitted_in_of(word)) == Counted::Stale {
+                self.counters.stale();
             }
-            Admission::Probe => self.probe_reported(permit, CircuitEvent::ProbeSucceeded),
-            Admission::Unguarded => {}
+            return;
+        }
+        self.report_success_slow(word);
+    }
+
+    #[inline(never)]
+    fn report_success_slow(&self, word: u64) {
+        if Permit::admission_of(word) == Admission::Probe {
+            let permit = Permit::reported(self, word);
+            self.probe_reported(&permit, CircuitEvent::ProbeSucceeded);
         }
     }
 
