@@ -29,10 +29,9 @@ fn main() {
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
         let status = if (3..=5).contains(&n) { 503 } else { 200 };
         async move {
-            let response = http::Response::builder()
+            http::Response::builder()
                 .status(status)
-                .body(format!("{path}: {status}"));
-            Ok::<_, http::Error>(response?)
+                .body(format!("{path}: {status}"))
         }
     });
     let service = ServiceBuilder::new()

@@ -16,6 +16,9 @@ use crate::breaker::{BreakerName, CircuitBreaker};
 use crate::config::BreakerConfig;
 use crate::events::Metrics;
 
+mod keyed;
+pub use keyed::{BreakerRef, Pinned, Registry, RegistryKey, RegistryPermit, SendBreakerRef};
+
 /// Breaker settings by key, as read from a configuration file.
 ///
 /// ```

@@ -1,0 +1,232 @@
+//! `breaker::registry::Registry` under real concurrency, and its hot path's allocations.
+//!
+//! - Many threads, released together by a spin gate, look up and insert the same new keys
+//!   and call through them: every key ends up with exactly one breaker, the one every thread
+//!   got (no breaker lost, none duplicated), and every call is counted by it.
+//! - Many threads inserting past the capacity: the registry holds no more than its
+//!   capacity (all but the open breakers are evictable), and never evicts an open one.
+//! - Looking up an existing key (by `&str`) and calling through it allocates nothing; nor
+//!   does looking up a missing one.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use breaker::registry::Registry;
+use breaker::{BreakerConfig, CircuitState, ManualClock};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+const THREADS: usize = 8;
+
+/// Waits until all `THREADS` threads have arrived, spinning (and yielding now and then, as
+/// there are more threads than cores).
+fn gate(arrived: &AtomicUsize) {
+    arrived.fetch_add(1, Ordering::AcqRel);
+    let mut spins = 0u32;
+    while arrived.load(Ordering::Acquire) < THREADS {
+        spins += 1;
+        if spins % 64 == 0 {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+fn config() -> BreakerConfig {
+    BreakerConfig::default()
+        .with_threshold(1)
+        .with_cooldown(Duration::from_secs(60))
+}
+
+#[test]
+fn racing_first_lookups_install_one_breaker_per_key() {
+    const KEYS: usize = 1_000;
+    const TRIALS: usize = 10;
+    const ROUNDS: usize = 3;
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("tenant-{i:04}")).collect();
+    for _ in 0..TRIALS {
+        let registry: Registry<Arc<str>> = Registry::new(KEYS, config());
+        let arrived = AtomicUsize::new(0);
+        // What each thread got for each key: the breaker's address.
+        let seen: Vec<Vec<usize>> = thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (registry, keys, arrived) = (&registry, &keys, &arrived);
+                    scope.spawn(move || {
+                        let mut got = vec![0usize; KEYS];
+                        gate(arrived);
+                        for _ in 0..ROUNDS {
+                            // Half the threads race through the keys in order, half in
+                            // reverse, so that most new keys are raced for.
+                            for n in 0..KEYS {
+                                let i = if t % 2 == 0 { n } else { KEYS - 1 - n };
+                                let breaker = registry.get_or_insert(keys[i].as_str());
+                                breaker.acquire().unwrap().success();
+                                let address = &*breaker as *const _ as usize;
+                                assert!(got[i] == 0 || got[i] == address, "{} changed", keys[i]);
+                                got[i] = address;
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(registry.len(), KEYS);
+        for (i, key) in keys.iter().enumerate() {
+            let breaker = registry.get(key.as_str()).expect("no breaker lost");
+            let address = &*breaker as *const _ as usize;
+            for got in &seen {
+                assert_eq!(got[i], address, "{key}: one breaker for every thread");
+            }
+            // Every call was counted by the breaker the registry holds.
+            let metrics = breaker.metrics();
+            assert_eq!(metrics.succeeded, (THREADS * ROUNDS) as u64, "{key}");
+            assert_eq!(metrics.name, key.as_str());
+        }
+        let mut listed = 0;
+        registry.for_each(|_, _| listed += 1);
+        assert_eq!(listed, KEYS, "none duplicated");
+    }
+}
+
+#[test]
+fn racing_insertions_past_the_capacity_stay_within_it_and_keep_open_breakers() {
+    const CAPACITY: usize = 256;
+    const KEYS_PER_THREAD: usize = 3_000;
+    const OPEN: usize = 16;
+    let clock = ManualClock::new();
+    let registry: Registry<String> = Registry::with_clock(CAPACITY, config(), clock);
+    // Keys that fail (and so open their breaker at once); every thread calls them now and
+    // then, and they must survive all the evictions.
+    for i in 0..OPEN {
+        registry
+            .get_or_insert(format!("down-{i}").as_str())
+            .acquire()
+            .unwrap()
+            .failure();
+    }
+    let arrived = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (registry, arrived, most) = (&registry, &arrived, &most);
+            scope.spawn(move || {
+                gate(arrived);
+                for n in 0..KEYS_PER_THREAD {
+                    // Overlapping key sets: neighbouring threads share half their keys.
+                    let key = format!("tenant-{}", (t * KEYS_PER_THREAD / 2 + n) % 12_000);
+                    let breaker = registry.get_or_insert(key.as_str());
+                    breaker.acquire().unwrap().success();
+                    drop(breaker);
+                    if n % 100 == 0 {
+                        let down = format!("down-{}", n / 100 % OPEN);
+                        let open = registry.get(down.as_str()).expect("an open breaker stays");
+                        assert!(open.acquire().is_err());
+                    }
+                    most.fetch_max(registry.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    // Within the capacity (with nothing in flight any more, the next insertion restores
+    // the bound if a racing eviction left it exceeded).
+    registry.get_or_insert("last");
+    assert!(
+        registry.len() <= CAPACITY,
+        "{} breakers for a capacity of {CAPACITY}",
+        registry.len()
+    );
+    for i in 0..OPEN {
+        let down = registry.get(format!("down-{i}").as_str()).unwrap();
+        assert_eq!(down.state(), CircuitState::Open, "down-{i}");
+    }
+    let mut names: HashMap<String, usize> = HashMap::new();
+    registry.for_each(|key, breaker| {
+        assert_eq!(breaker.name(), key.as_str());
+        *names.entry(key.clone()).or_default() += 1;
+    });
+    assert_eq!(names.len(), registry.len());
+    assert!(names.values().all(|&n| n == 1));
+    // While the threads ran, the excess stayed small: at most one insertion per thread in
+    // flight beyond the capacity (plus a margin for evictions that raced with calls).
+    let most = most.load(Ordering::Relaxed);
+    assert!(most <= CAPACITY + 4 * THREADS, "{most} at most");
+}
+
+#[test]
+fn existing_key_lookups_and_calls_do_not_allocate() {
+    let registry: Registry<Arc<str>> = Registry::new(16, BreakerConfig::default());
+    let missing = String::from("missing-model");
+    // Warm up: the thread's epoch slot, counter slot and arc-swap debt list are set up on
+    // first use.
+    registry
+        .get_or_insert("gpt-4o")
+        .acquire()
+        .unwrap()
+        .success();
+    registry
+        .get_or_insert("gpt-4o")
+        .acquire()
+        .unwrap()
+        .failure();
+    registry
+        .get_or_insert("gpt-4o")
+        .acquire()
+        .unwrap()
+        .success();
+    let _ = registry.get(missing.as_str());
+
+    let allocations = allocations_in(|| {
+        for _ in 0..10_000 {
+            registry
+                .get_or_insert("gpt-4o")
+                .acquire()
+                .unwrap()
+                .success();
+            registry.get("gpt-4o").unwrap().acquire().unwrap().success();
+            let reply = registry.get("gpt-4o").unwrap().call(|| Ok::<_, ()>(1));
+            assert_eq!(reply.unwrap(), 1);
+            let pinned = registry.pin();
+            pinned.get_or_insert("gpt-4o").acquire().unwrap().success();
+            assert!(pinned.get(missing.as_str()).is_none());
+            assert!(registry.get(missing.as_str()).is_none());
+            assert!(registry.contains_key("gpt-4o"));
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(registry.len(), 1);
+}
