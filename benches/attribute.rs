@@ -51,11 +51,15 @@ fn unguarded(x: u64) -> Result<u64, CallError> {
 
 fn closed_call(c: &mut Criterion) {
     let mut group = c.benchmark_group("closed call: attribute vs by hand");
-    group.bench_function("unguarded", |b| b.iter(|| unguarded(black_box(1))));
-    group.bench_function("by hand (acquire/success)", |b| {
+    group.bench_function("reference: unguarded", |b| {
+        b.iter(|| unguarded(black_box(1)))
+    });
+    group.bench_function("ours: by hand (acquire + success)", |b| {
         b.iter(|| by_hand(black_box(1)))
     });
-    group.bench_function("#[circuit_breaker]", |b| b.iter(|| annotated(black_box(1))));
+    group.bench_function("ours: #[circuit_breaker]", |b| {
+        b.iter(|| annotated(black_box(1)))
+    });
     group.finish();
 }
 

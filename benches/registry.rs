@@ -1,0 +1,144 @@
+//! Breakers looked up by a string key among 8, 1,000 and 10,000 keys, called round robin
+//! (admitted, then a success), on one thread: the keyed registry against the enum path (the
+//! `#[derive(CircuitBreakers)]` enum over its 8 variants, no key to look up), with the
+//! seed-001-shaped `RwLock<HashMap<String, State>>` at the same sizes for reference.
+//!
+//! Target (issue 6): the registry at 10,000 keys at most 3x the enum path.
+//!
+//! `cargo bench --bench registry`
+
+use std::hint::black_box;
+
+use std::sync::Arc;
+
+use breaker::BreakerConfig;
+use breaker::registry::Registry;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+
+#[path = "baselines/mod.rs"]
+mod baselines;
+#[path = "support/mod.rs"]
+mod support;
+
+use baselines::rwlock_map::{MapBreakers, MapConfig};
+use support::{MODELS, ModelBreakers, round_robin};
+
+/// Every competitor's settings: 5 consecutive failures, 30 s open.
+fn config() -> BreakerConfig {
+    BreakerConfig::default()
+        .with_threshold(support::THRESHOLD)
+        .with_cooldown(support::COOLDOWN)
+}
+
+/// The key counts measured.
+const SIZES: [usize; 3] = [8, 1_000, 10_000];
+
+/// `n` distinct keys, as a service keyed by tenant and model would have.
+fn keys(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("tenant-{:05}/model-{}", i / 8, i % 8))
+        .collect()
+}
+
+fn registry(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("registry");
+
+    let ours = ModelBreakers::new();
+    group.bench_function("ours: enum path (8 variants)", |b| {
+        let mut i = 0u64;
+        b.iter(|| {
+            let model = black_box(MODELS[round_robin(0, i)]);
+            if let Ok(permit) = black_box(&ours).get(model).acquire() {
+                permit.success();
+            }
+            i = i.wrapping_add(1);
+        })
+    });
+
+    for size in SIZES {
+        let keys = keys(size);
+        bench_registry(&mut group, &keys);
+
+        let map = MapBreakers::new(MapConfig::default());
+        for key in &keys {
+            map.check(key).expect("a new key is closed");
+        }
+        assert_eq!(map.len(), size);
+        group.bench_with_input(
+            BenchmarkId::new("baseline: RwLock<HashMap> (seed 001)", size),
+            &keys,
+            |b, keys| {
+                let mut i = 0;
+                b.iter(|| {
+                    let key = black_box(keys[i].as_str());
+                    let map = black_box(&map);
+                    if map.check(key).is_ok() {
+                        map.record_success(key);
+                    }
+                    i += 1;
+                    if i == keys.len() {
+                        i = 0;
+                    }
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+/// Ours: a `Registry<Arc<str>>` holding a breaker per key, looked up by `&str` on every call
+/// the way its docs show (`registry.get_or_insert(key).acquire()`), and through a pinned view
+/// held for the whole measurement (the fastest path: no epoch pin per call).
+fn bench_registry(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
+    let size = keys.len();
+    let registry: Registry<Arc<str>> = Registry::new(size, config());
+    for key in keys {
+        registry
+            .get_or_insert(key.as_str())
+            .acquire()
+            .expect("a new key is closed")
+            .success();
+    }
+    assert_eq!(registry.len(), size);
+
+    group.bench_with_input(
+        BenchmarkId::new("ours: Registry get_or_insert", size),
+        keys,
+        |b, keys| {
+            let mut i = 0;
+            b.iter(|| {
+                let key = black_box(keys[i].as_str());
+                if let Ok(permit) = black_box(&registry).get_or_insert(key).acquire() {
+                    permit.success();
+                }
+                i += 1;
+                if i == keys.len() {
+                    i = 0;
+                }
+            })
+        },
+    );
+    group.bench_with_input(
+        BenchmarkId::new("ours: Registry pinned", size),
+        keys,
+        |b, keys| {
+            let pinned = registry.pin();
+            let mut i = 0;
+            b.iter(|| {
+                let key = black_box(keys[i].as_str());
+                if let Ok(permit) = black_box(&pinned).get_or_insert(key).acquire() {
+                    permit.success();
+                }
+                i += 1;
+                if i == keys.len() {
+                    i = 0;
+                }
+            })
+        },
+    );
+    assert_eq!(registry.len(), size, "no key was added or evicted");
+}
+
+criterion_group!(benches, registry);
+criterion_main!(benches);

@@ -1,0 +1,130 @@
+//! What the bench files share: the 2-thread timing loop, the peers built with settings
+//! matching ours (5 consecutive failures, 30 s open), the 8 models.
+//!
+//! Included by the bench files with `#[path = "support/mod.rs"] mod support;`; each uses a
+//! part of it, hence `dead_code` is allowed here.
+
+#![allow(dead_code)]
+
+use std::hint;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use breaker::CircuitBreakers;
+
+/// The settings every competitor is given: open after 5 consecutive failures, for 30 s.
+pub const THRESHOLD: u32 = 5;
+/// See [`THRESHOLD`].
+pub const COOLDOWN: Duration = Duration::from_secs(30);
+/// The cooldown of the Open-rejection group: longer than the group runs (it runs for more
+/// than 30 s with criterion's defaults), so every measured call is a rejection.
+pub const LONG_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
+
+/// Runs `op(thread, i)` for `i` in `0..iters` on each of two scoped threads at once, and
+/// returns the longer of the two threads' times: criterion divides it by `iters`, which makes
+/// it the time of one call on a thread while the other thread makes the same calls (so it
+/// compares with the 1-thread figure directly: equal when the calls do not contend).
+///
+/// The threads are started outside the timed part and released together by a spin gate,
+/// so neither thread start-up nor a sleeping barrier is measured.
+pub fn on_two_threads(iters: u64, op: impl Fn(usize, u64) + Sync) -> Duration {
+    let ready = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        let run = |thread: usize| {
+            let ready = &ready;
+            let op = &op;
+            move || {
+                ready.fetch_add(1, Ordering::AcqRel);
+                while ready.load(Ordering::Acquire) < 2 {
+                    hint::spin_loop();
+                }
+                let start = Instant::now();
+                for i in 0..iters {
+                    op(thread, i);
+                }
+                start.elapsed()
+            }
+        };
+        let first = scope.spawn(run(0));
+        let second = scope.spawn(run(1));
+        let first = first.join().expect("bench thread panicked");
+        let second = second.join().expect("bench thread panicked");
+        first.max(second)
+    })
+}
+
+/// Eight models, as an application routing LLM calls would have.
+#[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
+#[breaker(threshold = 5, cooldown = "30s", rename_all = "kebab-case")]
+pub enum Model {
+    #[breaker(name = "gpt-4o")]
+    Gpt4o,
+    #[breaker(name = "gpt-4o-mini")]
+    Gpt4oMini,
+    ClaudeSonnet,
+    ClaudeHaiku,
+    #[breaker(name = "llama-3-70b")]
+    Llama370b,
+    MistralLarge,
+    GeminiPro,
+    QwenMax,
+}
+
+/// The models in round-robin order.
+pub const MODELS: [Model; 8] = [
+    Model::Gpt4o,
+    Model::Gpt4oMini,
+    Model::ClaudeSonnet,
+    Model::ClaudeHaiku,
+    Model::Llama370b,
+    Model::MistralLarge,
+    Model::GeminiPro,
+    Model::QwenMax,
+];
+
+/// Their names, in the same order: the keys of the string-keyed competitors.
+pub const MODEL_NAMES: [&str; 8] = [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "claude-sonnet",
+    "claude-haiku",
+    "llama-3-70b",
+    "mistral-large",
+    "gemini-pro",
+    "qwen-max",
+];
+
+/// The call of round `i` on `thread`: round robin over 8, the second thread half a lap
+/// ahead so the two threads are on different models at any moment.
+#[inline(always)]
+pub fn round_robin(thread: usize, i: u64) -> usize {
+    (i as usize).wrapping_add(thread * 4) & 7
+}
+
+/// `failsafe` 1.3 with the consecutive-failures policy and a constant backoff.
+pub type Failsafe = failsafe::StateMachine<
+    failsafe::failure_policy::ConsecutiveFailures<failsafe::backoff::Constant>,
+    (),
+>;
+
+/// A `failsafe` breaker: open after [`THRESHOLD`] consecutive failures, for `cooldown`.
+pub fn failsafe(cooldown: Duration) -> Failsafe {
+    let policy = failsafe::failure_policy::consecutive_failures(
+        THRESHOLD,
+        failsafe::backoff::constant(cooldown),
+    );
+    failsafe::Config::new().failure_policy(policy).build()
+}
+
+/// A `recloser` breaker as close to ours as its ring buffers allow: a failure rate of 100%
+/// over the last 5 calls (that is, 5 consecutive failures, once its window has filled) opens
+/// it for `cooldown`; one probe in half-open.
+pub fn recloser(cooldown: Duration) -> recloser::Recloser {
+    recloser::Recloser::custom()
+        .error_rate(1.0)
+        .closed_len(THRESHOLD as usize)
+        .half_open_len(1)
+        .open_wait(cooldown)
+        .build()
+}
