@@ -214,35 +214,27 @@ impl BreakerArgs {
     /// The arguments of `self`, with those of `outer` where `self` has none (a trait's
     /// arguments under a method's overrides).
     pub fn or(&self, outer: &BreakerArgs) -> BreakerArgs {
+        fn pick<T: Clone>(own: &Option<T>, outer: &Option<T>) -> Option<T> {
+            own.as_ref().or(outer.as_ref()).cloned()
+        }
         BreakerArgs {
-            threshold: self.threshold.clone().or_else(|| outer.threshold.clone()),
-            cooldown: self.cooldown.clone().or_else(|| outer.cooldown.clone()),
-            half_open_max: self
-                .half_open_max
-                .clone()
-                .or_else(|| outer.half_open_max.clone()),
-            half_open_timeout: self
-                .half_open_timeout
-                .clone()
-                .or_else(|| outer.half_open_timeout.clone()),
-            name: self.name.clone().or_else(|| outer.name.clone()),
-            failure_if: self.failure_if.clone().or_else(|| outer.failure_if.clone()),
-            fallback: self.fallback.clone().or_else(|| outer.fallback.clone()),
-            config: self.config.clone().or_else(|| outer.config.clone()),
-            krate: self.krate.clone().or_else(|| outer.krate.clone()),
+            threshold: pick(&self.threshold, &outer.threshold),
+            cooldown: pick(&self.cooldown, &outer.cooldown),
+            half_open_max: pick(&self.half_open_max, &outer.half_open_max),
+            half_open_timeout: pick(&self.half_open_timeout, &outer.half_open_timeout),
+            name: pick(&self.name, &outer.name),
+            failure_if: pick(&self.failure_if, &outer.failure_if),
+            fallback: pick(&self.fallback, &outer.fallback),
+            config: pick(&self.config, &outer.config),
+            krate: pick(&self.krate, &outer.krate),
             per_method: self.per_method.or(outer.per_method),
+            // `skip` is the method's own: a trait cannot skip its methods.
             skip: self.skip,
-            rename_all: self.rename_all.clone().or_else(|| outer.rename_all.clone()),
-            backoff: self.backoff.clone().or_else(|| outer.backoff.clone()),
-            backoff_multiplier: self
-                .backoff_multiplier
-                .clone()
-                .or_else(|| outer.backoff_multiplier.clone()),
-            max_cooldown: self
-                .max_cooldown
-                .clone()
-                .or_else(|| outer.max_cooldown.clone()),
-            jitter: self.jitter.clone().or_else(|| outer.jitter.clone()),
+            rename_all: pick(&self.rename_all, &outer.rename_all),
+            backoff: pick(&self.backoff, &outer.backoff),
+            backoff_multiplier: pick(&self.backoff_multiplier, &outer.backoff_multiplier),
+            max_cooldown: pick(&self.max_cooldown, &outer.max_cooldown),
+            jitter: pick(&self.jitter, &outer.jitter),
         }
     }
 
@@ -358,16 +350,6 @@ impl BreakerArgs {
         }
         expr
     }
-}
-
-/// `errors` without repeats: a setting that several methods or variants inherit is
-/// reported once, at the token that wrote it.
-pub fn dedup(errors: Vec<syn::Error>) -> Vec<syn::Error> {
-    let mut seen = std::collections::HashSet::new();
-    errors
-        .into_iter()
-        .filter(|err| seen.insert((format!("{:?}", err.span()), err.to_string())))
-        .collect()
 }
 
 /// The runtime's defaults, for the checks that compare with them.

@@ -4,6 +4,7 @@
 mod args;
 mod circuit_breaker;
 mod circuit_breakers;
+mod diagnostics;
 mod doc;
 mod state_machine;
 mod suggest;

@@ -38,15 +38,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             other.into_token_stream()
         }
     };
-    if let Some(err) = crate::args::dedup(errors)
-        .into_iter()
-        .reduce(|mut all, err| {
-            all.combine(err);
-            all
-        })
-    {
-        out.extend(err.to_compile_error());
-    }
+    out.extend(crate::diagnostics::compile_errors(errors));
     out
 }
 

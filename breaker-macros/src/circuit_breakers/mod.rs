@@ -37,15 +37,7 @@ pub fn derive(input: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
     let keys = check(input, &mut errors);
     let mut out = keys.map(|keys| expand::expand(&keys)).unwrap_or_default();
-    if let Some(err) = crate::args::dedup(errors)
-        .into_iter()
-        .reduce(|mut all, err| {
-            all.combine(err);
-            all
-        })
-    {
-        out.extend(err.to_compile_error());
-    }
+    out.extend(crate::diagnostics::compile_errors(errors));
     out
 }
 

@@ -20,12 +20,6 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
     };
     let (table, errors) = check::check(input);
     let mut out = table.as_ref().map(expand::expand).unwrap_or_default();
-    let combined = errors.into_iter().reduce(|mut all, err| {
-        all.combine(err);
-        all
-    });
-    if let Some(err) = combined {
-        out.extend(err.to_compile_error());
-    }
+    out.extend(crate::diagnostics::compile_errors(errors));
     out
 }
