@@ -152,6 +152,10 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// | `cooldown = "30s"` | how long the circuit stays open before a probe; a duration string, checked at compile time | `"30s"` |
 /// | `half_open_max = 1` | probes in flight at once when half-open (at least 1) | 1 |
 /// | `half_open_timeout = "60s"` | how long half-open waits for lost probes before admitting new ones | `"60s"` |
+/// | `backoff = "exponential"` | each opening in a row lasts `backoff_multiplier` times longer, up to `max_cooldown`; `"fixed"`: the cooldown every time | `"fixed"` |
+/// | `backoff_multiplier = 2.0` | the exponential backoff's growth (at least 1) | 2 |
+/// | `max_cooldown = "10m"` | the exponential backoff's cap (at least the cooldown) | `"10m"` |
+/// | `jitter = "full"` | randomise each opening: `"full"` anywhere in `[0, d]`, `"equal"` in `[d/2, d]`, `"none"` | `"none"` |
 /// | `name = "openai"` | the breaker's name; functions with the same name share one breaker | the function's path |
 /// | `failure_if = path` | a `fn(&E) -> bool`: which errors count as failures; the others leave the breaker as a success would, and are returned unchanged | every `Err` |
 /// | `fallback = path` | called with the function's arguments (same signature; `.await`ed for an `async fn`) when the circuit is open | return `Err(E::from(CircuitOpen))` |
@@ -260,7 +264,8 @@ pub fn circuit_breaker(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// `#[breaker(...)]` on the enum sets `threshold`, `cooldown`, `half_open_max`,
-/// `half_open_timeout` for every variant, `rename_all` (as serde: `"kebab-case"`,
+/// `half_open_timeout`, `backoff`, `backoff_multiplier`, `max_cooldown` and `jitter` (as
+/// for `#[circuit_breaker]`) for every variant, `rename_all` (as serde: `"kebab-case"`,
 /// `"snake_case"`, `"lowercase"`, ...) and `crate`; on a variant it sets the same settings and
 /// `name`. `ModelBreakers::new()` builds the breakers on the real clock,
 /// `with_config(&settings)` takes the settings of a configuration file (keyed by breaker
