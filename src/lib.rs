@@ -37,6 +37,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "metrics")]
+pub use breaker_core::export;
 pub use breaker_core::machine;
 pub use breaker_core::machine::{InvalidTransition, Machine, StateMachine, Transition, Typed};
 #[cfg(feature = "tower")]

@@ -47,6 +47,8 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
+#[cfg(feature = "metrics")]
+pub mod export;
 pub mod guard;
 pub mod permit;
 pub mod registry;

@@ -112,6 +112,8 @@ impl Listeners {
     /// or the caller: the transition it was told about has already happened.
     pub(crate) fn emit(&self, change: &StateChange) {
         trace(change);
+        #[cfg(feature = "metrics")]
+        crate::export::state_changed(change);
         let list = self.list.load();
         for listener in list.iter() {
             if catch_unwind(AssertUnwindSafe(|| listener(change))).is_err() {
