@@ -2,24 +2,24 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::{Expr, Fields, Ident, Visibility};
+use syn::{Expr, Fields, Ident};
 
 use super::check::{Guard, Named, Table, Transition};
 use super::diagram;
 use crate::doc::doc_attrs;
 
 /// The names of everything generated for one table.
-struct Names<'a> {
-    table: &'a Table,
+pub(super) struct Names<'a> {
+    pub(super) table: &'a Table,
     /// `#krate::__private`.
-    private: TokenStream,
-    machine: &'a Ident,
-    state: Ident,
-    event: Ident,
+    pub(super) private: TokenStream,
+    pub(super) machine: &'a Ident,
+    pub(super) state: Ident,
+    pub(super) event: Ident,
     /// The fieldless event enum: `event` itself when no event carries data.
-    kind: Ident,
-    context: Ident,
-    module: &'a Ident,
+    pub(super) kind: Ident,
+    pub(super) context: Ident,
+    pub(super) module: &'a Ident,
 }
 
 pub fn expand(table: &Table) -> TokenStream {
@@ -47,7 +47,7 @@ pub fn expand(table: &Table) -> TokenStream {
     let state_machine_impl = state_machine_impl(&names);
     let fire_impl = fire_impl(&names);
     let inherent_impl = inherent_impl(&names);
-    let typed = table.typed.then(|| typed_module(&names));
+    let typed = table.typed.then(|| super::typed::typed_module(&names));
     quote! {
         #machine_type
         #state_enum
@@ -220,7 +220,7 @@ fn impl_name_and_display(
 }
 
 /// `(..)`, `{ .. }` or nothing, to match a variant whatever its data.
-fn rest_pattern(fields: &Fields) -> TokenStream {
+pub(super) fn rest_pattern(fields: &Fields) -> TokenStream {
     match fields {
         Fields::Unit => quote!(),
         Fields::Unnamed(_) => quote!((..)),
@@ -570,230 +570,6 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
             /// The transition table, one row per transition, in the order rows are tried.
             #vis const fn transitions() -> &'static [#p::Transition<#state, #kind>] {
                 <#machine as #p::StateMachine>::TRANSITIONS
-            }
-        }
-    }
-}
-
-/// `<module>::state::*` and `<module>::event::*`: the states and events as types, and the
-/// edges of the table as trait impls between them.
-fn typed_module(n: &Names<'_>) -> TokenStream {
-    let Names {
-        table,
-        private: p,
-        machine,
-        state,
-        event,
-        module,
-        ..
-    } = n;
-    let vis = &table.vis;
-    let vis1 = nested_visibility(vis, 1);
-    let vis2 = nested_visibility(&table.vis, 2);
-    let module_doc = doc_attrs(&format!(
-        "The states and events of `{machine}` as types, for `{machine}::typed`."
-    ));
-    let state_doc = doc_attrs(&format!("The states of `{machine}` as types."));
-    let event_doc = doc_attrs(&format!(
-        "The events of `{machine}` as types; each converts into `{event}`."
-    ));
-
-    let state_structs = table.states.iter().map(|s| {
-        let ident = &s.ident;
-        let doc = doc_attrs(&format!("State `{ident}` of `{machine}`, as a type."));
-        quote! {
-            #doc
-            #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
-            #vis2 struct #ident;
-        }
-    });
-    let event_structs = table.events.iter().map(|e| {
-        let ident = &e.ident;
-        let doc = doc_attrs(&format!("Event `{ident}` of `{machine}`, as a type."));
-        match &e.fields {
-            Fields::Unit => quote! {
-                #doc
-                #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
-                #vis2 struct #ident;
-            },
-            Fields::Unnamed(fields) => {
-                let types = fields.unnamed.iter().map(|f| &f.ty);
-                quote! {
-                    #doc
-                    #[derive(#p::Debug)]
-                    #vis2 struct #ident(#(#vis2 #types),*);
-                }
-            }
-            Fields::Named(fields) => {
-                let names = fields.named.iter().map(|f| &f.ident);
-                let types = fields.named.iter().map(|f| &f.ty);
-                quote! {
-                    #doc
-                    #[derive(#p::Debug)]
-                    #vis2 struct #ident { #(#vis2 #names: #types),* }
-                }
-            }
-        }
-    });
-    // Field types are written at the call site; the event module sees them through a glob
-    // import of the module that holds the machine.
-    let import = table.has_event_data().then(|| {
-        quote!(
-            #[allow(unused_imports)]
-            use super::super::*;
-        )
-    });
-
-    let state_impls = table.states.iter().map(|s| {
-        let ident = &s.ident;
-        quote! {
-            impl #p::StateType for #module::state::#ident {
-                type Machine = #machine;
-                const STATE: #state = #state::#ident;
-            }
-        }
-    });
-    let event_impls = table.events.iter().map(|e| {
-        let ident = &e.ident;
-        let body = match &e.fields {
-            Fields::Unit => quote!(#event::#ident),
-            Fields::Unnamed(fields) => {
-                let bindings: Vec<Ident> = (0..fields.unnamed.len())
-                    .map(|i| format_ident!("field{}", i))
-                    .collect();
-                quote! {
-                    let #module::event::#ident(#(#bindings),*) = event;
-                    #event::#ident(#(#bindings),*)
-                }
-            }
-            Fields::Named(fields) => {
-                let names: Vec<_> = fields.named.iter().map(|f| &f.ident).collect();
-                quote! {
-                    let #module::event::#ident { #(#names),* } = event;
-                    #event::#ident { #(#names),* }
-                }
-            }
-        };
-        let param = if matches!(e.fields, Fields::Unit) {
-            quote!(_event)
-        } else {
-            quote!(event)
-        };
-        quote! {
-            impl #p::From<#module::event::#ident> for #event {
-                fn from(#param: #module::event::#ident) -> Self {
-                    #body
-                }
-            }
-
-            impl #p::EventType for #module::event::#ident {
-                type Machine = #machine;
-            }
-        }
-    });
-    let edge_impls = edges(table).into_iter().map(|edge| {
-        let from = &table.states[edge.from].ident;
-        let ev = &table.events[edge.event].ident;
-        let to = &table.states[edge.to].ident;
-        let unguarded = edge.unguarded.then(|| {
-            quote! {
-                impl #p::Edge<#module::state::#from> for #module::event::#ev {
-                    type To = #module::state::#to;
-                }
-            }
-        });
-        quote! {
-            #unguarded
-            impl #p::GuardedEdge<#module::state::#from> for #module::event::#ev {
-                type To = #module::state::#to;
-            }
-        }
-    });
-
-    quote! {
-        #module_doc
-        #vis mod #module {
-            #state_doc
-            #vis1 mod state {
-                #(#state_structs)*
-            }
-
-            #event_doc
-            #vis1 mod event {
-                #import
-                #(#event_structs)*
-            }
-        }
-
-        #(#state_impls)*
-        #(#event_impls)*
-        #(#edge_impls)*
-    }
-}
-
-/// A state and event whose rows all lead to one state: a typed edge.
-struct TypedEdge {
-    from: usize,
-    event: usize,
-    to: usize,
-    /// Whether one of the rows has no guard, so that firing cannot fail.
-    unguarded: bool,
-}
-
-fn edges(table: &Table) -> Vec<TypedEdge> {
-    let mut edges: Vec<(TypedEdge, bool)> = Vec::new();
-    for row in &table.rows {
-        match edges
-            .iter_mut()
-            .find(|(e, _)| e.from == row.from && e.event == row.event)
-        {
-            Some((edge, single_target)) => {
-                *single_target &= edge.to == row.to;
-                edge.unguarded |= row.guard.is_none();
-            }
-            None => edges.push((
-                TypedEdge {
-                    from: row.from,
-                    event: row.event,
-                    to: row.to,
-                    unguarded: row.guard.is_none(),
-                },
-                true,
-            )),
-        }
-    }
-    edges
-        .into_iter()
-        .filter(|(_, single)| *single)
-        .map(|(edge, _)| edge)
-        .collect()
-}
-
-/// The visibility `vis` means at the call site, written for an item `depth` modules down.
-fn nested_visibility(vis: &Visibility, depth: usize) -> TokenStream {
-    let supers = |extra: usize| {
-        let parts = std::iter::repeat_n(quote!(super), depth + extra);
-        quote!(#(#parts)::*)
-    };
-    match vis {
-        Visibility::Public(_) => quote!(pub),
-        Visibility::Inherited => {
-            let path = supers(0);
-            quote!(pub(in #path))
-        }
-        Visibility::Restricted(r) => {
-            let first = r.path.segments.first().map(|s| s.ident.to_string());
-            match first.as_deref() {
-                Some("self") if r.path.segments.len() == 1 => {
-                    let path = supers(0);
-                    quote!(pub(in #path))
-                }
-                Some("super") | Some("self") => {
-                    let path = supers(0);
-                    let rest = r.path.segments.iter().filter(|s| s.ident != "self");
-                    quote!(pub(in #path::#(#rest)::*))
-                }
-                _ => quote!(#vis),
             }
         }
     }

@@ -6,6 +6,7 @@ mod diagram;
 mod expand;
 #[cfg(test)]
 mod tests;
+mod typed;
 
 pub use check::snake_case;
 
