@@ -167,6 +167,83 @@ impl Hot {
     }
 }
 
+/// Where a rejection in Open finds its deadline without loading the snapshot: the
+/// generation (as the hot word tags it) and its deadline in nanoseconds of the breaker's
+/// clock, `u64::MAX` for ForcedOpen, published by the winner of a transition into Open or
+/// ForcedOpen.
+///
+/// The two words are published under a sequence number (a seqlock: writers take it odd with
+/// a compare-and-swap, so two transitions never interleave their words). A reader uses the
+/// pair only if the sequence did not move while it read and the generation is the one the
+/// hot word publishes: a stale hint (a slower transition writing late, a state entered
+/// without a hint) never matches, and the call takes the snapshot path, which is exact.
+pub(crate) struct OpenHint {
+    seq: AtomicU64,
+    tag: AtomicU64,
+    until: AtomicU64,
+}
+
+/// The hint of ForcedOpen: open until reset.
+pub(crate) const FORCED: u64 = u64::MAX;
+
+impl OpenHint {
+    /// No hint: tag 0 with deadline 0 rejects nothing.
+    pub(crate) fn new() -> Self {
+        Self {
+            seq: AtomicU64::new(0),
+            tag: AtomicU64::new(0),
+            until: AtomicU64::new(0),
+        }
+    }
+
+    /// Publishes that generation `generation` is open until `until` (nanoseconds).
+    pub(crate) fn publish(&self, generation: u64, until: u64) {
+        let mut seq = self.seq.load(Ordering::Relaxed);
+        loop {
+            if seq & 1 == 1 {
+                std::hint::spin_loop();
+                seq = self.seq.load(Ordering::Relaxed);
+                continue;
+            }
+            match self
+                .seq
+                .compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => seq = now,
+            }
+        }
+        // Readers that see either word below must also see the odd sequence.
+        std::sync::atomic::fence(Ordering::Release);
+        self.tag.store(tag(generation), Ordering::Relaxed);
+        self.until.store(until, Ordering::Relaxed);
+        self.seq.store(seq + 2, Ordering::Release);
+    }
+
+    /// The deadline of generation tag `tag`, if the hint is about it: `Some(FORCED)` for
+    /// ForcedOpen.
+    #[inline]
+    pub(crate) fn until(&self, tag: u64) -> Option<u64> {
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 == 1 {
+            return None;
+        }
+        let hinted = self.tag.load(Ordering::Relaxed);
+        let until = self.until.load(Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Acquire);
+        let after = self.seq.load(Ordering::Relaxed);
+        (before == after && hinted == tag && until != 0).then_some(until)
+    }
+}
+
+impl Hot {
+    /// The tag of the published generation (whatever its state).
+    #[inline]
+    pub(crate) fn tag(&self) -> u64 {
+        tag_of(self.0.load(Ordering::Acquire))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +310,45 @@ mod tests {
         hot.0.store(pack(0, NOT_CLOSED - 1), Ordering::Relaxed);
         assert_eq!(hot.fail(0), Counted::Current(MAX_THRESHOLD));
         assert_eq!(hot.closed(), Some(0));
+    }
+
+    #[test]
+    fn an_open_hint_is_used_only_for_its_own_generation() {
+        let hint = OpenHint::new();
+        assert_eq!(hint.until(0), None, "no hint yet");
+        hint.publish(3, 1_000);
+        assert_eq!(hint.until(3), Some(1_000));
+        assert_eq!(hint.until(4), None, "another generation: no hint");
+        hint.publish(4, FORCED);
+        assert_eq!(hint.until(4), Some(FORCED));
+        // A transition writing late leaves a hint that matches no current generation.
+        hint.publish(2, 500);
+        assert_eq!(hint.until(4), None);
+    }
+
+    #[test]
+    fn racing_writers_never_leave_a_torn_hint() {
+        let hint = OpenHint::new();
+        std::thread::scope(|scope| {
+            for writer in 1..=2u64 {
+                let hint = &hint;
+                scope.spawn(move || {
+                    for _ in 0..20_000 {
+                        // Each writer's deadline is its tag times 1000: a torn pair breaks it.
+                        hint.publish(writer, writer * 1_000);
+                    }
+                });
+            }
+            let hint = &hint;
+            scope.spawn(move || {
+                for _ in 0..40_000 {
+                    for tag in 1..=2u64 {
+                        if let Some(until) = hint.until(tag) {
+                            assert_eq!(until, tag * 1_000, "a torn hint");
+                        }
+                    }
+                }
+            });
+        });
     }
 }

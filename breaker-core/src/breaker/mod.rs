@@ -46,7 +46,7 @@ use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
 use crate::events::{CallCounters, Listeners, Metrics, StateChange, unix_millis_ago};
 use crate::permit::{Admission, Permit};
-use hot::{Counted, Hot};
+use hot::{Counted, Hot, OpenHint};
 
 pub(crate) use hot::MAX_THRESHOLD;
 pub use name::BreakerName;
@@ -95,6 +95,8 @@ pub use table::{Circuit, CircuitEvent, CircuitState};
 pub struct CircuitBreaker {
     /// The published summary of the current generation: what a call in Closed reads.
     hot: Hot,
+    /// Open and ForcedOpen: the deadline, so that a rejection needs no snapshot.
+    open_hint: OpenHint,
     name: BreakerName,
     current: ArcSwap<Snapshot>,
     clock: BreakerClock,
@@ -167,6 +169,7 @@ impl CircuitBreaker {
         let initial = Snapshot::initial(config, Duration::ZERO);
         Ok(Self {
             hot: Hot::new(),
+            open_hint: OpenHint::new(),
             name,
             current: ArcSwap::from_pointee(initial),
             clock,
@@ -224,12 +227,26 @@ impl CircuitBreaker {
             self.counters.admitted();
             return Ok(Permit::new(self, Admission::Closed, tag));
         }
-        self.acquire_slow(self.current.load())
+        self.acquire_slow()
     }
 
     /// Every state but Closed (and Closed while its generation is being published).
     #[inline(never)]
-    fn acquire_slow(&self, mut snapshot: Guard<Arc<Snapshot>>) -> Result<Permit<'_>, CircuitOpen> {
+    fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
+        // Open or ForcedOpen, as the hint of the published generation says: reject without
+        // loading the snapshot (two locked instructions). The hot path of an outage.
+        if let Some(until) = self.open_hint.until(self.hot.tag()) {
+            if until == hot::FORCED {
+                return Err(self.reject(CircuitState::ForcedOpen, None));
+            }
+            let now = nanos(self.clock.now());
+            if now < until {
+                return Err(
+                    self.reject(CircuitState::Open, Some(Duration::from_nanos(until - now)))
+                );
+            }
+        }
+        let mut snapshot = self.current.load();
         loop {
             match snapshot.state {
                 CircuitState::Closed => {
@@ -329,6 +346,13 @@ impl CircuitBreaker {
         drop(previous);
         from.supersede();
         self.hot.publish(next.generation, to);
+        match to {
+            CircuitState::Open => self
+                .open_hint
+                .publish(next.generation, nanos(next.deadline)),
+            CircuitState::ForcedOpen => self.open_hint.publish(next.generation, hot::FORCED),
+            _ => {}
+        }
         self.listeners.emit(&StateChange {
             name: self.name.clone(),
             from: from.state,
@@ -517,3 +541,8 @@ impl fmt::Debug for CircuitBreaker {
 
 #[cfg(test)]
 mod tests;
+
+/// A time of the breaker's clock in nanoseconds, short of [`hot::FORCED`] (585 years).
+fn nanos(time: Duration) -> u64 {
+    u64::try_from(time.as_nanos()).map_or(hot::FORCED - 1, |n| n.min(hot::FORCED - 1))
+}
