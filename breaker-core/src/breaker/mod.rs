@@ -246,7 +246,11 @@ impl CircuitBreaker {
                 );
             }
         }
-        let mut snapshot = self.current.load();
+        self.acquire_from(self.current.load())
+    }
+
+    /// Every state but Closed, from `snapshot` (a current one, or one just superseded).
+    fn acquire_from(&self, mut snapshot: Guard<Arc<Snapshot>>) -> Result<Permit<'_>, CircuitOpen> {
         loop {
             match snapshot.state {
                 CircuitState::Closed => {

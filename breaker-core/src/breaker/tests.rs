@@ -202,7 +202,7 @@ fn half_open_rejection_looks_again_when_the_probe_has_just_reported() {
     probe.success();
     // A caller still holding the HalfOpen snapshot finds no slot, sees it superseded and
     // retries on the Closed one.
-    let permit = breaker.acquire_slow(half).unwrap();
+    let permit = breaker.acquire_from(half).unwrap();
     assert_eq!(permit.state(), CircuitState::Closed);
     assert_eq!(permit.generation(), 3);
 }
@@ -316,8 +316,10 @@ fn permits_and_breakers_are_send_and_sync() {
 
 #[test]
 fn a_breaker_and_a_permit_are_small() {
-    // Small enough to be passed around by value (and to sit in a `Result`'s error).
-    assert!(std::mem::size_of::<CircuitBreaker>() <= 112);
+    // Small enough to be passed around by value and to sit in a `Result`'s error
+    // (`BreakerRegistry::register` gives a breaker back): under clippy's `result_large_err`
+    // threshold of 128 bytes.
+    assert!(std::mem::size_of::<CircuitBreaker>() <= 128);
     // Two words: a permit moves in registers.
     assert_eq!(std::mem::size_of::<Permit<'_>>(), 16);
 }
