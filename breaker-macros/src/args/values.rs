@@ -248,33 +248,14 @@ impl RenameRule {
 }
 
 pub(super) fn rename_rule(arg: &Arg) -> syn::Result<Spanned<RenameRule>> {
-    let expr = value(arg, "\"kebab-case\"")?;
-    let Expr::Lit(ExprLit {
-        lit: Lit::Str(lit), ..
-    }) = expr
-    else {
-        return Err(syn::Error::new_spanned(
-            expr,
-            "`rename_all` takes a string, such as `\"kebab-case\"`",
-        ));
-    };
-    let text = lit.value();
-    match RenameRule::ALL.iter().find(|(name, _)| *name == text) {
-        Some((_, rule)) => Ok(Spanned {
-            value: *rule,
-            span: lit.span(),
-        }),
-        None => {
-            let names = RenameRule::ALL.iter().map(|(name, _)| *name);
-            let hint = suggest::did_you_mean(&text, names.clone());
-            let all: Vec<String> = names.map(|n| format!("`\"{n}\"`")).collect();
-            Err(syn::Error::new(
-                lit.span(),
-                format!(
-                    "unknown `rename_all` rule `\"{text}\"`{hint}: expected one of {}",
-                    all.join(", ")
-                ),
-            ))
-        }
-    }
+    let names = RenameRule::ALL.map(|(name, _)| name);
+    let chosen = one_of(arg, &names)?;
+    let (_, rule) = RenameRule::ALL
+        .into_iter()
+        .find(|(name, _)| *name == chosen.value)
+        .expect("`one_of` returns one of the names");
+    Ok(Spanned {
+        value: rule,
+        span: chosen.span,
+    })
 }
