@@ -9,6 +9,8 @@
 //! | `breaker_calls_succeeded_total` | counter | `name` |
 //! | `breaker_calls_failed_total` | counter | `name` |
 //! | `breaker_calls_abandoned_total` | counter | `name` |
+//! | `breaker_calls_slow_total` | counter | `name` |
+//! | `breaker_calls_ignored_total` | counter | `name` |
 //!
 //! The state gauge is set at every transition. The call counters are published as absolute
 //! values by [`CircuitBreaker::export_metrics`] (or [`BreakerRegistry::export_metrics`] for
@@ -52,6 +54,8 @@ fn publish(metrics: &Metrics) {
         ("breaker_calls_succeeded_total", metrics.succeeded),
         ("breaker_calls_failed_total", metrics.failed),
         ("breaker_calls_abandoned_total", metrics.abandoned),
+        ("breaker_calls_slow_total", metrics.slow),
+        ("breaker_calls_ignored_total", metrics.ignored),
     ];
     for (key, value) in counters {
         metrics::counter!(key, "name" => name.clone()).absolute(value);

@@ -523,6 +523,8 @@ impl CircuitBreaker {
             failed: totals.failed,
             abandoned: totals.abandoned,
             stale_reports: totals.stale,
+            slow: totals.slow,
+            ignored: totals.ignored,
             since_last_transition,
             last_transition_unix_ms: since_last_transition.and_then(unix_millis_ago),
         }

@@ -61,6 +61,11 @@ pub struct Metrics {
     pub abandoned: u64,
     /// Reports that came from an older generation and were ignored by the state machine.
     pub stale_reports: u64,
+    /// Calls that took longer than the slow-call duration (counted whatever their outcome;
+    /// 0 unless the breaker's policy watches for slow calls).
+    pub slow: u64,
+    /// Calls whose error the classifier ignores (`failure_if` returned false).
+    pub ignored: u64,
     /// Time since the last state change; `None` if the breaker never changed state.
     #[serde(rename = "since_last_transition_ms", serialize_with = "millis")]
     pub since_last_transition: Option<Duration>,
@@ -106,6 +111,8 @@ struct Shard {
     failed: AtomicU64,
     abandoned: AtomicU64,
     stale: AtomicU64,
+    slow: AtomicU64,
+    ignored: AtomicU64,
 }
 
 /// What the shards add up to.
@@ -117,6 +124,8 @@ pub(crate) struct Totals {
     pub(crate) failed: u64,
     pub(crate) abandoned: u64,
     pub(crate) stale: u64,
+    pub(crate) slow: u64,
+    pub(crate) ignored: u64,
 }
 
 /// Owned shards per breaker: four per core, at least 16, at most 256 (128 bytes each).
@@ -222,6 +231,10 @@ impl CallCounters {
         abandoned => abandoned;
         /// A report was ignored as stale.
         stale => stale;
+        /// A call took longer than the slow-call duration.
+        slow => slow;
+        /// A call's error was one the classifier ignores.
+        ignored => ignored;
     }
 
     pub(crate) fn totals(&self) -> Totals {
@@ -233,6 +246,8 @@ impl CallCounters {
             totals.failed += shard.failed.load(Ordering::Relaxed);
             totals.abandoned += shard.abandoned.load(Ordering::Relaxed);
             totals.stale += shard.stale.load(Ordering::Relaxed);
+            totals.slow += shard.slow.load(Ordering::Relaxed);
+            totals.ignored += shard.ignored.load(Ordering::Relaxed);
         }
         totals
     }
@@ -318,6 +333,8 @@ mod tests {
                     counters.failed();
                     counters.abandoned();
                     counters.stale();
+                    counters.slow();
+                    counters.ignored();
                 })
             })
             .collect();
@@ -333,6 +350,8 @@ mod tests {
                 failed: 4,
                 abandoned: 4,
                 stale: 4,
+                slow: 4,
+                ignored: 4,
             }
         );
     }
