@@ -45,10 +45,10 @@ pub use breaker_core::machine::{InvalidTransition, Machine, StateMachine, Transi
 pub use breaker_core::tower;
 pub use breaker_core::{
     BreakerConfig, BreakerError, BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen,
-    CircuitState, Clock, ConfigError, ManualClock, Metrics, OwnedPermit, Permit, RealClock,
-    StateChange,
+    CircuitState, Clock, ConfigError, FailureRate, IgnoredErrors, ManualClock, Metrics,
+    OwnedPermit, Permit, RealClock, SlowCalls, StateChange, TripPolicy, Window,
 };
-pub use breaker_core::{backoff, clock, config, error, events, guard, permit, registry};
+pub use breaker_core::{backoff, clock, config, error, events, guard, permit, policy, registry};
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 
 /// What generated code names, by absolute path. Not a public API: it changes without notice.

@@ -51,6 +51,7 @@ pub mod events;
 pub mod export;
 pub mod guard;
 pub mod permit;
+pub mod policy;
 pub mod registry;
 #[cfg(feature = "tower")]
 pub mod tower;
@@ -61,3 +62,4 @@ pub use config::{BreakerConfig, ConfigError};
 pub use error::{BreakerError, CircuitOpen};
 pub use events::{Metrics, StateChange};
 pub use permit::{OwnedPermit, Permit};
+pub use policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};

@@ -15,26 +15,42 @@ pub(crate) enum Admission {
     /// A probe in HalfOpen: it holds a probe slot of its generation; its report closes or
     /// reopens the circuit.
     Probe = 1,
-    /// A call let through by a disabled breaker: its report is counted, nothing more.
+    /// A call let through by a disabled breaker: nothing is recorded.
     Unguarded = 2,
+    /// A call let through by a breaker in MetricsOnly: counted in the metrics, nothing
+    /// more.
+    Observed = 3,
+    /// A call in Closed under a sliding-window policy (admitted on the hot word's tag): its
+    /// report goes to the window of its generation.
+    Windowed = 4,
 }
 
 // The bits of a permit's word: the generation (the hot word's tag for a call admitted in
-// Closed; 60 bits, more than a breaker will ever use), the admission (2 bits), whether a
-// panic counts as a failure, and whether the permit was reported.
-const GENERATION_BITS: u32 = 60;
+// Closed; 57 bits, more than a breaker will ever use), the admission (3 bits), whether the
+// call is timed, whether a panic counts as a failure, and whether the permit was reported.
+const GENERATION_BITS: u32 = 57;
 const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
-const ADMISSION_MASK: u64 = 0b11 << GENERATION_BITS;
+const ADMISSION_MASK: u64 = 0b111 << GENERATION_BITS;
+const TIMED: u64 = 1 << 60;
 const FAIL_ON_PANIC: u64 = 1 << 62;
 const REPORTED: u64 = 1 << 63;
 
 /// What the admission bits of a permit's word say.
+#[inline]
 fn admission_of(word: u64) -> Admission {
     match (word & ADMISSION_MASK) >> GENERATION_BITS {
         0 => Admission::Closed,
         1 => Admission::Probe,
-        _ => Admission::Unguarded,
+        2 => Admission::Unguarded,
+        3 => Admission::Observed,
+        _ => Admission::Windowed,
     }
+}
+
+/// When a call started, if it is timed (`started` of a permit whose word has `TIMED`).
+#[inline]
+pub(crate) fn started_of(word: u64, started: u64) -> Option<u64> {
+    (word & TIMED != 0).then_some(started)
 }
 
 /// Permission to make one call through a [`CircuitBreaker`], from
@@ -71,16 +87,35 @@ fn admission_of(word: u64) -> Admission {
 #[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
-    /// Generation, admission and reported flag in one word, so that a permit is two words
-    /// and moves in registers: the Closed hot path then has no stack copies to stall on.
+    /// Generation, admission and flags in one word, so that the Closed hot path tests one
+    /// register.
     word: u64,
+    /// When a timed call started, in nanoseconds of the breaker's clock (a policy watching
+    /// for slow calls times them); unset otherwise.
+    started: u64,
 }
 
 impl<'a> Permit<'a> {
     #[inline]
     pub(crate) fn new(breaker: &'a CircuitBreaker, admission: Admission, generation: u64) -> Self {
         let word = (generation & GENERATION_MASK) | ((admission as u64) << GENERATION_BITS);
-        Self { breaker, word }
+        Self {
+            breaker,
+            word,
+            started: 0,
+        }
+    }
+
+    /// This permit, timed from `started`.
+    pub(crate) fn timed(mut self, started: u64) -> Self {
+        self.word |= TIMED;
+        self.started = started;
+        self
+    }
+
+    /// When the call started, if it is timed.
+    pub(crate) fn started(&self) -> Option<u64> {
+        started_of(self.word, self.started)
     }
 
     /// What it was admitted as.
@@ -101,8 +136,9 @@ impl<'a> Permit<'a> {
     pub fn success(self) {
         // By value, not through `&self`: the permit stays in registers on the hot path.
         let breaker = self.breaker;
+        let started = self.started;
         let word = self.detach() | REPORTED;
-        breaker.report_success(word);
+        breaker.report_success(word, started);
     }
 
     /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
@@ -129,15 +165,36 @@ impl<'a> Permit<'a> {
     }
 
     /// Reports a call's result: `Ok` is a success; an `Err` is a failure if `failure_if`
-    /// says so, and otherwise leaves the breaker as a success would (a 400 is the caller's
-    /// fault, not the remote's).
+    /// says so, and otherwise [ignored](Self::ignore) (a 400 is the caller's fault, not the
+    /// remote's).
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, CircuitBreaker};
+    ///
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+    /// let is_server_error = |status: &u16| *status >= 500;
+    /// breaker.acquire().unwrap().record_with(&Err::<(), u16>(503), is_server_error);
+    /// breaker.acquire().unwrap().record_with(&Err::<(), u16>(404), is_server_error);
+    /// let metrics = breaker.metrics();
+    /// assert_eq!((metrics.failed, metrics.ignored), (1, 1));
+    /// assert_eq!(metrics.consecutive_failures, 1); // the 404 did not reset the count
+    /// ```
     #[inline]
     pub fn record_with<T, E>(self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
-        let failed = match result {
-            Ok(_) => false,
-            Err(error) => failure_if(error),
-        };
-        self.report(!failed);
+        match result {
+            Ok(_) => self.success(),
+            Err(error) if failure_if(error) => self.failure(),
+            Err(_) => self.ignore(),
+        }
+    }
+
+    /// Reports that the call ended in an error the classifier ignores: it counts as
+    /// neither a success nor a failure, or as a success, as the breaker's
+    /// [`ignored_errors`](crate::BreakerConfig::ignored_errors) says. Counted in
+    /// [`Metrics::ignored`](crate::Metrics::ignored) either way.
+    pub fn ignore(mut self) {
+        self.word |= REPORTED;
+        self.breaker.report_ignored(&self);
     }
 
     /// This permit, reporting a failure if it is dropped unreported while its thread
@@ -169,12 +226,13 @@ impl<'a> Permit<'a> {
     }
 
     /// The state the breaker was in when it admitted this permit: `Closed`, `HalfOpen` (a
-    /// probe) or `Disabled`.
+    /// probe), `Disabled` or `MetricsOnly`.
     pub fn state(&self) -> CircuitState {
         match self.admission() {
-            Admission::Closed => CircuitState::Closed,
+            Admission::Closed | Admission::Windowed => CircuitState::Closed,
             Admission::Probe => CircuitState::HalfOpen,
             Admission::Unguarded => CircuitState::Disabled,
+            Admission::Observed => CircuitState::MetricsOnly,
         }
     }
 
@@ -187,7 +245,9 @@ impl<'a> Permit<'a> {
     /// would be ignored).
     pub fn is_stale(&self) -> bool {
         match self.admission() {
-            Admission::Closed => !self.breaker.is_current_tag(self.admitted_in()),
+            Admission::Closed | Admission::Windowed => {
+                !self.breaker.is_current_tag(self.admitted_in())
+            }
             _ => self.breaker.generation() != self.admitted_in(),
         }
     }
@@ -199,11 +259,12 @@ impl<'a> Permit<'a> {
 }
 
 impl<'a> Permit<'a> {
-    /// A reported permit from its word, for the code that reports it out of line.
-    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64) -> Self {
+    /// A reported permit from its parts, for the code that reports it out of line.
+    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64, started: u64) -> Self {
         Self {
             breaker,
             word: word | REPORTED,
+            started,
         }
     }
 
@@ -219,8 +280,7 @@ impl<'a> Permit<'a> {
         word & GENERATION_MASK
     }
 
-    /// The permit's word, without reporting it or dropping it: for an [`OwnedPermit`],
-    /// which takes over, and for reports by value.
+    /// The permit's word, without reporting it or dropping it: for reports by value.
     #[inline]
     fn detach(self) -> u64 {
         let word = self.word;
@@ -246,6 +306,7 @@ impl<'a> Permit<'a> {
 pub struct OwnedPermit {
     breaker: Arc<CircuitBreaker>,
     word: u64,
+    started: u64,
 }
 
 impl OwnedPermit {
@@ -254,6 +315,7 @@ impl OwnedPermit {
         Permit {
             breaker: &self.breaker,
             word: self.word,
+            started: self.started,
         }
     }
 
@@ -281,6 +343,22 @@ impl OwnedPermit {
     /// Reports a call's result: `Ok` is a success, `Err` a failure.
     pub fn record<T, E>(self, result: &Result<T, E>) {
         self.report(result.is_ok());
+    }
+
+    /// Reports a call's result, with `failure_if` classifying its error; see
+    /// [`Permit::record_with`].
+    pub fn record_with<T, E>(self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
+        match result {
+            Ok(_) => self.success(),
+            Err(error) if failure_if(error) => self.failure(),
+            Err(_) => self.ignore(),
+        }
+    }
+
+    /// Reports an error the classifier ignores; see [`Permit::ignore`].
+    pub fn ignore(mut self) {
+        self.borrowed().ignore();
+        self.word |= REPORTED;
     }
 
     /// This permit, reporting a failure if it is dropped unreported while its thread
@@ -324,10 +402,13 @@ impl CircuitBreaker {
     /// Like [`acquire`](Self::acquire), for a breaker held by `Arc`: the permit owns a
     /// reference to the breaker, so it can live in a future or move to another thread.
     pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, CircuitOpen> {
-        let word = self.acquire()?.detach();
+        let permit = self.acquire()?;
+        let started = permit.started;
+        let word = permit.detach();
         Ok(OwnedPermit {
             breaker: Arc::clone(self),
             word,
+            started,
         })
     }
 }

@@ -37,10 +37,33 @@ use crate::breaker::CircuitBreaker;
 use crate::error::{BreakerError, CircuitOpen};
 use crate::permit::OwnedPermit;
 
-/// Decides whether the outcome of a call is a failure of the remote.
+/// What a call's outcome says about the remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The remote did its job.
+    Success,
+    /// The remote failed: counts towards the trip policy.
+    Failure,
+    /// Says nothing about the remote (a request it rightly refused): counted as the
+    /// breaker's [`ignored_errors`](crate::BreakerConfig::ignored_errors) says.
+    Ignored,
+}
+
+/// `true` is a failure, `false` a success: a classifier may answer with a `bool`.
+impl From<bool> for Verdict {
+    fn from(failed: bool) -> Self {
+        if failed {
+            Verdict::Failure
+        } else {
+            Verdict::Success
+        }
+    }
+}
+
+/// Decides what the outcome of a call says about the remote.
 pub trait Classify<T, E> {
-    /// Whether `result` counts as a failure; otherwise it counts as a success.
-    fn is_failure(&self, result: &Result<T, E>) -> bool;
+    /// The verdict on `result`.
+    fn classify(&self, result: &Result<T, E>) -> Verdict;
 }
 
 /// Every `Err` is a failure, every `Ok` a success (the default).
@@ -48,8 +71,8 @@ pub trait Classify<T, E> {
 pub struct ErrorsAreFailures;
 
 impl<T, E> Classify<T, E> for ErrorsAreFailures {
-    fn is_failure(&self, result: &Result<T, E>) -> bool {
-        result.is_err()
+    fn classify(&self, result: &Result<T, E>) -> Verdict {
+        result.is_err().into()
     }
 }
 
@@ -59,24 +82,37 @@ impl<T, E> Classify<T, E> for ErrorsAreFailures {
 pub struct HttpStatus;
 
 impl<B, E> Classify<http::Response<B>, E> for HttpStatus {
-    fn is_failure(&self, result: &Result<http::Response<B>, E>) -> bool {
+    fn classify(&self, result: &Result<http::Response<B>, E>) -> Verdict {
         match result {
             Ok(response) => {
                 let status = response.status();
-                status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS
+                (status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS).into()
             }
-            Err(_) => true,
+            Err(_) => Verdict::Failure,
         }
     }
 }
 
-/// A classifier from a function `Fn(&Result<T, E>) -> bool`.
+/// A classifier from a function `Fn(&Result<T, E>) -> V`, where `V` is a [`Verdict`] or a
+/// `bool` (true: a failure).
+///
+/// ```
+/// use breaker::tower::{Classify, ClassifyFn, Verdict};
+///
+/// // Timeouts are failures; a rejected request says nothing about the remote.
+/// let classifier = ClassifyFn(|result: &Result<u32, &str>| match result {
+///     Ok(_) => Verdict::Success,
+///     Err("timeout") => Verdict::Failure,
+///     Err(_) => Verdict::Ignored,
+/// });
+/// assert_eq!(classifier.classify(&Err("bad request")), Verdict::Ignored);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ClassifyFn<F>(pub F);
 
-impl<T, E, F: Fn(&Result<T, E>) -> bool> Classify<T, E> for ClassifyFn<F> {
-    fn is_failure(&self, result: &Result<T, E>) -> bool {
-        (self.0)(result)
+impl<T, E, V: Into<Verdict>, F: Fn(&Result<T, E>) -> V> Classify<T, E> for ClassifyFn<F> {
+    fn classify(&self, result: &Result<T, E>) -> Verdict {
+        (self.0)(result).into()
     }
 }
 
@@ -241,7 +277,11 @@ where
         };
         let result = std::task::ready!(inner.poll(cx));
         if let Some(permit) = this.permit.take() {
-            permit.report(!this.classifier.is_failure(&result));
+            match this.classifier.classify(&result) {
+                Verdict::Success => permit.success(),
+                Verdict::Failure => permit.failure(),
+                Verdict::Ignored => permit.ignore(),
+            }
         }
         Poll::Ready(result.map_err(BreakerError::Inner))
     }

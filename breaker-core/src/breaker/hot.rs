@@ -13,8 +13,10 @@
 //! +------------------------------------+--------------------+
 //! ```
 //!
-//! The low 24 bits are the consecutive failures of that generation if it is Closed, or
-//! [`NOT_CLOSED`] otherwise. A call in Closed is then one load of this word to be admitted
+//! The low 24 bits are the consecutive failures of that generation if it is Closed under
+//! the consecutive-failures policy, a marker if it is Closed under a sliding-window policy
+//! ([`WINDOWED`] or [`WINDOWED_TIMED`]: its calls are admitted on this word too, and
+//! reported to the snapshot's window), or [`NOT_CLOSED`] otherwise. A call in Closed is then one load of this word to be admitted
 //! and, on success, one load and a comparison (the word is written only when there are
 //! failures to forget). The failure counter is tagged with its generation, so it is still a
 //! per-generation counter: a report tagged with an older generation does not match and is
@@ -28,13 +30,43 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::CircuitState;
-
 const FAILURE_BITS: u32 = 24;
 /// The low bits of a word whose generation is not Closed.
 const NOT_CLOSED: u64 = (1 << FAILURE_BITS) - 1;
-/// The largest threshold the word can count to.
-pub(crate) const MAX_THRESHOLD: u32 = (NOT_CLOSED - 1) as u32;
+/// The low bits of a Closed generation whose calls go to a sliding window.
+const WINDOWED: u64 = NOT_CLOSED - 1;
+/// The same, for a window that also watches for slow calls: its calls are timed.
+const WINDOWED_TIMED: u64 = NOT_CLOSED - 2;
+/// The largest threshold the word can count to (below the markers).
+pub(crate) const MAX_THRESHOLD: u32 = (WINDOWED_TIMED - 1) as u32;
+
+/// Whether the low bits of a word count consecutive failures.
+#[inline]
+fn counting(low: u64) -> bool {
+    low <= MAX_THRESHOLD as u64
+}
+
+/// What a generation's word says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Summary {
+    /// Closed, counting consecutive failures.
+    Counting,
+    /// Closed, reporting to a sliding window; `timed`: the calls are timed.
+    Windowed { timed: bool },
+    /// Any other state.
+    NotClosed,
+}
+
+impl Summary {
+    fn low(self) -> u64 {
+        match self {
+            Summary::Counting => 0,
+            Summary::Windowed { timed: false } => WINDOWED,
+            Summary::Windowed { timed: true } => WINDOWED_TIMED,
+            Summary::NotClosed => NOT_CLOSED,
+        }
+    }
+}
 /// Generations are compared on their low 40 bits (a trillion transitions before a tag
 /// repeats).
 const TAG_BITS: u32 = 64 - FAILURE_BITS;
@@ -84,22 +116,35 @@ pub(crate) enum Counted {
 pub(crate) struct Hot(pub(super) AtomicU64);
 
 impl Hot {
-    /// Generation 0, Closed, no failures.
-    pub(crate) fn new() -> Self {
-        Self(AtomicU64::new(pack(0, 0)))
+    /// Generation 0, Closed, no failures (`Counting`) or a window.
+    pub(crate) fn new(summary: Summary) -> Self {
+        Self(AtomicU64::new(pack(0, summary.low())))
     }
 
-    /// The tag of the published generation if it is Closed: the fast path of `acquire`.
+    /// The tag of the published generation if it is Closed and counts consecutive
+    /// failures: the fast path of `acquire`.
     #[inline]
     pub(crate) fn closed(&self) -> Option<u64> {
         let word = self.0.load(Ordering::Acquire);
-        (low_of(word) != NOT_CLOSED).then_some(tag_of(word))
+        counting(low_of(word)).then_some(tag_of(word))
+    }
+
+    /// The tag of the published generation if it is Closed with a sliding window, and
+    /// whether its calls are timed.
+    #[inline]
+    pub(crate) fn windowed(&self) -> Option<(u64, bool)> {
+        let word = self.0.load(Ordering::Acquire);
+        match low_of(word) {
+            WINDOWED => Some((tag_of(word), false)),
+            WINDOWED_TIMED => Some((tag_of(word), true)),
+            _ => None,
+        }
     }
 
     /// The consecutive failures of generation `tag`, if it is the published Closed one.
     pub(crate) fn failures(&self, tag: u64) -> Option<u32> {
         let word = self.0.load(Ordering::Acquire);
-        (tag_of(word) == tag && low_of(word) != NOT_CLOSED).then_some(low_of(word) as u32)
+        (tag_of(word) == tag && counting(low_of(word))).then_some(low_of(word) as u32)
     }
 
     /// Whether generation `tag` is still the published one.
@@ -113,7 +158,7 @@ impl Hot {
     pub(crate) fn succeed(&self, tag: u64) -> Counted {
         let mut word = self.0.load(Ordering::Relaxed);
         loop {
-            if tag_of(word) != tag || low_of(word) == NOT_CLOSED {
+            if tag_of(word) != tag || !counting(low_of(word)) {
                 return Counted::Stale;
             }
             if low_of(word) == 0 {
@@ -135,10 +180,10 @@ impl Hot {
     pub(crate) fn fail(&self, tag: u64) -> Counted {
         let mut word = self.0.load(Ordering::Relaxed);
         loop {
-            if tag_of(word) != tag || low_of(word) == NOT_CLOSED {
+            if tag_of(word) != tag || !counting(low_of(word)) {
                 return Counted::Stale;
             }
-            let failures = (low_of(word) + 1).min(NOT_CLOSED - 1);
+            let failures = (low_of(word) + 1).min(u64::from(MAX_THRESHOLD));
             match self.0.compare_exchange_weak(
                 word,
                 pack(tag, failures),
@@ -151,14 +196,11 @@ impl Hot {
         }
     }
 
-    /// Publishes generation `generation`, entered in `state`, unless a newer one has been.
-    pub(crate) fn publish(&self, generation: u64, state: CircuitState) {
+    /// Publishes generation `generation`, summarised as `summary`, unless a newer one has
+    /// been.
+    pub(crate) fn publish(&self, generation: u64, summary: Summary) {
         let tag = tag(generation);
-        let low = if state == CircuitState::Closed {
-            0
-        } else {
-            NOT_CLOSED
-        };
+        let low = summary.low();
         let _ = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
@@ -250,14 +292,14 @@ mod tests {
 
     #[test]
     fn a_new_word_is_closed_generation_zero() {
-        let hot = Hot::new();
+        let hot = Hot::new(Summary::Counting);
         assert_eq!(hot.closed(), Some(0));
         assert_eq!(hot.failures(0), Some(0));
     }
 
     #[test]
     fn failures_count_and_a_success_forgets_them() {
-        let hot = Hot::new();
+        let hot = Hot::new(Summary::Counting);
         assert_eq!(hot.fail(0), Counted::Current(1));
         assert_eq!(hot.fail(0), Counted::Current(2));
         assert_eq!(hot.failures(0), Some(2));
@@ -267,13 +309,13 @@ mod tests {
 
     #[test]
     fn reports_of_another_generation_are_stale() {
-        let hot = Hot::new();
+        let hot = Hot::new(Summary::Counting);
         hot.fail(0);
-        hot.publish(1, CircuitState::Open);
+        hot.publish(1, Summary::NotClosed);
         assert_eq!(hot.closed(), None);
         assert_eq!(hot.fail(0), Counted::Stale);
         assert_eq!(hot.succeed(0), Counted::Stale);
-        hot.publish(2, CircuitState::Closed);
+        hot.publish(2, Summary::Counting);
         assert_eq!(hot.closed(), Some(2));
         assert_eq!(hot.fail(1), Counted::Stale);
         assert_eq!(hot.fail(2), Counted::Current(1));
@@ -283,11 +325,11 @@ mod tests {
 
     #[test]
     fn publication_never_goes_back() {
-        let hot = Hot::new();
-        hot.publish(6, CircuitState::Open);
-        hot.publish(5, CircuitState::Closed); // late: a newer generation is out
+        let hot = Hot::new(Summary::Counting);
+        hot.publish(6, Summary::NotClosed);
+        hot.publish(5, Summary::Counting); // late: a newer generation is out
         assert_eq!(hot.closed(), None);
-        hot.publish(7, CircuitState::Closed);
+        hot.publish(7, Summary::Counting);
         assert_eq!(hot.closed(), Some(7));
     }
 
@@ -298,18 +340,32 @@ mod tests {
         assert!(newer(5, 4));
         assert!(!newer(4, 4));
         assert_eq!(tag(TAG_MASK + 3), 2);
-        let hot = Hot::new();
-        hot.publish(TAG_MASK, CircuitState::Closed);
-        hot.publish(TAG_MASK + 1, CircuitState::Closed);
+        let hot = Hot::new(Summary::Counting);
+        hot.publish(TAG_MASK, Summary::Counting);
+        hot.publish(TAG_MASK + 1, Summary::Counting);
         assert_eq!(hot.closed(), Some(0));
     }
 
     #[test]
     fn failures_saturate_below_the_marker() {
-        let hot = Hot::new();
-        hot.0.store(pack(0, NOT_CLOSED - 1), Ordering::Relaxed);
+        let hot = Hot::new(Summary::Counting);
+        hot.0.store(pack(0, u64::from(MAX_THRESHOLD)), Ordering::Relaxed);
         assert_eq!(hot.fail(0), Counted::Current(MAX_THRESHOLD));
         assert_eq!(hot.closed(), Some(0));
+    }
+
+    #[test]
+    fn a_windowed_generation_is_not_admitted_on_the_fast_path() {
+        let hot = Hot::new(Summary::Windowed { timed: true });
+        assert_eq!(hot.closed(), None);
+        assert_eq!(hot.windowed(), Some((0, true)));
+        assert_eq!(hot.failures(0), None);
+        assert_eq!(hot.fail(0), Counted::Stale);
+        hot.publish(1, Summary::Windowed { timed: false });
+        assert_eq!(hot.windowed(), Some((1, false)));
+        hot.publish(2, Summary::Counting);
+        assert_eq!(hot.windowed(), None);
+        assert_eq!(hot.closed(), Some(2));
     }
 
     #[test]

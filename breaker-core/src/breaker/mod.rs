@@ -31,6 +31,7 @@
 mod call;
 mod hot;
 mod name;
+mod report;
 mod snapshot;
 mod table;
 
@@ -44,9 +45,12 @@ use crate::backoff::{Jitter, JitterSource};
 use crate::clock::{BreakerClock, Clock, RealClock};
 use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
-use crate::events::{CallCounters, Listeners, Metrics, StateChange, unix_millis_ago};
+use crate::events::{
+    CallCounters, Listeners, Metrics, StateChange, WindowCounts, unix_millis_ago,
+};
 use crate::permit::{Admission, Permit};
-use hot::{Counted, Hot, OpenHint};
+use crate::policy::TripPolicy;
+use hot::{Hot, OpenHint, Summary};
 
 pub(crate) use hot::MAX_THRESHOLD;
 pub use name::BreakerName;
@@ -54,16 +58,18 @@ pub(crate) use snapshot::Snapshot;
 pub use table::{Circuit, CircuitEvent, CircuitState};
 
 /// A circuit breaker: it lets calls through while they succeed, rejects them for a cooldown
-/// after `threshold` consecutive failures, then lets probes through to find out whether the
-/// remote has recovered.
+/// once its [trip policy](crate::policy) says the remote is failing (by default `threshold`
+/// consecutive failures), then lets probes through to find out whether the remote has
+/// recovered.
 ///
 /// | state | a call | moves to |
 /// | --- | --- | --- |
-/// | Closed | admitted | Open after `threshold` consecutive failures (a success resets the count) |
+/// | Closed | admitted | Open when the policy trips: `threshold` consecutive failures (a success resets the count), or a failure or slow-call rate over a window |
 /// | Open | rejected with [`CircuitOpen`] until `cooldown` has passed; the first call after it is admitted as a probe | HalfOpen |
-/// | HalfOpen | admitted as a probe while fewer than `half_open_max` are in flight, else rejected | Closed on a probe's success, Open on its failure |
+/// | HalfOpen | admitted as a probe while fewer than `half_open_max` are in flight, else rejected | Closed after `success_threshold` successful probes, Open on a failed (or slow) one |
 /// | ForcedOpen | rejected | Closed on [`reset`](Self::reset) |
-/// | Disabled | admitted, counted, never trips | Closed on [`reset`](Self::reset) |
+/// | Disabled | admitted, nothing recorded, never trips | Closed on [`reset`](Self::reset) |
+/// | MetricsOnly | admitted and counted in the metrics, never trips | Closed on [`reset`](Self::reset) |
 ///
 /// Share it by reference (`&CircuitBreaker`, `Arc<CircuitBreaker>`, a `static`); all its
 /// methods take `&self`.
@@ -168,7 +174,7 @@ impl CircuitBreaker {
         // clock here would make building a breaker calibrate the real clock.
         let initial = Snapshot::initial(config, Duration::ZERO);
         Ok(Self {
-            hot: Hot::new(),
+            hot: Hot::new(summary(&initial)),
             open_hint: OpenHint::new(),
             name,
             current: ArcSwap::from_pointee(initial),
@@ -205,9 +211,10 @@ impl CircuitBreaker {
     /// Asks to make one call: a [`Permit`] to report the outcome on, or [`CircuitOpen`] if
     /// the breaker rejects the call.
     ///
-    /// In Closed this is one atomic load and one comparison. In Open it loads the current
-    /// snapshot and reads the clock (cheap: see [`RealClock`]); the first call after the
-    /// cooldown moves the breaker to HalfOpen and is admitted as its first probe.
+    /// In Closed this is one atomic load and one comparison (and a clock read with a policy
+    /// that times calls). In Open it reads the open deadline and the clock (cheap: see
+    /// [`RealClock`]); the first call after the cooldown moves the breaker to HalfOpen and
+    /// is admitted as its first probe.
     ///
     /// ```
     /// use breaker::{BreakerConfig, CircuitBreaker};
@@ -230,9 +237,20 @@ impl CircuitBreaker {
         self.acquire_slow()
     }
 
-    /// Every state but Closed (and Closed while its generation is being published).
+    /// Every state but Closed counting consecutive failures (and that too while its
+    /// generation is being published).
     #[inline(never)]
     fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
+        // Closed with a sliding window: admitted on the hot word, like the fast path.
+        if let Some((tag, timed)) = self.hot.windowed() {
+            self.counters.admitted();
+            let permit = Permit::new(self, Admission::Windowed, tag);
+            return Ok(if timed {
+                permit.timed(nanos(self.clock.now()))
+            } else {
+                permit
+            });
+        }
         // Open or ForcedOpen, as the hint of the published generation says: reject without
         // loading the snapshot (two locked instructions). The hot path of an outage.
         if let Some(until) = self.open_hint.until(self.hot.tag()) {
@@ -256,12 +274,21 @@ impl CircuitBreaker {
                 CircuitState::Closed => {
                     self.counters.admitted();
                     let tag = hot::tag(snapshot.generation);
-                    return Ok(Permit::new(self, Admission::Closed, tag));
+                    return Ok(match summary(&snapshot) {
+                        Summary::Windowed { .. } => {
+                            self.timed(&snapshot, Permit::new(self, Admission::Windowed, tag))
+                        }
+                        _ => Permit::new(self, Admission::Closed, tag),
+                    });
                 }
                 CircuitState::Disabled => {
-                    self.counters.admitted();
                     let generation = snapshot.generation;
                     return Ok(Permit::new(self, Admission::Unguarded, generation));
+                }
+                CircuitState::MetricsOnly => {
+                    self.counters.admitted();
+                    let permit = Permit::new(self, Admission::Observed, snapshot.generation);
+                    return Ok(self.timed(&snapshot, permit));
                 }
                 CircuitState::ForcedOpen => {
                     return Err(self.reject(CircuitState::ForcedOpen, None));
@@ -279,8 +306,8 @@ impl CircuitBreaker {
                 CircuitState::HalfOpen => {
                     if snapshot.try_claim_probe() {
                         self.counters.admitted();
-                        let generation = snapshot.generation;
-                        return Ok(Permit::new(self, Admission::Probe, generation));
+                        let permit = Permit::new(self, Admission::Probe, snapshot.generation);
+                        return Ok(self.timed(&snapshot, permit));
                     }
                     if snapshot.is_superseded() {
                         // A probe's report changed the state while we looked: look again.
@@ -308,7 +335,16 @@ impl CircuitBreaker {
     /// is already its own.
     fn admit_probe(&self, snapshot: Arc<Snapshot>) -> Permit<'_> {
         self.counters.admitted();
-        Permit::new(self, Admission::Probe, snapshot.generation)
+        self.timed(&snapshot, Permit::new(self, Admission::Probe, snapshot.generation))
+    }
+
+    /// `permit`, timed if `snapshot`'s policy watches for slow calls.
+    fn timed<'a>(&'a self, snapshot: &Snapshot, permit: Permit<'a>) -> Permit<'a> {
+        if snapshot.config.slow_calls().is_some() {
+            permit.timed(nanos(self.clock.now()))
+        } else {
+            permit
+        }
     }
 
     fn reject(&self, state: CircuitState, retry_after: Option<Duration>) -> CircuitOpen {
@@ -349,7 +385,7 @@ impl CircuitBreaker {
         }
         drop(previous);
         from.supersede();
-        self.hot.publish(next.generation, to);
+        self.hot.publish(next.generation, summary(&next));
         match to {
             CircuitState::Open => self
                 .open_hint
@@ -383,89 +419,37 @@ impl CircuitBreaker {
         }
     }
 
-    /// Inlined into the caller's crate for a call in Closed, the hot path: a load of the hot
-    /// word and a comparison; the rest is out of line.
-    #[inline]
-    pub(crate) fn report_success(&self, word: u64) {
-        self.counters.succeeded();
-        if Permit::admission_of(word) == Admission::Closed {
-            if self.hot.succeed(Permit::admitted_in_of(word)) == Counted::Stale {
-                self.counters.stale();
-            }
-            return;
-        }
-        self.report_success_slow(word);
-    }
-
-    #[inline(never)]
-    fn report_success_slow(&self, word: u64) {
-        if Permit::admission_of(word) == Admission::Probe {
-            let permit = Permit::reported(self, word);
-            self.probe_reported(&permit, CircuitEvent::ProbeSucceeded);
-        }
-    }
-
-    pub(crate) fn report_failure(&self, permit: &Permit<'_>) {
-        self.counters.failed();
-        match permit.admission() {
-            Admission::Closed => match self.hot.fail(permit.admitted_in()) {
-                Counted::Stale => self.counters.stale(),
-                Counted::Current(failures) => {
-                    let snapshot = self.current.load();
-                    if failures >= snapshot.config.threshold
-                        && snapshot.state == CircuitState::Closed
-                        && hot::tag(snapshot.generation) == permit.admitted_in()
-                    {
-                        // Every failure at or past the threshold tries; the compare-and-swap
-                        // lets exactly one of them open the circuit.
-                        let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now());
-                    }
-                }
-            },
-            Admission::Probe => self.probe_reported(permit, CircuitEvent::ProbeFailed),
-            Admission::Unguarded => {}
-        }
-    }
-
-    /// The current snapshot, if it is still the generation a probe was admitted in.
-    fn probes_generation(&self, permit: &Permit<'_>) -> Option<Guard<Arc<Snapshot>>> {
-        let snapshot = self.current.load();
-        (snapshot.generation == permit.admitted_in() && snapshot.state == CircuitState::HalfOpen)
-            .then_some(snapshot)
-    }
-
-    /// A probe's report: closes or reopens the circuit if the probe's generation is still
-    /// the current one (generations identify snapshots: each installed one is its
-    /// predecessor's plus one).
-    fn probe_reported(&self, permit: &Permit<'_>, event: CircuitEvent) {
-        let made = self
-            .probes_generation(permit)
-            .is_some_and(|snapshot| self.transition(&snapshot, event, self.clock.now()).is_ok());
-        if !made {
-            self.counters.stale();
-        }
-    }
-
-    pub(crate) fn report_abandoned(&self, permit: &Permit<'_>) {
-        self.counters.abandoned();
-        if permit.admission() == Admission::Probe {
-            // If the generation has moved on, its counter is dead: nothing to give back.
-            if let Some(snapshot) = self.probes_generation(permit) {
-                snapshot.release_probe();
-            }
-        }
-    }
-
     /// Opens the circuit until [`reset`](Self::reset): every call is rejected. Returns
     /// whether the state changed (false if it was already forced open).
     pub fn force_open(&self) -> bool {
         self.command(CircuitEvent::ForceOpen)
     }
 
-    /// Disables the breaker until [`reset`](Self::reset): every call is admitted and
-    /// counted in the metrics, and nothing trips it. Returns whether the state changed.
+    /// Disables the breaker until [`reset`](Self::reset): every call is admitted, nothing is
+    /// recorded (not even in the metrics), and nothing trips it. Returns whether the state
+    /// changed.
     pub fn disable(&self) -> bool {
         self.command(CircuitEvent::Disable)
+    }
+
+    /// Puts the breaker in MetricsOnly until [`reset`](Self::reset): every call is admitted
+    /// and counted in the metrics (slow calls too, if the policy watches for them), and
+    /// nothing trips it. For rolling out a breaker: watch what it would see before it may
+    /// reject anything. Returns whether the state changed.
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+    ///
+    /// let breaker = CircuitBreaker::new("rerank", BreakerConfig::default().with_threshold(1));
+    /// breaker.metrics_only();
+    /// for _ in 0..3 {
+    ///     breaker.acquire().unwrap().failure();
+    /// }
+    /// assert_eq!(breaker.state(), CircuitState::MetricsOnly);
+    /// assert_eq!(breaker.metrics().failed, 3);
+    /// ```
+    pub fn metrics_only(&self) -> bool {
+        self.command(CircuitEvent::ObserveOnly)
     }
 
     /// Closes the circuit with a fresh generation, from any state: failures counted so far
@@ -525,6 +509,14 @@ impl CircuitBreaker {
             stale_reports: totals.stale,
             slow: totals.slow,
             ignored: totals.ignored,
+            window: snapshot.window.as_ref().map(|window| {
+                let tally = window.tally(nanos(self.clock.now()));
+                WindowCounts {
+                    calls: tally.calls,
+                    failures: tally.failures,
+                    slow: tally.slow,
+                }
+            }),
             since_last_transition,
             last_transition_unix_ms: since_last_transition.and_then(unix_millis_ago),
         }
@@ -547,6 +539,17 @@ impl fmt::Debug for CircuitBreaker {
 
 #[cfg(test)]
 mod tests;
+
+/// What the hot word says about `snapshot`'s generation.
+fn summary(snapshot: &Snapshot) -> Summary {
+    match (snapshot.state, snapshot.config.policy) {
+        (CircuitState::Closed, TripPolicy::ConsecutiveFailures) => Summary::Counting,
+        (CircuitState::Closed, TripPolicy::FailureRate(rate)) => Summary::Windowed {
+            timed: rate.slow_calls.is_some(),
+        },
+        _ => Summary::NotClosed,
+    }
+}
 
 /// A time of the breaker's clock in nanoseconds, short of [`hot::FORCED`] (585 years).
 fn nanos(time: Duration) -> u64 {

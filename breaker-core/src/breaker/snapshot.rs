@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::CircuitState;
 use crate::config::BreakerConfig;
+use crate::policy::{SlidingWindow, TripPolicy};
 
 /// One generation of a breaker: the state it is in, since when, under which config.
 ///
@@ -29,6 +30,11 @@ pub(crate) struct Snapshot {
     /// Open and HalfOpen: how many times in a row the circuit has opened without closing
     /// (1 for the first opening); the backoff grows with it. 0 otherwise.
     pub(crate) opens: u32,
+    /// Closed under a sliding-window policy: the window of this generation (a new one
+    /// each time the circuit closes).
+    pub(crate) window: Option<SlidingWindow>,
+    /// HalfOpen: probes that succeeded so far (towards `success_threshold`).
+    successes: AtomicU32,
     /// Set (once) by the caller whose transition replaced this snapshot. Reports check it
     /// to ignore a stale generation without loading the breaker's current snapshot.
     superseded: AtomicBool,
@@ -70,6 +76,12 @@ impl Snapshot {
             CircuitState::HalfOpen => now.saturating_add(config.half_open_timeout),
             _ => Duration::MAX,
         };
+        let window = match (state, config.policy) {
+            (CircuitState::Closed, TripPolicy::FailureRate(rate)) => {
+                Some(SlidingWindow::new(rate.window))
+            }
+            _ => None,
+        };
         Self {
             state,
             generation,
@@ -77,6 +89,8 @@ impl Snapshot {
             deadline,
             config,
             opens: 0,
+            window,
+            successes: AtomicU32::new(0),
             superseded: AtomicBool::new(false),
             probes: Padded(AtomicU32::new(probes)),
         }
@@ -122,6 +136,12 @@ impl Snapshot {
                 Err(now) => in_flight = now,
             }
         }
+    }
+
+    /// Counts a probe's success; whether it is the one that reaches `threshold` (exactly
+    /// one success does, however many race).
+    pub(crate) fn probe_succeeded(&self, threshold: u32) -> bool {
+        threshold <= 1 || self.successes.fetch_add(1, Ordering::AcqRel) + 1 == threshold
     }
 
     /// Gives a probe slot back (its permit was dropped unreported).

@@ -15,6 +15,7 @@ state_machine! {
     /// | HalfOpen | ProbeTimedOut (probes lost for `half_open_timeout`) | HalfOpen (new generation, fresh probe slots) |
     /// | any | ForceOpen | ForcedOpen |
     /// | any | Disable | Disabled |
+    /// | any | ObserveOnly | MetricsOnly |
     /// | any | Reset | Closed |
     ///
     /// A [`CircuitBreaker`](crate::CircuitBreaker) computes every next state with
@@ -30,17 +31,21 @@ state_machine! {
             HalfOpen,
             /// Opened by hand: calls are rejected until a reset.
             ForcedOpen,
-            /// Switched off by hand: calls go through and are counted, nothing trips.
+            /// Switched off by hand: calls go through, nothing is recorded, nothing trips.
             Disabled,
+            /// Watching only, set by hand: calls go through and are counted in the metrics
+            /// (slow calls too), nothing trips.
+            MetricsOnly,
         ],
         events: [
-            /// `threshold` consecutive failures in Closed.
+            /// The trip policy's condition in Closed (`threshold` consecutive failures, or a
+            /// rate over the window).
             Trip,
             /// The first call after the cooldown; it becomes the first probe.
             CooldownElapsed,
-            /// A probe succeeded.
+            /// Enough probes succeeded (`success_threshold`).
             ProbeSucceeded,
-            /// A probe failed.
+            /// A probe failed (or was slow, with a slow-call policy).
             ProbeFailed,
             /// The probes in flight were given up after `half_open_timeout`.
             ProbeTimedOut,
@@ -48,6 +53,8 @@ state_machine! {
             ForceOpen,
             /// `CircuitBreaker::disable`.
             Disable,
+            /// `CircuitBreaker::metrics_only`.
+            ObserveOnly,
             /// `CircuitBreaker::reset`.
             Reset,
         ],
@@ -59,6 +66,7 @@ state_machine! {
         HalfOpen + ProbeTimedOut => HalfOpen,
         _ + ForceOpen => ForcedOpen,
         _ + Disable => Disabled,
+        _ + ObserveOnly => MetricsOnly,
         _ + Reset => Closed,
     }
 }
@@ -90,6 +98,7 @@ mod tests {
         for &state in Circuit::STATES {
             assert_eq!(next(state, E::ForceOpen), Some(S::ForcedOpen), "{state}");
             assert_eq!(next(state, E::Disable), Some(S::Disabled), "{state}");
+            assert_eq!(next(state, E::ObserveOnly), Some(S::MetricsOnly), "{state}");
             assert_eq!(next(state, E::Reset), Some(S::Closed), "{state}");
         }
     }
@@ -102,5 +111,6 @@ mod tests {
         assert_eq!(next(S::Open, E::ProbeFailed), None);
         assert_eq!(next(S::ForcedOpen, E::CooldownElapsed), None);
         assert_eq!(next(S::Disabled, E::Trip), None);
+        assert_eq!(next(S::MetricsOnly, E::Trip), None);
     }
 }

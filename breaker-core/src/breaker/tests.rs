@@ -248,7 +248,7 @@ fn forced_open_rejects_without_a_retry_time() {
 }
 
 #[test]
-fn disabled_admits_and_counts_but_never_trips() {
+fn disabled_admits_records_nothing_and_never_trips() {
     let (breaker, _) = breaker(config(1, 5, 1));
     breaker.disable();
     for _ in 0..10 {
@@ -256,10 +256,31 @@ fn disabled_admits_and_counts_but_never_trips() {
         assert_eq!(permit.state(), CircuitState::Disabled);
         permit.failure();
     }
+    breaker.acquire().unwrap().ignore();
+    drop(breaker.acquire().unwrap());
     let metrics = breaker.metrics();
     assert_eq!(metrics.state, CircuitState::Disabled);
-    assert_eq!((metrics.admitted, metrics.failed), (10, 10));
+    let counted = [metrics.admitted, metrics.failed, metrics.ignored, metrics.abandoned];
+    assert_eq!(counted, [0; 4]);
     assert_eq!(metrics.generation, 1);
+}
+
+#[test]
+fn metrics_only_admits_counts_and_never_trips() {
+    let (breaker, _) = breaker(config(1, 5, 1));
+    assert!(breaker.metrics_only());
+    assert!(!breaker.metrics_only(), "already watching");
+    for _ in 0..10 {
+        let permit = breaker.acquire().unwrap();
+        assert_eq!(permit.state(), CircuitState::MetricsOnly);
+        permit.failure();
+    }
+    breaker.acquire().unwrap().success();
+    let metrics = breaker.metrics();
+    assert_eq!(metrics.state, CircuitState::MetricsOnly);
+    assert_eq!((metrics.admitted, metrics.failed, metrics.succeeded), (11, 10, 1));
+    assert!(breaker.reset());
+    assert_eq!(breaker.state(), CircuitState::Closed);
 }
 
 #[test]
@@ -320,6 +341,6 @@ fn a_breaker_and_a_permit_are_small() {
     // (`BreakerRegistry::register` gives a breaker back): under clippy's `result_large_err`
     // threshold of 128 bytes.
     assert!(std::mem::size_of::<CircuitBreaker>() <= 128);
-    // Two words: a permit moves in registers.
-    assert_eq!(std::mem::size_of::<Permit<'_>>(), 16);
+    // Three words: the breaker, the word the hot path tests, and the start of a timed call.
+    assert_eq!(std::mem::size_of::<Permit<'_>>(), 24);
 }

@@ -66,6 +66,8 @@ pub struct Metrics {
     pub slow: u64,
     /// Calls whose error the classifier ignores (`failure_if` returned false).
     pub ignored: u64,
+    /// Closed under a sliding-window policy: what the window holds now.
+    pub window: Option<WindowCounts>,
     /// Time since the last state change; `None` if the breaker never changed state.
     #[serde(rename = "since_last_transition_ms", serialize_with = "millis")]
     pub since_last_transition: Option<Duration>,
@@ -73,6 +75,17 @@ pub struct Metrics {
     /// (derived from [`since_last_transition`](Self::since_last_transition) and the system
     /// clock when the metrics were taken); `None` if the breaker never changed state.
     pub last_transition_unix_ms: Option<u64>,
+}
+
+/// What a sliding window holds: the calls the trip policy's rates are computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct WindowCounts {
+    /// Calls in the window.
+    pub calls: u64,
+    /// Of them, failures.
+    pub failures: u64,
+    /// Of them, slow calls.
+    pub slow: u64,
 }
 
 fn state_name<S: Serializer>(state: &CircuitState, serializer: S) -> Result<S::Ok, S::Error> {

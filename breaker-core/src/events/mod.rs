@@ -24,7 +24,7 @@ use serde::{Serialize, Serializer};
 
 use crate::breaker::{BreakerName, CircuitEvent, CircuitState};
 
-pub use metrics::Metrics;
+pub use metrics::{Metrics, WindowCounts};
 pub(crate) use metrics::{CallCounters, unix_millis_ago};
 
 /// One transition of a breaker's state machine.

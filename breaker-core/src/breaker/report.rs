@@ -1,0 +1,204 @@
+//! How a [`CircuitBreaker`] takes a permit's report: a success, a failure, an ignored
+//! error, or a permit dropped unreported.
+//!
+//! Each report acts only on the generation that admitted the permit (see the breaker's
+//! documentation); what it does depends on what the permit was admitted as.
+
+use std::sync::Arc;
+
+use arc_swap::Guard;
+
+use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
+use crate::permit::{Admission, Permit};
+use crate::policy::{IgnoredErrors, Outcome, TripPolicy};
+
+impl CircuitBreaker {
+    /// Inlined into the caller's crate for a call in Closed, the hot path: a load of the hot
+    /// word and a comparison; the rest is out of line.
+    #[inline]
+    pub(crate) fn report_success(&self, word: u64, started: u64) {
+        if Permit::admission_of(word) == Admission::Closed {
+            self.counters.succeeded();
+            if self.hot.succeed(Permit::admitted_in_of(word)) == hot::Counted::Stale {
+                self.counters.stale();
+            }
+            return;
+        }
+        self.report_success_slow(word, started);
+    }
+
+    #[inline(never)]
+    fn report_success_slow(&self, word: u64, started: u64) {
+        let permit = Permit::reported(self, word, started);
+        self.report(&permit, false);
+    }
+
+    pub(crate) fn report_failure(&self, permit: &Permit<'_>) {
+        if permit.admission() == Admission::Closed {
+            self.counters.failed();
+            self.consecutive_failure(permit);
+        } else {
+            self.report(permit, true);
+        }
+    }
+
+    /// A failure of a call admitted in Closed under the consecutive-failures policy.
+    fn consecutive_failure(&self, permit: &Permit<'_>) {
+        match self.hot.fail(permit.admitted_in()) {
+            hot::Counted::Stale => self.counters.stale(),
+            hot::Counted::Current(failures) => {
+                let snapshot = self.current.load();
+                if failures >= snapshot.config.threshold
+                    && snapshot.state == CircuitState::Closed
+                    && hot::tag(snapshot.generation) == permit.admitted_in()
+                {
+                    // Every failure at or past the threshold tries; the compare-and-swap
+                    // lets exactly one of them open the circuit.
+                    let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now());
+                }
+            }
+        }
+    }
+
+    /// A report of any permit but a consecutive-failures Closed one.
+    fn report(&self, permit: &Permit<'_>, failed: bool) {
+        let admission = permit.admission();
+        if admission == Admission::Unguarded {
+            return; // Disabled: nothing is recorded.
+        }
+        if failed {
+            self.counters.failed();
+        } else {
+            self.counters.succeeded();
+        }
+        match admission {
+            Admission::Closed => self.consecutive_failure(permit),
+            Admission::Windowed => self.windowed(permit, failed),
+            Admission::Probe => {
+                let slow = permit
+                    .started()
+                    .is_some_and(|started| self.was_slow(&self.current.load(), started).0);
+                let event = if failed || slow {
+                    CircuitEvent::ProbeFailed
+                } else {
+                    CircuitEvent::ProbeSucceeded
+                };
+                self.probe_reported(permit, event);
+            }
+            Admission::Observed => {
+                if let Some(started) = permit.started() {
+                    self.was_slow(&self.current.load(), started);
+                }
+            }
+            Admission::Unguarded => {}
+        }
+    }
+
+    /// Whether a call that started at `started` was slow by `snapshot`'s policy (counted
+    /// in the metrics if so), and the time now.
+    fn was_slow(&self, snapshot: &Snapshot, started: u64) -> (bool, u64) {
+        let now = nanos(self.clock.now());
+        let slow = snapshot
+            .config
+            .slow_calls()
+            .is_some_and(|slow| now.saturating_sub(started) > nanos(slow.duration));
+        if slow {
+            self.counters.slow();
+        }
+        (slow, now)
+    }
+
+    /// A report of a call admitted in Closed under a sliding-window policy: recorded in the
+    /// window of its generation, which may trip the circuit.
+    fn windowed(&self, permit: &Permit<'_>, failed: bool) {
+        let snapshot = self.current.load();
+        let current = snapshot.state == CircuitState::Closed
+            && hot::tag(snapshot.generation) == permit.admitted_in();
+        let (Some(window), TripPolicy::FailureRate(policy), true) =
+            (&snapshot.window, snapshot.config.policy, current)
+        else {
+            self.counters.stale();
+            return;
+        };
+        let (slow, now) = match permit.started() {
+            Some(started) => self.was_slow(&snapshot, started),
+            None if window.needs_time() => (false, nanos(self.clock.now())),
+            None => (false, 0),
+        };
+        let tally = window.record(Outcome { failed, slow }, now);
+        if policy.trips(tally) {
+            // Every report that finds the rate reached tries; one opens the circuit.
+            let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now());
+        }
+    }
+
+    /// The current snapshot, if it is still the generation a probe was admitted in.
+    fn probes_generation(&self, permit: &Permit<'_>) -> Option<Guard<Arc<Snapshot>>> {
+        let snapshot = self.current.load();
+        (snapshot.generation == permit.admitted_in() && snapshot.state == CircuitState::HalfOpen)
+            .then_some(snapshot)
+    }
+
+    /// A probe's report: closes or reopens the circuit if the probe's generation is still
+    /// the current one (generations identify snapshots: each installed one is its
+    /// predecessor's plus one). A success short of `success_threshold` only counts, and
+    /// frees its slot for the next probe.
+    fn probe_reported(&self, permit: &Permit<'_>, event: CircuitEvent) {
+        let Some(snapshot) = self.probes_generation(permit) else {
+            self.counters.stale();
+            return;
+        };
+        if event == CircuitEvent::ProbeSucceeded
+            && !snapshot.probe_succeeded(snapshot.config.success_threshold)
+        {
+            snapshot.release_probe();
+            return;
+        }
+        if self
+            .transition(&snapshot, event, self.clock.now())
+            .is_err()
+        {
+            self.counters.stale();
+        }
+    }
+
+    /// An error the classifier ignores: neither a success nor a failure, or a success, as
+    /// the configuration says.
+    pub(crate) fn report_ignored(&self, permit: &Permit<'_>) {
+        if permit.admission() == Admission::Unguarded {
+            return;
+        }
+        self.counters.ignored();
+        match self.current.load().config.ignored_errors {
+            IgnoredErrors::Success => match permit.admission() {
+                Admission::Closed => {
+                    self.counters.succeeded();
+                    if self.hot.succeed(permit.admitted_in()) == hot::Counted::Stale {
+                        self.counters.stale();
+                    }
+                }
+                _ => self.report(permit, false),
+            },
+            IgnoredErrors::Neither => self.give_back(permit),
+        }
+    }
+
+    pub(crate) fn report_abandoned(&self, permit: &Permit<'_>) {
+        if permit.admission() == Admission::Unguarded {
+            return;
+        }
+        self.counters.abandoned();
+        self.give_back(permit);
+    }
+
+    /// A permit that counts as neither: a probe gives its slot back for another probe.
+    fn give_back(&self, permit: &Permit<'_>) {
+        if permit.admission() == Admission::Probe {
+            // If the generation has moved on, its counter is dead: nothing to give back.
+            if let Some(snapshot) = self.probes_generation(permit) {
+                snapshot.release_probe();
+            }
+        }
+    }
+}
+

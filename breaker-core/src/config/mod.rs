@@ -1,0 +1,385 @@
+//! [`BreakerConfig`]: when a breaker trips, how long it stays open, how it probes.
+//!
+//! The configuration deserializes from any serde format, with durations written as
+//! [`humantime`] strings (`"30s"`, `"1m 30s"`, `"250ms"`), and is validated as it is read:
+//! a zero threshold, a zero probe limit, a malformed duration and an unknown field are each an
+//! error that names the field and the value.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::{Backoff, Jitter};
+use crate::breaker::MAX_THRESHOLD;
+use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+use raw::RawConfig;
+
+mod raw;
+#[cfg(test)]
+mod tests;
+
+/// How a circuit breaker behaves.
+///
+/// | field | default | meaning |
+/// | --- | --- | --- |
+/// | `threshold` | 5 | consecutive failures in Closed that open the circuit (1 to 16,777,212) |
+/// | `cooldown` | 30 s | how long the circuit stays Open before the next call is let through as a probe |
+/// | `half_open_max` | 1 | how many probes may be in flight at once in HalfOpen (at least 1) |
+/// | `half_open_timeout` | 60 s | how long HalfOpen waits for its probes before it gives them up as lost and admits new ones (more than zero) |
+/// | `backoff` | `"fixed"` | `"fixed"`: every opening lasts `cooldown`; `"exponential"`: each opening in a row lasts `backoff_multiplier` times longer, at most `max_cooldown` ([`Backoff`]) |
+/// | `backoff_multiplier` | 2 | exponential only: at least 1 |
+/// | `max_cooldown` | 10 min | exponential only: at least `cooldown` |
+/// | `jitter` | `"none"` | `"full"` (anywhere in `[0, d]`) or `"equal"` (in `[d/2, d]`): randomises each opening ([`Jitter`]) |
+/// | `jitter_seed` | random | a seed for the jitter, to make it repeatable (tests) |
+/// | `success_threshold` | 1 | successful probes in HalfOpen that close the circuit (at least 1) |
+/// | `ignored_errors` | `"neither"` | what an error the classifier ignores counts as: `"neither"` or `"success"` ([`IgnoredErrors`]) |
+/// | `window_size` | none | trip on rates over the last `window_size` calls instead of consecutive failures ([`Window::Count`]; 1 to 100,000) |
+/// | `window` | none | or over the calls of the last `window` ([`Window::Time`]) |
+/// | `window_buckets` | 10 | time window only: how many buckets it is cut in (1 to 1,000) |
+/// | `failure_rate` | 50 | with a window: the failure rate that trips, in percent (1 to 100) |
+/// | `minimum_calls` | the window size; 10 for a time window | with a window: calls it must hold before a rate trips (at most `window_size`) |
+/// | `slow_call_duration` | none | with a window: a call slower than this is slow ([`SlowCalls`]) |
+/// | `slow_call_rate` | 100 | with `slow_call_duration`: the slow-call rate that trips, in percent (1 to 100) |
+///
+/// Giving `window_size` or `window` selects the [`TripPolicy::FailureRate`] policy; the
+/// settings of a policy given without it (`threshold` with a window, `failure_rate` without
+/// one) are errors, so that a file never says something the breaker ignores.
+///
+/// `half_open_timeout` is what keeps a leaked permit (one passed to `mem::forget`, or held by
+/// a call that hangs) from wedging the breaker in HalfOpen for ever; a probe that reports after
+/// it has been given up is ignored.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::BreakerConfig;
+///
+/// let config: BreakerConfig = toml::from_str(r#"
+///     threshold = 3
+///     cooldown = "1m 30s"
+/// "#).unwrap();
+/// assert_eq!(config.threshold, 3);
+/// assert_eq!(config.cooldown, Duration::from_secs(90));
+/// assert_eq!(config.half_open_max, 1); // the default
+///
+/// let err = toml::from_str::<BreakerConfig>("threshold = 0").unwrap_err();
+/// assert!(err.to_string().contains("`threshold`"));
+///
+/// // Or in code:
+/// let config = BreakerConfig::default()
+///     .with_threshold(2)
+///     .with_cooldown(Duration::from_secs(10));
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawConfig", into = "RawConfig")]
+pub struct BreakerConfig {
+    /// When a Closed circuit opens: after `threshold` consecutive failures (the default), or
+    /// on rates over a sliding window.
+    pub policy: TripPolicy,
+    /// Consecutive failures in Closed that open the circuit, with the
+    /// [`ConsecutiveFailures`](TripPolicy::ConsecutiveFailures) policy; from 1 to
+    /// 16,777,212.
+    pub threshold: u32,
+    /// How long the circuit stays Open before the next call goes through as a probe.
+    pub cooldown: Duration,
+    /// How many probes may be in flight at once in HalfOpen; at least 1.
+    pub half_open_max: u32,
+    /// How long HalfOpen waits for its probes before giving them up as lost and admitting
+    /// new ones; more than zero.
+    pub half_open_timeout: Duration,
+    /// How the open duration grows when the circuit opens again without closing.
+    pub backoff: Backoff,
+    /// How each open duration is randomised.
+    pub jitter: Jitter,
+    /// The seed of the jitter's random numbers; `None`: a seed of the process's own.
+    pub jitter_seed: Option<u64>,
+    /// How many probes must succeed in HalfOpen before the circuit closes; at least 1. A
+    /// probe that succeeds short of it frees its slot for the next probe.
+    pub success_threshold: u32,
+    /// What an error the classifier ignores counts as.
+    pub ignored_errors: IgnoredErrors,
+}
+
+impl BreakerConfig {
+    /// The default threshold: 5 consecutive failures.
+    pub const DEFAULT_THRESHOLD: u32 = 5;
+    /// The default cooldown: 30 seconds.
+    pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
+    /// The default number of probes in flight in HalfOpen: 1.
+    pub const DEFAULT_HALF_OPEN_MAX: u32 = 1;
+    /// The default time HalfOpen waits for its probes: 60 seconds.
+    pub const DEFAULT_HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The default number of successful probes that close the circuit: 1.
+    pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+
+    /// The defaults: 5 consecutive failures, cooldown 30 s, one probe at a time that closes
+    /// the circuit, half-open timeout 60 s.
+    pub const fn new() -> Self {
+        Self {
+            policy: TripPolicy::ConsecutiveFailures,
+            threshold: Self::DEFAULT_THRESHOLD,
+            cooldown: Self::DEFAULT_COOLDOWN,
+            half_open_max: Self::DEFAULT_HALF_OPEN_MAX,
+            half_open_timeout: Self::DEFAULT_HALF_OPEN_TIMEOUT,
+            backoff: Backoff::Fixed,
+            jitter: Jitter::None,
+            jitter_seed: None,
+            success_threshold: Self::DEFAULT_SUCCESS_THRESHOLD,
+            ignored_errors: IgnoredErrors::Neither,
+        }
+    }
+
+    /// This configuration with `policy` deciding when the circuit opens.
+    pub const fn with_policy(mut self, policy: TripPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// This configuration with `success_threshold` successful probes to close.
+    pub const fn with_success_threshold(mut self, success_threshold: u32) -> Self {
+        self.success_threshold = success_threshold;
+        self
+    }
+
+    /// This configuration with ignored errors counting as `ignored_errors`.
+    pub const fn with_ignored_errors(mut self, ignored_errors: IgnoredErrors) -> Self {
+        self.ignored_errors = ignored_errors;
+        self
+    }
+
+    /// Whether calls must be timed: the policy watches for slow calls.
+    pub(crate) fn slow_calls(&self) -> Option<SlowCalls> {
+        match self.policy {
+            TripPolicy::FailureRate(rate) => rate.slow_calls,
+            TripPolicy::ConsecutiveFailures => None,
+        }
+    }
+
+    /// This configuration with `threshold` consecutive failures to open.
+    pub const fn with_threshold(mut self, threshold: u32) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// This configuration with a cooldown of `cooldown`.
+    pub const fn with_cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// This configuration with at most `half_open_max` probes in flight.
+    pub const fn with_half_open_max(mut self, half_open_max: u32) -> Self {
+        self.half_open_max = half_open_max;
+        self
+    }
+
+    /// This configuration with a half-open timeout of `half_open_timeout`.
+    pub const fn with_half_open_timeout(mut self, half_open_timeout: Duration) -> Self {
+        self.half_open_timeout = half_open_timeout;
+        self
+    }
+
+    /// This configuration with `backoff` for the open duration.
+    pub const fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// This configuration with `jitter` on the open duration.
+    pub const fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// This configuration with a fixed seed for the jitter (repeatable durations, for tests).
+    pub const fn with_jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Checks the invariants: `1 <= threshold <= 16_777_212`, `half_open_max >= 1`,
+    /// `half_open_timeout > 0`, `success_threshold >= 1`; for an exponential backoff a
+    /// multiplier of at least 1 and a cap of at least the cooldown; for a failure-rate policy
+    /// a window of 1 to 100,000 calls (or of more than zero time in 1 to 1,000 buckets),
+    /// rates from 1 to 100 percent, a minimum of calls from 1 to the window's size, and a
+    /// slow-call duration of more than zero.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.threshold == 0 {
+            return Err(ConfigError::new("threshold", "0", "must be at least 1"));
+        }
+        if self.threshold > MAX_THRESHOLD {
+            return Err(ConfigError::new(
+                "threshold",
+                self.threshold.to_string(),
+                format!("must be at most {MAX_THRESHOLD}"),
+            ));
+        }
+        if self.half_open_max == 0 {
+            return Err(ConfigError::new("half_open_max", "0", "must be at least 1"));
+        }
+        if self.half_open_timeout.is_zero() {
+            return Err(ConfigError::new(
+                "half_open_timeout",
+                "0s",
+                "must be more than zero",
+            ));
+        }
+        if self.success_threshold == 0 {
+            return Err(ConfigError::new(
+                "success_threshold",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        if let TripPolicy::FailureRate(rate) = &self.policy {
+            validate_rate(rate)?;
+        }
+        if let Backoff::Exponential { multiplier, max } = self.backoff {
+            if !(multiplier.is_finite() && multiplier >= 1.0) {
+                return Err(ConfigError::new(
+                    "backoff_multiplier",
+                    multiplier.to_string(),
+                    "must be a number of at least 1",
+                ));
+            }
+            if max < self.cooldown {
+                return Err(ConfigError::new(
+                    "max_cooldown",
+                    quoted(max),
+                    format!(
+                        "must be at least the cooldown ({}): it caps how long the circuit stays open",
+                        quoted(self.cooldown)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The invariants of a [`FailureRate`] policy.
+fn validate_rate(rate: &FailureRate) -> Result<(), ConfigError> {
+    let size = match rate.window {
+        Window::Count { size } => {
+            if !(1..=Window::MAX_SIZE).contains(&size) {
+                return Err(ConfigError::new(
+                    "window_size",
+                    size.to_string(),
+                    format!("must be from 1 to {}", Window::MAX_SIZE),
+                ));
+            }
+            Some(size)
+        }
+        Window::Time { length, buckets } => {
+            if length.is_zero() {
+                return Err(ConfigError::new("window", "0s", "must be more than zero"));
+            }
+            if !(1..=Window::MAX_BUCKETS).contains(&buckets) {
+                return Err(ConfigError::new(
+                    "window_buckets",
+                    buckets.to_string(),
+                    format!("must be from 1 to {}", Window::MAX_BUCKETS),
+                ));
+            }
+            if length.as_nanos() < u128::from(buckets) {
+                return Err(ConfigError::new(
+                    "window_buckets",
+                    buckets.to_string(),
+                    format!(
+                        "cuts the window ({}) in buckets shorter than a nanosecond",
+                        quoted(length)
+                    ),
+                ));
+            }
+            None
+        }
+    };
+    percent("failure_rate", rate.failure_rate)?;
+    if rate.minimum_calls == 0 {
+        return Err(ConfigError::new("minimum_calls", "0", "must be at least 1"));
+    }
+    if let Some(size) = size.filter(|&size| rate.minimum_calls > size) {
+        return Err(ConfigError::new(
+            "minimum_calls",
+            rate.minimum_calls.to_string(),
+            format!("must be at most the window size ({size}): the window never holds more"),
+        ));
+    }
+    if let Some(slow) = rate.slow_calls {
+        if slow.duration.is_zero() {
+            return Err(ConfigError::new(
+                "slow_call_duration",
+                "0s",
+                "must be more than zero",
+            ));
+        }
+        percent("slow_call_rate", slow.rate)?;
+    }
+    Ok(())
+}
+
+/// A rate in percent: from 1 to 100.
+fn percent(field: &'static str, rate: u8) -> Result<(), ConfigError> {
+    if (1..=100).contains(&rate) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            field,
+            rate.to_string(),
+            "must be a percentage from 1 to 100",
+        ))
+    }
+}
+
+/// A duration as a configuration file writes it.
+fn quoted(duration: Duration) -> String {
+    format!("\"{}\"", humantime::format_duration(duration))
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An invalid [`BreakerConfig`]: which field, the value it had, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    field: &'static str,
+    value: String,
+    problem: String,
+}
+
+impl ConfigError {
+    fn new(field: &'static str, value: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            value: value.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The field that is wrong, as written in a configuration file.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// The value it had, as written.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid circuit breaker config: `{}` = {}: {}",
+            self.field, self.value, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+

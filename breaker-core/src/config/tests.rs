@@ -1,0 +1,207 @@
+use super::*;
+
+fn from_toml(text: &str) -> Result<BreakerConfig, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+fn from_json(text: &str) -> Result<BreakerConfig, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults_match_the_reference_designs() {
+    let config = BreakerConfig::default();
+    assert_eq!(config.threshold, 5);
+    assert_eq!(config.cooldown, Duration::from_secs(30));
+    assert_eq!(config.half_open_max, 1);
+    assert_eq!(config.half_open_timeout, Duration::from_secs(60));
+    assert_eq!(config, BreakerConfig::new());
+    assert!(config.validate().is_ok());
+}
+
+#[test]
+fn empty_document_gives_the_defaults() {
+    assert_eq!(from_toml("").unwrap(), BreakerConfig::default());
+    assert_eq!(from_json("{}").unwrap(), BreakerConfig::default());
+}
+
+#[test]
+fn durations_are_humantime_strings() {
+    let config = from_toml(
+        r#"
+        threshold = 3
+        cooldown = "1m 30s"
+        half_open_max = 2
+        half_open_timeout = "250ms"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        config,
+        BreakerConfig {
+            threshold: 3,
+            cooldown: Duration::from_secs(90),
+            half_open_max: 2,
+            half_open_timeout: Duration::from_millis(250),
+            ..BreakerConfig::default()
+        }
+    );
+}
+
+#[test]
+fn round_trips_through_toml_and_json() {
+    let config = BreakerConfig::default()
+        .with_threshold(7)
+        .with_cooldown(Duration::from_millis(1500))
+        .with_half_open_max(3)
+        .with_half_open_timeout(Duration::from_secs(120));
+    let text = toml::to_string(&config).unwrap();
+    assert!(text.contains("cooldown = \"1s 500ms\""), "{text}");
+    assert!(text.contains("half_open_timeout = \"2m\""), "{text}");
+    assert_eq!(from_toml(&text).unwrap(), config);
+    let json = serde_json::to_string(&config).unwrap();
+    assert_eq!(
+        json,
+        r#"{"threshold":7,"cooldown":"1s 500ms","half_open_max":3,"half_open_timeout":"2m"}"#
+    );
+    assert_eq!(from_json(&json).unwrap(), config);
+}
+
+#[test]
+fn zero_threshold_is_an_error_naming_field_and_value() {
+    let err = from_toml("threshold = 0").unwrap_err();
+    assert!(err.contains("`threshold` = 0"), "{err}");
+    assert!(err.contains("at least 1"), "{err}");
+    let err = from_json(r#"{"threshold": 0}"#).unwrap_err();
+    assert!(err.contains("`threshold` = 0"), "{err}");
+}
+
+#[test]
+fn a_huge_threshold_is_an_error() {
+    let err = from_toml("threshold = 20000000").unwrap_err();
+    assert!(
+        err.contains("`threshold` = 20000000: must be at most 16777212"),
+        "{err}"
+    );
+    assert!(
+        BreakerConfig::default()
+            .with_threshold(MAX_THRESHOLD)
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
+fn zero_half_open_max_is_an_error_naming_field_and_value() {
+    let err = from_toml("half_open_max = 0").unwrap_err();
+    assert!(err.contains("`half_open_max` = 0"), "{err}");
+}
+
+#[test]
+fn zero_half_open_timeout_is_an_error() {
+    let err = from_toml("half_open_timeout = \"0s\"").unwrap_err();
+    assert!(err.contains("`half_open_timeout` = 0s"), "{err}");
+}
+
+#[test]
+fn malformed_duration_is_an_error_naming_field_and_value() {
+    let err = from_toml(r#"cooldown = "30 parsecs""#).unwrap_err();
+    assert!(err.contains("`cooldown` = \"30 parsecs\""), "{err}");
+    assert!(err.contains("not a duration"), "{err}");
+    let err = from_json(r#"{"half_open_timeout": "soon"}"#).unwrap_err();
+    assert!(err.contains("`half_open_timeout` = \"soon\""), "{err}");
+}
+
+#[test]
+fn a_number_is_not_a_duration() {
+    let err = from_json(r#"{"cooldown": 30}"#).unwrap_err();
+    assert!(err.contains("cooldown") || err.contains("string"), "{err}");
+}
+
+#[test]
+fn unknown_field_is_an_error_naming_it() {
+    let err = from_toml("treshold = 3").unwrap_err();
+    assert!(err.contains("unknown field `treshold`"), "{err}");
+    let err = from_json(r#"{"threshold": 3, "colldown": "1s"}"#).unwrap_err();
+    assert!(err.contains("unknown field `colldown`"), "{err}");
+}
+
+#[test]
+fn validate_reports_the_first_problem() {
+    let config = BreakerConfig::default()
+        .with_threshold(0)
+        .with_half_open_max(0);
+    let err = config.validate().unwrap_err();
+    assert_eq!(err.field(), "threshold");
+    assert_eq!(err.value(), "0");
+    assert_eq!(
+        err.to_string(),
+        "invalid circuit breaker config: `threshold` = 0: must be at least 1"
+    );
+    let err = BreakerConfig::default()
+        .with_half_open_max(0)
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.field(), "half_open_max");
+    let err = BreakerConfig::default()
+        .with_half_open_timeout(Duration::ZERO)
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.field(), "half_open_timeout");
+}
+
+#[test]
+fn backoff_and_jitter_are_read_flat() {
+    let config = from_toml(
+        r#"
+        cooldown = "10s"
+        backoff = "exponential"
+        backoff_multiplier = 1.5
+        max_cooldown = "5m"
+        jitter = "equal"
+        jitter_seed = 7
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.backoff,
+        Backoff::Exponential {
+            multiplier: 1.5,
+            max: Duration::from_secs(300)
+        }
+    );
+    assert_eq!(config.jitter, Jitter::Equal);
+    assert_eq!(config.jitter_seed, Some(7));
+    let again = from_toml(&toml::to_string(&config).unwrap()).unwrap();
+    assert_eq!(again, config);
+
+    let defaults = from_toml("backoff = \"exponential\"").unwrap();
+    assert_eq!(defaults.backoff, Backoff::exponential());
+}
+
+#[test]
+fn bad_backoff_settings_name_the_field_and_the_value() {
+    let err = from_toml("backoff = \"exponential\"\nbackoff_multiplier = 0.5").unwrap_err();
+    assert!(
+        err.contains("`backoff_multiplier` = 0.5") && err.contains("at least 1"),
+        "{err}"
+    );
+    let err = from_toml("cooldown = \"1m\"\nbackoff = \"exponential\"\nmax_cooldown = \"30s\"")
+        .unwrap_err();
+    assert!(
+        err.contains("`max_cooldown` = \"30s\"") && err.contains("at least the cooldown"),
+        "{err}"
+    );
+    let err = from_toml("max_cooldown = \"5m\"").unwrap_err();
+    assert!(
+        err.contains("`max_cooldown`") && err.contains("only applies to"),
+        "{err}"
+    );
+    let err = from_toml("backoff = \"linear\"").unwrap_err();
+    assert!(
+        err.contains("linear") && err.contains("exponential"),
+        "{err}"
+    );
+    let err = from_toml("jitter = \"half\"").unwrap_err();
+    assert!(err.contains("half") && err.contains("equal"), "{err}");
+}
