@@ -349,7 +349,8 @@ mod tests {
     #[test]
     fn failures_saturate_below_the_marker() {
         let hot = Hot::new(Summary::Counting);
-        hot.0.store(pack(0, u64::from(MAX_THRESHOLD)), Ordering::Relaxed);
+        hot.0
+            .store(pack(0, u64::from(MAX_THRESHOLD)), Ordering::Relaxed);
         assert_eq!(hot.fail(0), Counted::Current(MAX_THRESHOLD));
         assert_eq!(hot.closed(), Some(0));
     }

@@ -45,9 +45,7 @@ use crate::backoff::{Jitter, JitterSource};
 use crate::clock::{BreakerClock, Clock, RealClock};
 use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
-use crate::events::{
-    CallCounters, Listeners, Metrics, StateChange, WindowCounts, unix_millis_ago,
-};
+use crate::events::{CallCounters, Listeners, Metrics, StateChange, WindowCounts, unix_millis_ago};
 use crate::permit::{Admission, Permit};
 use crate::policy::TripPolicy;
 use hot::{Hot, OpenHint, Summary};
@@ -335,7 +333,10 @@ impl CircuitBreaker {
     /// is already its own.
     fn admit_probe(&self, snapshot: Arc<Snapshot>) -> Permit<'_> {
         self.counters.admitted();
-        self.timed(&snapshot, Permit::new(self, Admission::Probe, snapshot.generation))
+        self.timed(
+            &snapshot,
+            Permit::new(self, Admission::Probe, snapshot.generation),
+        )
     }
 
     /// `permit`, timed if `snapshot`'s policy watches for slow calls.

@@ -154,10 +154,7 @@ impl CircuitBreaker {
             snapshot.release_probe();
             return;
         }
-        if self
-            .transition(&snapshot, event, self.clock.now())
-            .is_err()
-        {
+        if self.transition(&snapshot, event, self.clock.now()).is_err() {
             self.counters.stale();
         }
     }
@@ -201,4 +198,3 @@ impl CircuitBreaker {
         }
     }
 }
-

@@ -260,7 +260,12 @@ fn disabled_admits_records_nothing_and_never_trips() {
     drop(breaker.acquire().unwrap());
     let metrics = breaker.metrics();
     assert_eq!(metrics.state, CircuitState::Disabled);
-    let counted = [metrics.admitted, metrics.failed, metrics.ignored, metrics.abandoned];
+    let counted = [
+        metrics.admitted,
+        metrics.failed,
+        metrics.ignored,
+        metrics.abandoned,
+    ];
     assert_eq!(counted, [0; 4]);
     assert_eq!(metrics.generation, 1);
 }
@@ -278,7 +283,10 @@ fn metrics_only_admits_counts_and_never_trips() {
     breaker.acquire().unwrap().success();
     let metrics = breaker.metrics();
     assert_eq!(metrics.state, CircuitState::MetricsOnly);
-    assert_eq!((metrics.admitted, metrics.failed, metrics.succeeded), (11, 10, 1));
+    assert_eq!(
+        (metrics.admitted, metrics.failed, metrics.succeeded),
+        (11, 10, 1)
+    );
     assert!(breaker.reset());
     assert_eq!(breaker.state(), CircuitState::Closed);
 }

@@ -148,8 +148,9 @@ impl BreakerConfig {
         self
     }
 
-    /// Whether calls must be timed: the policy watches for slow calls.
-    pub(crate) fn slow_calls(&self) -> Option<SlowCalls> {
+    /// What counts as a slow call, if the policy watches for slow calls (then calls are
+    /// timed).
+    pub fn slow_calls(&self) -> Option<SlowCalls> {
         match self.policy {
             TripPolicy::FailureRate(rate) => rate.slow_calls,
             TripPolicy::ConsecutiveFailures => None,
@@ -382,4 +383,3 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-

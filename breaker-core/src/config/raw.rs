@@ -245,7 +245,11 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
     match &raw.slow_call_duration {
         Some(duration) => {
             let duration = duration.clone().parse("slow_call_duration")?;
-            let slow_rate = percent("slow_call_rate", raw.slow_call_rate, SlowCalls::DEFAULT_RATE)?;
+            let slow_rate = percent(
+                "slow_call_rate",
+                raw.slow_call_rate,
+                SlowCalls::DEFAULT_RATE,
+            )?;
             rate = rate.with_slow_calls(SlowCalls::new(duration).with_rate(slow_rate));
         }
         None => {
@@ -333,4 +337,3 @@ impl From<BreakerConfig> for RawConfig {
         raw
     }
 }
-

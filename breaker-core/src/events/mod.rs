@@ -24,8 +24,8 @@ use serde::{Serialize, Serializer};
 
 use crate::breaker::{BreakerName, CircuitEvent, CircuitState};
 
-pub use metrics::{Metrics, WindowCounts};
 pub(crate) use metrics::{CallCounters, unix_millis_ago};
+pub use metrics::{Metrics, WindowCounts};
 
 /// One transition of a breaker's state machine.
 ///
