@@ -56,6 +56,18 @@ fn forecast(city: &str) -> Result<String, ApiError> {
     }
 }
 
+/// Another remote, whose breaker trips on the failure rate over a minute
+/// (`[geocoding-api]` in `examples/breakers.toml`).
+#[circuit_breaker(config = "geocoding-api", failure_if = ApiError::is_outage)]
+fn geocode(call: u32) -> Result<(f64, f64), ApiError> {
+    // Every other call fails: a streak of failures never builds, the rate does.
+    if call % 2 == 0 {
+        Ok((38.72, -9.14))
+    } else {
+        Err(ApiError::Unavailable(503))
+    }
+}
+
 /// Answers while the circuit is open: same arguments, same result type.
 fn cached_forecast(city: &str) -> Result<String, ApiError> {
     Ok(format!("{city}: sunny, 20°C (cached)"))
@@ -77,11 +89,24 @@ fn main() {
     let breaker = forecast_breaker();
     let metrics = breaker.metrics();
     println!(
-        "\n`weather-api` (threshold {} from breakers.toml): {} admitted, {} rejected, {} succeeded, {} failed",
+        "\n`weather-api` (threshold {} from breakers.toml): {} admitted, {} rejected, {} succeeded, {} failed, {} ignored (4xx)",
         breaker.config().threshold,
         metrics.admitted,
         metrics.rejected,
         metrics.succeeded,
-        metrics.failed
+        metrics.failed,
+        metrics.ignored
     );
+
+    let geocoding = geocode_breaker();
+    println!("\n`geocoding-api`: {:?}", geocoding.config().policy);
+    for call in 0..12 {
+        let answer = geocode(call);
+        let window = geocoding.metrics().window;
+        println!(
+            "call {call}: {} -> breaker {}, window {window:?}",
+            if answer.is_ok() { "ok" } else { "error" },
+            geocoding.state(),
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! | metric | kind | labels |
 //! |---|---|---|
-//! | `breaker_state` | gauge: 0 Closed, 1 Open, 2 HalfOpen, 3 ForcedOpen, 4 Disabled | `name` |
+//! | `breaker_state` | gauge: 0 Closed, 1 Open, 2 HalfOpen, 3 ForcedOpen, 4 Disabled, 5 MetricsOnly | `name` |
 //! | `breaker_calls_admitted_total` | counter | `name` |
 //! | `breaker_calls_rejected_total` | counter | `name` |
 //! | `breaker_calls_succeeded_total` | counter | `name` |
