@@ -2,12 +2,15 @@
 //! from 2 threads at once: ours against the seed-shaped baselines and the peer crates.
 //!
 //! Targets (issue 6): ours at most 1.0x the atomics baseline and at most 0.4x failsafe.
+//! Also measured: the same call under the failure-rate policies (issue 7), which record
+//! every report in a window.
 //!
 //! `cargo bench --bench closed_call`
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use breaker::{BreakerConfig, CircuitBreaker};
+use breaker::{BreakerConfig, CircuitBreaker, FailureRate, SlowCalls, TripPolicy, Window};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 
@@ -24,6 +27,10 @@ const MODEL: &str = "gpt-4o";
 /// Every competitor, each in its own state, built once and shared by both groups.
 struct Competitors {
     ours: CircuitBreaker,
+    /// Ours with a failure-rate policy over the last 100 calls.
+    count_window: CircuitBreaker,
+    /// Ours with a failure-rate policy over a minute, watching for slow calls (timed).
+    time_window: CircuitBreaker,
     atomics: AtomicsBreaker,
     map: MapBreakers,
     failsafe: support::Failsafe,
@@ -37,7 +44,24 @@ impl Competitors {
             .with_cooldown(support::COOLDOWN);
         let map = MapBreakers::new(MapConfig::default());
         map.check(MODEL).expect("a new model is closed"); // its entry exists from here on
+        let count = FailureRate::new(Window::Count { size: 100 }, 50);
+        let time = FailureRate::new(
+            Window::Time {
+                length: Duration::from_secs(60),
+                buckets: 10,
+            },
+            50,
+        )
+        .with_slow_calls(SlowCalls::new(Duration::from_secs(5)));
         Self {
+            count_window: CircuitBreaker::new(
+                MODEL,
+                config.clone().with_policy(TripPolicy::FailureRate(count)),
+            ),
+            time_window: CircuitBreaker::new(
+                MODEL,
+                config.clone().with_policy(TripPolicy::FailureRate(time)),
+            ),
             ours: CircuitBreaker::new(MODEL, config),
             atomics: AtomicsBreaker::new(support::THRESHOLD, support::COOLDOWN),
             map,
@@ -70,6 +94,16 @@ macro_rules! competitors {
         });
         $register($group, "ours: call", || {
             let _ = black_box(black_box(&c.ours).call(|| Ok::<u32, ()>(black_box(1))));
+        });
+        $register($group, "ours: count window policy", || {
+            if let Ok(permit) = black_box(&c.count_window).acquire() {
+                permit.success();
+            }
+        });
+        $register($group, "ours: time window + slow calls", || {
+            if let Ok(permit) = black_box(&c.time_window).acquire() {
+                permit.success();
+            }
         });
         $register($group, "baseline: atomics (seed 000)", || {
             let breaker = black_box(&c.atomics);

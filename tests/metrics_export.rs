@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use breaker::registry::BreakerRegistry;
-use breaker::{BreakerConfig, CircuitBreaker, ManualClock};
+use breaker::{
+    BreakerConfig, CircuitBreaker, FailureRate, ManualClock, SlowCalls, TripPolicy, Window,
+};
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
@@ -93,6 +95,32 @@ fn the_state_gauge_follows_transitions_and_export_publishes_the_counts() {
         let values = Values::take(&snapshotter);
         assert_eq!(values.counter("breaker_calls_succeeded_total", "llm"), 3);
         assert_eq!(values.counter("breaker_calls_admitted_total", "llm"), 5);
+    });
+}
+
+#[test]
+fn slow_calls_and_ignored_errors_are_exported() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let clock = ManualClock::new();
+        let policy = FailureRate::new(Window::Count { size: 10 }, 50)
+            .with_slow_calls(SlowCalls::new(Duration::from_secs(1)));
+        let config = BreakerConfig::default().with_policy(TripPolicy::FailureRate(policy));
+        let breaker = CircuitBreaker::with_clock("rerank", config, clock.clone());
+        for took in [0, 2, 3] {
+            let permit = breaker.acquire().unwrap();
+            clock.advance(Duration::from_secs(took));
+            permit.success();
+        }
+        breaker.acquire().unwrap().ignore();
+        breaker.metrics_only();
+        breaker.export_metrics();
+        let values = Values::take(&snapshotter);
+        assert_eq!(values.counter("breaker_calls_slow_total", "rerank"), 2);
+        assert_eq!(values.counter("breaker_calls_ignored_total", "rerank"), 1);
+        assert_eq!(values.counter("breaker_calls_succeeded_total", "rerank"), 3);
+        assert_eq!(values.gauge("rerank"), 5.0, "MetricsOnly");
     });
 }
 
