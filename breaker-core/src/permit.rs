@@ -347,12 +347,9 @@ impl OwnedPermit {
 
     /// Reports a call's result, with `failure_if` classifying its error; see
     /// [`Permit::record_with`].
-    pub fn record_with<T, E>(self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
-        match result {
-            Ok(_) => self.success(),
-            Err(error) if failure_if(error) => self.failure(),
-            Err(_) => self.ignore(),
-        }
+    pub fn record_with<T, E>(mut self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
+        self.borrowed().record_with(result, failure_if);
+        self.word |= REPORTED;
     }
 
     /// Reports an error the classifier ignores; see [`Permit::ignore`].

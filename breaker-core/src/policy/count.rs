@@ -91,28 +91,8 @@ impl CountWindow {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{F, S, SLOW_S, tally};
     use super::*;
-
-    const S: Outcome = Outcome {
-        failed: false,
-        slow: false,
-    };
-    const F: Outcome = Outcome {
-        failed: true,
-        slow: false,
-    };
-    const SLOW_S: Outcome = Outcome {
-        failed: false,
-        slow: true,
-    };
-
-    fn tally(calls: u64, failures: u64, slow: u64) -> Tally {
-        Tally {
-            calls,
-            failures,
-            slow,
-        }
-    }
 
     #[test]
     fn fills_then_slides() {

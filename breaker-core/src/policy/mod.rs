@@ -250,17 +250,37 @@ impl SlidingWindow {
     }
 }
 
+/// Outcomes and tallies, written short, for the windows' tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
+    use super::{Outcome, Tally};
 
-    fn tally(calls: u64, failures: u64, slow: u64) -> Tally {
+    pub(crate) const S: Outcome = Outcome {
+        failed: false,
+        slow: false,
+    };
+    pub(crate) const F: Outcome = Outcome {
+        failed: true,
+        slow: false,
+    };
+    pub(crate) const SLOW_S: Outcome = Outcome {
+        failed: false,
+        slow: true,
+    };
+
+    pub(crate) fn tally(calls: u64, failures: u64, slow: u64) -> Tally {
         Tally {
             calls,
             failures,
             slow,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::tally;
+    use super::*;
 
     #[test]
     fn trips_at_the_rate_once_the_minimum_is_reached() {

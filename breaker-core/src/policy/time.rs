@@ -117,25 +117,13 @@ impl TimeWindow {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{self, F, S};
     use super::*;
-
-    const S: Outcome = Outcome {
-        failed: false,
-        slow: false,
-    };
-    const F: Outcome = Outcome {
-        failed: true,
-        slow: false,
-    };
 
     const SEC: u64 = 1_000_000_000;
 
     fn tally(calls: u64, failures: u64) -> Tally {
-        Tally {
-            calls,
-            failures,
-            slow: 0,
-        }
+        testing::tally(calls, failures, 0)
     }
 
     #[test]
