@@ -211,8 +211,9 @@ impl CircuitBreaker {
     ///
     /// In Closed this is one atomic load and one comparison (and a clock read with a policy
     /// that times calls). In Open it reads the open deadline and the clock (cheap: see
-    /// [`RealClock`]); the first call after the cooldown moves the breaker to HalfOpen and
-    /// is admitted as its first probe.
+    /// [`RealClock`], and [`start_upkeep`](crate::clock::start_upkeep) to skip even that);
+    /// the first call after the cooldown moves the breaker to HalfOpen and is admitted as its
+    /// first probe.
     ///
     /// ```
     /// use breaker::{BreakerConfig, CircuitBreaker};
@@ -255,11 +256,8 @@ impl CircuitBreaker {
             if until == hot::FORCED {
                 return Err(self.reject(CircuitState::ForcedOpen, None));
             }
-            let now = nanos(self.clock.now());
-            if now < until {
-                return Err(
-                    self.reject(CircuitState::Open, Some(Duration::from_nanos(until - now)))
-                );
+            if let Some(left) = self.clock.left_until(until) {
+                return Err(self.reject(CircuitState::Open, Some(left)));
             }
         }
         self.acquire_from(self.current.load())
