@@ -476,3 +476,145 @@ fn backoff_and_jitter_arguments_reach_the_config() {
     );
     assert_eq!(config.jitter, breaker::backoff::Jitter::Equal);
 }
+
+/// The attribute's settings, as a configuration file would write them.
+fn file_config(toml: &str) -> BreakerConfig {
+    toml::from_str(toml).expect("a valid configuration")
+}
+
+#[circuit_breaker(name = "tests::count_window", window_size = 10, minimum_calls = 5)]
+fn count_window(fail: bool) -> Result<(), ProviderError> {
+    if fail {
+        Err(ProviderError::Timeout)
+    } else {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_count_window_trips_on_the_failure_rate_at_the_right_call() {
+    // The same keys, the same defaults (a 50% failure rate), as in a file.
+    assert_eq!(
+        count_window_breaker().config(),
+        file_config("window_size = 10\nminimum_calls = 5")
+    );
+    // S F S F S F: 2 of 5 is 40%, 3 of 6 is 50%. A count window needs no clock.
+    for call in 1..=6 {
+        let _ = count_window(call % 2 == 0);
+        let expected = if call < 6 {
+            CircuitState::Closed
+        } else {
+            CircuitState::Open
+        };
+        assert_eq!(
+            state_of("tests::count_window"),
+            expected,
+            "after call {call}"
+        );
+    }
+    assert!(matches!(
+        count_window(false),
+        Err(ProviderError::Open { .. })
+    ));
+}
+
+#[circuit_breaker(
+    name = "tests::every_rate_key",
+    window = "30s",
+    window_buckets = 6,
+    failure_rate = 25,
+    minimum_calls = 40,
+    slow_call_duration = "1500ms",
+    slow_call_rate = 60,
+    success_threshold = 2,
+    ignored_errors = "success",
+    half_open_max = 2
+)]
+fn every_rate_key() -> Result<(), ProviderError> {
+    Ok(())
+}
+
+#[circuit_breaker(
+    name = "tests::time_window_defaults",
+    window = "1m",
+    slow_call_duration = "2s"
+)]
+fn time_window_defaults() -> Result<(), ProviderError> {
+    Ok(())
+}
+
+#[test]
+fn rate_settings_mean_what_they_mean_in_a_configuration_file() {
+    assert_eq!(
+        every_rate_key_breaker().config(),
+        file_config(
+            r#"
+            window = "30s"
+            window_buckets = 6
+            failure_rate = 25
+            minimum_calls = 40
+            slow_call_duration = "1500ms"
+            slow_call_rate = 60
+            success_threshold = 2
+            ignored_errors = "success"
+            half_open_max = 2
+            "#
+        )
+    );
+    // 10 buckets, a 50% failure rate, 10 calls at least, 100% of slow calls: as in a file.
+    assert_eq!(
+        time_window_defaults_breaker().config(),
+        file_config("window = \"1m\"\nslow_call_duration = \"2s\"")
+    );
+}
+
+#[circuit_breaker(
+    window = "10s",
+    minimum_calls = 3,
+    failure_rate = 100,
+    slow_call_duration = "1s",
+    slow_call_rate = 50
+)]
+trait Search {
+    fn search(&self, query: &str) -> Result<usize, ProviderError>;
+}
+
+/// A search that takes two seconds of the manual clock for a query that says "slow".
+struct Backend {
+    clock: ManualClock,
+}
+
+impl Search for Backend {
+    fn search(&self, query: &str) -> Result<usize, ProviderError> {
+        if query == "slow" {
+            self.clock.advance(Duration::from_secs(2));
+        }
+        Ok(query.len())
+    }
+}
+
+#[test]
+fn a_trait_with_a_time_window_trips_on_slow_calls_at_the_right_call() {
+    let clock = ManualClock::new();
+    let search = SearchBreaker::with_clock(
+        Backend {
+            clock: clock.clone(),
+        },
+        clock.clone(),
+    );
+    // Every call succeeds; half of them slow trips the circuit, once there are 3.
+    let calls = [
+        ("fast", CircuitState::Closed), // 0 of 1 slow
+        ("slow", CircuitState::Closed), // 1 of 2, below the minimum
+        ("fast", CircuitState::Closed), // 1 of 3: 33%
+        ("slow", CircuitState::Open),   // 2 of 4: 50%
+    ];
+    for (query, expected) in calls {
+        assert_eq!(search.search(query), Ok(query.len()));
+        assert_eq!(search.breaker().state(), expected, "after {query}");
+    }
+    assert!(matches!(
+        search.search("fast"),
+        Err(ProviderError::Open { .. })
+    ));
+}

@@ -117,3 +117,83 @@ fn the_breakers_are_shared_by_threads_without_a_lock() {
     let debug = format!("{breakers:?}");
     assert!(debug.contains("\"gpt-4o\": Closed"), "{debug}");
 }
+
+/// The enum's window is every variant's; a variant changes the rate and the minimum.
+#[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
+#[breaker(window_size = 10, minimum_calls = 5, cooldown = "10s")]
+enum Backend {
+    Primary,
+    #[breaker(failure_rate = 80, minimum_calls = 10)]
+    Replica,
+}
+
+/// Drives `outcomes` (true: a success) through `breaker`, checking that it opens on the
+/// last call and not before.
+fn opens_on_the_last(breaker: &breaker::CircuitBreaker, outcomes: &[bool]) {
+    for (call, &success) in outcomes.iter().enumerate() {
+        breaker.acquire().unwrap().report(success);
+        let expected = if call + 1 < outcomes.len() {
+            CircuitState::Closed
+        } else {
+            CircuitState::Open
+        };
+        assert_eq!(breaker.state(), expected, "after call {}", call + 1);
+    }
+}
+
+#[test]
+fn a_count_window_from_the_enum_trips_each_variant_at_its_own_rate() {
+    let breakers = BackendBreakers::with_clock(ManualClock::new());
+    let file = |toml: &str| toml::from_str::<breaker::BreakerConfig>(toml).unwrap();
+    assert_eq!(
+        breakers.get(Backend::Primary).config(),
+        file("window_size = 10\nminimum_calls = 5\ncooldown = \"10s\"")
+    );
+    assert_eq!(
+        breakers.get(Backend::Replica).config(),
+        file("window_size = 10\nminimum_calls = 10\nfailure_rate = 80\ncooldown = \"10s\"")
+    );
+    // S F S F S F: 50% of 6.
+    opens_on_the_last(
+        breakers.get(Backend::Primary),
+        &[true, false, true, false, true, false],
+    );
+    // 8 failures, then 2 successes: 80% of 10, the minimum.
+    let mut outcomes = vec![false; 8];
+    outcomes.extend([true, true]);
+    opens_on_the_last(breakers.get(Backend::Replica), &outcomes);
+}
+
+#[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
+#[breaker(window = "10s", window_buckets = 5, minimum_calls = 4)]
+enum Region {
+    EuWest,
+    #[breaker(failure_rate = 75, success_threshold = 2)]
+    UsEast,
+}
+
+#[test]
+fn a_time_window_forgets_old_calls_on_the_manual_clock() {
+    let clock = ManualClock::new();
+    let breakers = RegionBreakers::with_clock(clock.clone());
+    let eu = breakers.get(Region::EuWest);
+    eu.acquire().unwrap().failure();
+    eu.acquire().unwrap().failure();
+    // The two failures leave the 10-second window; S S F F is then 50% of 4 (had they
+    // stayed, F F S S would have opened the circuit on the fourth call).
+    clock.advance(Duration::from_secs(11));
+    opens_on_the_last(eu, &[true, true, false, false]);
+}
+
+#[test]
+fn a_variant_trips_at_its_own_rate_and_closes_after_its_success_threshold() {
+    let clock = ManualClock::new();
+    let breakers = RegionBreakers::with_clock(clock.clone());
+    let us = breakers.get(Region::UsEast);
+    opens_on_the_last(us, &[false, false, true, false]); // 75% of 4
+    clock.advance(Duration::from_secs(30));
+    us.acquire().expect("the cooldown has passed").success();
+    assert_eq!(us.state(), CircuitState::HalfOpen, "one success of two");
+    us.acquire().expect("the next probe").success();
+    assert_eq!(us.state(), CircuitState::Closed);
+}

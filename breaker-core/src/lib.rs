@@ -36,6 +36,7 @@ pub mod __private {
     pub use crate::clock::Clock;
     pub use crate::config::BreakerConfig;
     pub use crate::guard::{LazyBreaker, method_name, reject};
+    pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{BreakerSettings, configured, named};
     pub use ::core::borrow::Borrow;
     pub use ::core::iter::{IntoIterator, Iterator};

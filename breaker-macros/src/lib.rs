@@ -156,12 +156,26 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// | `backoff_multiplier = 2.0` | the exponential backoff's growth (at least 1) | 2 |
 /// | `max_cooldown = "10m"` | the exponential backoff's cap (at least the cooldown) | `"10m"` |
 /// | `jitter = "full"` | randomise each opening: `"full"` anywhere in `[0, d]`, `"equal"` in `[d/2, d]`, `"none"` | `"none"` |
+/// | `window_size = 100` | trip on rates over the last 100 calls instead of consecutive failures (1 to 100,000) | none |
+/// | `window = "60s"` | or over the calls of the last 60 s (more than zero) | none |
+/// | `window_buckets = 10` | time window only: how many buckets it moves by (1 to 1,000) | 10 |
+/// | `failure_rate = 50` | with a window: the failure rate that trips, in percent (1 to 100) | 50 |
+/// | `minimum_calls = 10` | with a window: calls it must hold before a rate trips (at most `window_size`) | the window size; 10 for a time window |
+/// | `slow_call_duration = "2s"` | with a window: a call slower than this is slow (more than zero) | none |
+/// | `slow_call_rate = 100` | with `slow_call_duration`: the slow-call rate that trips, in percent (1 to 100) | 100 |
+/// | `success_threshold = 1` | successful probes in HalfOpen that close the circuit (at least 1) | 1 |
+/// | `ignored_errors = "success"` | what an error `failure_if` ignores counts as: `"neither"` or `"success"` | `"neither"` |
 /// | `name = "openai"` | the breaker's name; functions with the same name share one breaker | the function's path |
-/// | `failure_if = path` | a `fn(&E) -> bool`: which errors count as failures; the others leave the breaker as a success would, and are returned unchanged | every `Err` |
+/// | `failure_if = path` | a `fn(&E) -> bool`: which errors count as failures; the others count as `ignored_errors` says, and are returned unchanged | every `Err` |
 /// | `fallback = path` | called with the function's arguments (same signature; `.await`ed for an `async fn`) when the circuit is open | return `Err(E::from(CircuitOpen))` |
 /// | `config = "openai"` | take the settings loaded under this key into [`registry::global`] (from a file) when there are some | the attribute's settings |
 /// | `crate = path` | the path of the `breaker` crate, when it is re-exported under another name | `::breaker` |
 /// | `per_method` | on a trait: one breaker per method instead of one per wrapper | off |
+///
+/// The settings mean what the keys of the same names mean in a configuration file
+/// (`BreakerConfig`), with the same defaults and the same rules, checked at compile time: a
+/// window (`window_size` or `window`, not both) selects the failure-rate policy, which
+/// `threshold` does not apply to, and the other window settings need one.
 ///
 /// # On a function
 ///
@@ -188,9 +202,11 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// `ProviderBreaker::with_clock(inner, clock)` on another; `breaker()`, `breaker_of("method")`,
 /// `inner()`, `into_inner()` reach inside. By default the methods share one breaker per
 /// wrapper (the provider fails as a whole); `per_method` gives each its own, and so does a
-/// method with settings of its own. On a method, `#[breaker(...)]` takes `threshold`,
-/// `cooldown`, `half_open_max`, `half_open_timeout`, `failure_if`, `fallback` (called with the
-/// inner value and the arguments), or `skip` (forwarded unguarded). Native `async fn` works;
+/// method with settings of its own. On a method, `#[breaker(...)]` takes the settings
+/// (`threshold`, `cooldown`, ..., `window_size`, ...: the trait's, overridden), `failure_if`,
+/// `fallback` (called with the inner value and the arguments), or `skip` (forwarded
+/// unguarded). A method's setting that conflicts with one it inherits from the trait is
+/// reported on the method's. Native `async fn` works;
 /// so does a trait under `#[async_trait]`, written below `#[circuit_breaker]`.
 ///
 /// ```
@@ -263,11 +279,15 @@ pub fn circuit_breaker(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// `#[breaker(...)]` on the enum sets `threshold`, `cooldown`, `half_open_max`,
-/// `half_open_timeout`, `backoff`, `backoff_multiplier`, `max_cooldown` and `jitter` (as
-/// for `#[circuit_breaker]`) for every variant, `rename_all` (as serde: `"kebab-case"`,
+/// `#[breaker(...)]` on the enum sets the settings of `#[circuit_breaker]` (`threshold`,
+/// `cooldown`, `half_open_max`, `half_open_timeout`, `backoff`, `backoff_multiplier`,
+/// `max_cooldown`, `jitter`, `success_threshold`, `ignored_errors`, and the window's
+/// `window_size`, `window`, `window_buckets`, `failure_rate`, `minimum_calls`,
+/// `slow_call_duration`, `slow_call_rate`) for every variant, `rename_all` (as serde: `"kebab-case"`,
 /// `"snake_case"`, `"lowercase"`, ...) and `crate`; on a variant it sets the same settings and
-/// `name`. `ModelBreakers::new()` builds the breakers on the real clock,
+/// `name`; a variant's setting that conflicts with one it inherits (`threshold` under the
+/// enum's window, `window` under its `window_size`) is an error on the variant's.
+/// `ModelBreakers::new()` builds the breakers on the real clock,
 /// `with_config(&settings)` takes the settings of a configuration file (keyed by breaker
 /// name) over the attributes', `with_clock(clock)` and `with_config_and_clock` run them on
 /// another clock. `get(model)` is a `match` and an array index: no lock, no hashing.

@@ -50,11 +50,6 @@ pub(super) struct RawConfig {
     slow_call_rate: Option<u64>,
 }
 
-/// The number of buckets of a time window when the file does not say.
-const DEFAULT_BUCKETS: u32 = 10;
-/// The failure rate of a window when the file does not say: 50%.
-const DEFAULT_FAILURE_RATE: u8 = 50;
-
 fn default_success_threshold() -> u32 {
     BreakerConfig::DEFAULT_SUCCESS_THRESHOLD
 }
@@ -213,7 +208,7 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
         }
         (None, Some(length)) => Some(Window::Time {
             length: length.clone().parse("window")?,
-            buckets: raw.window_buckets.unwrap_or(DEFAULT_BUCKETS),
+            buckets: raw.window_buckets.unwrap_or(Window::DEFAULT_BUCKETS),
         }),
         (None, None) => None,
     };
@@ -237,7 +232,11 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
         }
         return Ok(TripPolicy::ConsecutiveFailures);
     };
-    let failure_rate = percent("failure_rate", raw.failure_rate, DEFAULT_FAILURE_RATE)?;
+    let failure_rate = percent(
+        "failure_rate",
+        raw.failure_rate,
+        FailureRate::DEFAULT_FAILURE_RATE,
+    )?;
     let mut rate = FailureRate::new(window, failure_rate);
     if let Some(minimum) = raw.minimum_calls {
         rate = rate.with_minimum_calls(minimum);

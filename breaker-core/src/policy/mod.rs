@@ -68,6 +68,9 @@ pub struct FailureRate {
 }
 
 impl FailureRate {
+    /// The failure rate a configuration file means when it gives a window and no
+    /// `failure_rate`: 50%.
+    pub const DEFAULT_FAILURE_RATE: u8 = 50;
     /// The default minimum of calls in a time window: 10.
     pub const DEFAULT_TIME_WINDOW_MINIMUM: u32 = 10;
 
@@ -139,6 +142,8 @@ impl Window {
     pub const MAX_SIZE: u32 = 100_000;
     /// The most buckets of a time window.
     pub const MAX_BUCKETS: u32 = 1_000;
+    /// The buckets of a time window when a configuration file does not say: 10.
+    pub const DEFAULT_BUCKETS: u32 = 10;
 }
 
 /// A call slower than `duration` is slow (whatever its outcome); the circuit trips when at

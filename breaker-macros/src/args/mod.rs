@@ -7,18 +7,19 @@
 use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
+use syn::{Expr, Ident, LitStr, Path, Token};
 
 use crate::suggest;
 
+mod combination;
+mod expand;
 mod values;
 
 pub use values::RenameRule;
 use values::{
-    at_least_one, duration, flag, multiplier, non_empty_string, one_of, path, rename_rule,
+    count, duration, flag, multiplier, non_empty_string, one_of, path, percent, rename_rule,
 };
 
 /// Where the arguments are written; decides which keys are allowed.
@@ -50,6 +51,15 @@ const KEYS: &[(&str, &[Place])] = {
         ("backoff_multiplier", SETTING),
         ("max_cooldown", SETTING),
         ("jitter", SETTING),
+        ("success_threshold", SETTING),
+        ("ignored_errors", SETTING),
+        ("window_size", SETTING),
+        ("window", SETTING),
+        ("window_buckets", SETTING),
+        ("failure_rate", SETTING),
+        ("minimum_calls", SETTING),
+        ("slow_call_duration", SETTING),
+        ("slow_call_rate", SETTING),
         ("name", &[Function, Trait, Variant]),
         ("failure_if", &[Function, Trait, TraitMethod]),
         ("fallback", &[Function, TraitMethod]),
@@ -111,6 +121,22 @@ pub struct BreakerArgs {
     pub max_cooldown: Option<Spanned<Duration>>,
     /// `"none"`, `"full"` or `"equal"`.
     pub jitter: Option<Spanned<&'static str>>,
+    pub success_threshold: Option<Spanned<u32>>,
+    /// `"neither"` or `"success"`.
+    pub ignored_errors: Option<Spanned<&'static str>>,
+    /// A count window: the last `window_size` calls.
+    pub window_size: Option<Spanned<u32>>,
+    /// A time window: the calls of the last `window`.
+    pub window: Option<Spanned<Duration>>,
+    pub window_buckets: Option<Spanned<u32>>,
+    pub failure_rate: Option<Spanned<u8>>,
+    pub minimum_calls: Option<Spanned<u32>>,
+    pub slow_call_duration: Option<Spanned<Duration>>,
+    pub slow_call_rate: Option<Spanned<u8>>,
+    /// The keys written here whose value was wrong (an error already reported), and the keys
+    /// an unknown argument is likely a misspelling of: the checks of the combination take
+    /// them as written, so that they report no follow-on error for a missing key.
+    pub unreadable: Vec<&'static str>,
 }
 
 /// `backoff = "..."`.
@@ -161,6 +187,10 @@ impl BreakerArgs {
         for arg in list {
             let key = arg.key.to_string();
             if !place.allows(&key) {
+                let meant = suggest::closest(&key, place.keys());
+                if let Some(meant) = place.keys().find(|k| meant.as_deref() == Some(*k)) {
+                    args.unreadable.push(meant);
+                }
                 errors.push(unknown_key(&arg.key, place));
                 continue;
             }
@@ -173,6 +203,9 @@ impl BreakerArgs {
             }
             seen.push(key.clone());
             if let Err(err) = args.set(&key, &arg) {
+                if let Some((known, _)) = KEYS.iter().find(|(k, _)| *k == key) {
+                    args.unreadable.push(known);
+                }
                 errors.push(err);
             }
         }
@@ -181,8 +214,12 @@ impl BreakerArgs {
 
     fn set(&mut self, key: &str, arg: &Arg) -> syn::Result<()> {
         match key {
-            "threshold" => self.threshold = Some(at_least_one(arg)?),
-            "half_open_max" => self.half_open_max = Some(at_least_one(arg)?),
+            "threshold" => {
+                self.threshold = Some(count(arg, MAX_THRESHOLD, "would never admit a call")?)
+            }
+            "half_open_max" => {
+                self.half_open_max = Some(count(arg, u32::MAX, "would never admit a call")?)
+            }
             "cooldown" => self.cooldown = Some(duration(arg, false)?),
             "half_open_timeout" => self.half_open_timeout = Some(duration(arg, true)?),
             "name" => self.name = Some(non_empty_string(arg)?),
@@ -212,35 +249,120 @@ impl BreakerArgs {
             "backoff_multiplier" => self.backoff_multiplier = Some(multiplier(arg)?),
             "max_cooldown" => self.max_cooldown = Some(duration(arg, true)?),
             "jitter" => self.jitter = Some(one_of(arg, &["none", "full", "equal"])?),
+            "success_threshold" => {
+                self.success_threshold = Some(count(
+                    arg,
+                    u32::MAX,
+                    "would close the circuit without a successful probe",
+                )?)
+            }
+            "ignored_errors" => self.ignored_errors = Some(one_of(arg, &["neither", "success"])?),
+            "window_size" => {
+                self.window_size = Some(count(arg, MAX_WINDOW_SIZE, "is a window of no calls")?)
+            }
+            "window" => self.window = Some(duration(arg, true)?),
+            "window_buckets" => {
+                self.window_buckets = Some(count(
+                    arg,
+                    MAX_WINDOW_BUCKETS,
+                    "cuts the window in no buckets",
+                )?)
+            }
+            "failure_rate" => self.failure_rate = Some(percent(arg)?),
+            "minimum_calls" => {
+                self.minimum_calls = Some(count(
+                    arg,
+                    u32::MAX,
+                    "would let the rates of an empty window count",
+                )?)
+            }
+            "slow_call_duration" => self.slow_call_duration = Some(duration(arg, true)?),
+            "slow_call_rate" => self.slow_call_rate = Some(percent(arg)?),
             _ => unreachable!("every allowed key is handled"),
         }
         Ok(())
     }
 
     /// The arguments of `self`, with those of `outer` where `self` has none (a trait's
-    /// arguments under a method's overrides).
+    /// arguments under a method's overrides). A key `self` writes with a wrong value takes
+    /// nothing from `outer`: its error is reported, and the outer value would only make more.
     pub fn or(&self, outer: &BreakerArgs) -> BreakerArgs {
-        fn pick<T: Clone>(own: &Option<T>, outer: &Option<T>) -> Option<T> {
+        fn pick<T: Clone>(own: &Option<T>, outer: &Option<T>, unreadable: bool) -> Option<T> {
+            if unreadable {
+                return None;
+            }
             own.as_ref().or(outer.as_ref()).cloned()
         }
+        let own = |key: &str| self.unreadable.contains(&key);
         BreakerArgs {
-            threshold: pick(&self.threshold, &outer.threshold),
-            cooldown: pick(&self.cooldown, &outer.cooldown),
-            half_open_max: pick(&self.half_open_max, &outer.half_open_max),
-            half_open_timeout: pick(&self.half_open_timeout, &outer.half_open_timeout),
-            name: pick(&self.name, &outer.name),
-            failure_if: pick(&self.failure_if, &outer.failure_if),
-            fallback: pick(&self.fallback, &outer.fallback),
-            config: pick(&self.config, &outer.config),
-            krate: pick(&self.krate, &outer.krate),
+            threshold: pick(&self.threshold, &outer.threshold, own("threshold")),
+            cooldown: pick(&self.cooldown, &outer.cooldown, own("cooldown")),
+            half_open_max: pick(
+                &self.half_open_max,
+                &outer.half_open_max,
+                own("half_open_max"),
+            ),
+            half_open_timeout: pick(
+                &self.half_open_timeout,
+                &outer.half_open_timeout,
+                own("half_open_timeout"),
+            ),
+            name: pick(&self.name, &outer.name, own("name")),
+            failure_if: pick(&self.failure_if, &outer.failure_if, own("failure_if")),
+            fallback: pick(&self.fallback, &outer.fallback, own("fallback")),
+            config: pick(&self.config, &outer.config, own("config")),
+            krate: pick(&self.krate, &outer.krate, own("crate")),
             per_method: self.per_method.or(outer.per_method),
             // `skip` is the method's own: a trait cannot skip its methods.
             skip: self.skip,
-            rename_all: pick(&self.rename_all, &outer.rename_all),
-            backoff: pick(&self.backoff, &outer.backoff),
-            backoff_multiplier: pick(&self.backoff_multiplier, &outer.backoff_multiplier),
-            max_cooldown: pick(&self.max_cooldown, &outer.max_cooldown),
-            jitter: pick(&self.jitter, &outer.jitter),
+            rename_all: pick(&self.rename_all, &outer.rename_all, own("rename_all")),
+            backoff: pick(&self.backoff, &outer.backoff, own("backoff")),
+            backoff_multiplier: pick(
+                &self.backoff_multiplier,
+                &outer.backoff_multiplier,
+                own("backoff_multiplier"),
+            ),
+            max_cooldown: pick(&self.max_cooldown, &outer.max_cooldown, own("max_cooldown")),
+            jitter: pick(&self.jitter, &outer.jitter, own("jitter")),
+            success_threshold: pick(
+                &self.success_threshold,
+                &outer.success_threshold,
+                own("success_threshold"),
+            ),
+            ignored_errors: pick(
+                &self.ignored_errors,
+                &outer.ignored_errors,
+                own("ignored_errors"),
+            ),
+            window_size: pick(&self.window_size, &outer.window_size, own("window_size")),
+            window: pick(&self.window, &outer.window, own("window")),
+            window_buckets: pick(
+                &self.window_buckets,
+                &outer.window_buckets,
+                own("window_buckets"),
+            ),
+            failure_rate: pick(&self.failure_rate, &outer.failure_rate, own("failure_rate")),
+            minimum_calls: pick(
+                &self.minimum_calls,
+                &outer.minimum_calls,
+                own("minimum_calls"),
+            ),
+            slow_call_duration: pick(
+                &self.slow_call_duration,
+                &outer.slow_call_duration,
+                own("slow_call_duration"),
+            ),
+            slow_call_rate: pick(
+                &self.slow_call_rate,
+                &outer.slow_call_rate,
+                own("slow_call_rate"),
+            ),
+            unreadable: self
+                .unreadable
+                .iter()
+                .chain(&outer.unreadable)
+                .copied()
+                .collect(),
         }
     }
 
@@ -255,53 +377,21 @@ impl BreakerArgs {
             || self.backoff_multiplier.is_some()
             || self.max_cooldown.is_some()
             || self.jitter.is_some()
+            || self.success_threshold.is_some()
+            || self.ignored_errors.is_some()
+            || self.window_size.is_some()
+            || self.window.is_some()
+            || self.window_buckets.is_some()
+            || self.failure_rate.is_some()
+            || self.minimum_calls.is_some()
+            || self.slow_call_duration.is_some()
+            || self.slow_call_rate.is_some()
     }
 
-    /// Checks the settings that depend on each other, for the breaker that these (merged)
-    /// arguments configure: the exponential backoff's own settings need
-    /// `backoff = "exponential"`, and its cap must be at least the cooldown. `own` are the
-    /// arguments written at this place (a method's, a variant's), to point at the one that
-    /// introduces a conflict with an inherited setting.
-    pub fn check_combination(&self, own: &BreakerArgs, errors: &mut Vec<syn::Error>) {
-        let exponential = self
-            .backoff
-            .as_ref()
-            .is_some_and(|b| b.value == BackoffKind::Exponential);
-        if !exponential {
-            if let Some(multiplier) = &self.backoff_multiplier {
-                errors.push(exponential_only("backoff_multiplier", multiplier.span));
-            }
-            if let Some(max) = &self.max_cooldown {
-                errors.push(exponential_only("max_cooldown", max.span));
-            }
-            return;
-        }
-        let cooldown = self.cooldown.as_ref().map_or(DEFAULT_COOLDOWN, |c| c.value);
-        let Some(max) = self
-            .max_cooldown
-            .as_ref()
-            .filter(|max| max.value < cooldown)
-        else {
-            return;
-        };
-        let (max_text, cooldown_text) = (
-            humantime::format_duration(max.value),
-            humantime::format_duration(cooldown),
-        );
-        errors.push(match (&own.cooldown, &own.max_cooldown) {
-            (Some(own_cooldown), None) => syn::Error::new(
-                own_cooldown.span,
-                format!(
-                    "`cooldown = \"{cooldown_text}\"` is above the `max_cooldown` it inherits ({max_text}): the cap must be at least the cooldown; give this one its own `max_cooldown`"
-                ),
-            ),
-            _ => syn::Error::new(
-                max.span,
-                format!(
-                    "`max_cooldown = \"{max_text}\"` is below the cooldown ({cooldown_text}): it caps how long the circuit stays open, so it must be at least the cooldown"
-                ),
-            ),
-        });
+    /// Whether `key` was written: with a value that was read, or with one whose error is
+    /// already reported.
+    fn written(&self, key: &str, value: bool) -> bool {
+        value || self.unreadable.contains(&key)
     }
 
     /// The path generated code names the runtime by: `crate = ...`, else `::breaker`.
@@ -310,81 +400,17 @@ impl BreakerArgs {
             .clone()
             .unwrap_or_else(|| syn::parse_quote!(::breaker))
     }
-
-    /// A constant expression of the configuration: the defaults with the settings given.
-    pub fn config_expr(&self, private: &TokenStream) -> TokenStream {
-        let mut expr = quote!(#private::BreakerConfig::new());
-        if let Some(threshold) = &self.threshold {
-            let value = LitInt::new(&threshold.value.to_string(), threshold.span);
-            expr = quote!(#expr.with_threshold(#value));
-        }
-        if let Some(cooldown) = &self.cooldown {
-            let value = duration_expr(private, cooldown.value);
-            expr = quote!(#expr.with_cooldown(#value));
-        }
-        if let Some(max) = &self.half_open_max {
-            let value = LitInt::new(&max.value.to_string(), max.span);
-            expr = quote!(#expr.with_half_open_max(#value));
-        }
-        if let Some(timeout) = &self.half_open_timeout {
-            let value = duration_expr(private, timeout.value);
-            expr = quote!(#expr.with_half_open_timeout(#value));
-        }
-        if self
-            .backoff
-            .as_ref()
-            .is_some_and(|b| b.value == BackoffKind::Exponential)
-        {
-            let multiplier = self.backoff_multiplier.as_ref().map_or(2.0, |m| m.value);
-            let multiplier = proc_macro2::Literal::f64_unsuffixed(multiplier);
-            let max = self
-                .max_cooldown
-                .as_ref()
-                .map_or(DEFAULT_MAX_COOLDOWN, |m| m.value);
-            let max = duration_expr(private, max);
-            expr = quote! {
-                #expr.with_backoff(#private::Backoff::Exponential { multiplier: #multiplier, max: #max })
-            };
-        }
-        if let Some(jitter) = &self.jitter {
-            let variant = match jitter.value {
-                "full" => quote!(Full),
-                "equal" => quote!(Equal),
-                _ => quote!(None),
-            };
-            expr = quote!(#expr.with_jitter(#private::Jitter::#variant));
-        }
-        expr
-    }
 }
 
-/// The runtime's defaults, for the checks that compare with them.
+/// The runtime's defaults and limits, for the checks that compare with them and the
+/// settings a window needs: as a configuration file has them.
 const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_COOLDOWN: Duration = Duration::from_secs(600);
-
-fn exponential_only(key: &str, span: Span) -> syn::Error {
-    syn::Error::new(
-        span,
-        format!("`{key}` only applies to an exponential backoff: add `backoff = \"exponential\"`"),
-    )
-}
-
-/// `Duration::from_secs(30)`, in the coarsest unit that is exact.
-fn duration_expr(private: &TokenStream, duration: Duration) -> TokenStream {
-    let nanos = duration.as_nanos();
-    let (constructor, value) = if nanos % 1_000_000_000 == 0 {
-        ("from_secs", nanos / 1_000_000_000)
-    } else if nanos % 1_000_000 == 0 {
-        ("from_millis", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        ("from_micros", nanos / 1_000)
-    } else {
-        ("from_nanos", nanos)
-    };
-    let constructor = Ident::new(constructor, Span::call_site());
-    let value = LitInt::new(&format!("{value}"), Span::call_site());
-    quote!(#private::Duration::#constructor(#value))
-}
+const DEFAULT_BUCKETS: u32 = 10;
+const DEFAULT_FAILURE_RATE: u8 = 50;
+const MAX_THRESHOLD: u32 = 16_777_212;
+const MAX_WINDOW_SIZE: u32 = 100_000;
+const MAX_WINDOW_BUCKETS: u32 = 1_000;
 
 fn unknown_key(key: &Ident, place: Place) -> syn::Error {
     let name = key.to_string();

@@ -78,33 +78,68 @@ pub(super) fn value<'a>(arg: &'a Arg, what: &str) -> syn::Result<&'a Expr> {
     })
 }
 
-pub(super) fn at_least_one(arg: &Arg) -> syn::Result<Spanned<u32>> {
-    let expr = value(arg, "1")?;
+/// A whole number from 1 to `max`; `zero` says what 0 would do, for its message.
+pub(super) fn count(arg: &Arg, max: u32, zero: &str) -> syn::Result<Spanned<u32>> {
+    let example = match arg.key.to_string().as_str() {
+        "window_size" => "100",
+        "window_buckets" | "minimum_calls" => "10",
+        "threshold" => "5",
+        _ => "1",
+    };
+    let (value, span) = whole_number(arg, example)?;
+    if value == 0 {
+        return Err(syn::Error::new(
+            span,
+            format!("`{} = 0` {zero}: it must be at least 1", arg.key),
+        ));
+    }
+    match u32::try_from(value) {
+        Ok(value) if value <= max => Ok(Spanned { value, span }),
+        _ => Err(syn::Error::new(
+            span,
+            format!(
+                "`{} = {value}` is too large: it must be at most {max}",
+                arg.key
+            ),
+        )),
+    }
+}
+
+/// A rate in percent: a whole number from 1 to 100.
+pub(super) fn percent(arg: &Arg) -> syn::Result<Spanned<u8>> {
+    let (value, span) = whole_number(arg, "50")?;
+    match u8::try_from(value) {
+        Ok(value @ 1..=100) => Ok(Spanned { value, span }),
+        _ => Err(syn::Error::new(
+            span,
+            format!(
+                "`{} = {value}` is not a percentage: it must be from 1 to 100",
+                arg.key
+            ),
+        )),
+    }
+}
+
+/// An integer literal, of any size (so that a value too large gets the message of the range
+/// it is outside).
+fn whole_number(arg: &Arg, example: &str) -> syn::Result<(u128, Span)> {
+    let expr = value(arg, example)?;
     let Expr::Lit(ExprLit {
         lit: Lit::Int(int), ..
     }) = expr
     else {
         return Err(syn::Error::new_spanned(
             expr,
-            format!("`{}` takes a whole number, such as `5`", arg.key),
+            format!("`{}` takes a whole number, such as `{example}`", arg.key),
         ));
     };
-    let value: u32 = int
-        .base10_parse()
-        .map_err(|_| syn::Error::new(int.span(), format!("`{}` must fit in a `u32`", arg.key)))?;
-    if value == 0 {
-        return Err(syn::Error::new(
+    let value = int.base10_parse().map_err(|_| {
+        syn::Error::new(
             int.span(),
-            format!(
-                "`{} = 0` would never admit a call: it must be at least 1",
-                arg.key
-            ),
-        ));
-    }
-    Ok(Spanned {
-        value,
-        span: int.span(),
-    })
+            format!("`{}` takes a whole number, such as `{example}`", arg.key),
+        )
+    })?;
+    Ok((value, int.span()))
 }
 
 pub(super) fn duration(arg: &Arg, must_be_positive: bool) -> syn::Result<Spanned<Duration>> {

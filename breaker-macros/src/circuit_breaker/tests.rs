@@ -114,3 +114,23 @@ fn trait_with_async_trait() {
         },
     ));
 }
+
+#[test]
+fn fn_with_a_failure_rate() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(
+            window_size = 20,
+            minimum_calls = 10,
+            failure_rate = 40,
+            slow_call_duration = "2s",
+            slow_call_rate = 80,
+            success_threshold = 3,
+            ignored_errors = "success"
+        ),
+        quote! {
+            pub fn complete(prompt: &str) -> Result<String, ProviderError> {
+                send(prompt)
+            }
+        },
+    ));
+}

@@ -18,3 +18,18 @@ fn enum_of_models() {
     let file: syn::File = syn::parse2(out).expect("the expansion is valid Rust");
     insta::assert_snapshot!(prettyplease::unparse(&file));
 }
+
+#[test]
+fn enum_with_failure_rates() {
+    let out = super::derive(quote! {
+        #[derive(CircuitBreakers)]
+        #[breaker(window = "1m", slow_call_duration = "500ms")]
+        pub enum Region {
+            EuWest,
+            #[breaker(window_buckets = 6, failure_rate = 25, minimum_calls = 20)]
+            UsEast,
+        }
+    });
+    let file: syn::File = syn::parse2(out).expect("the expansion is valid Rust");
+    insta::assert_snapshot!(prettyplease::unparse(&file));
+}

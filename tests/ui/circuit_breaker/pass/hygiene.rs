@@ -29,6 +29,24 @@ mod bare {
         ::std::result::Result::Ok(prompt.len())
     }
 
+    #[::breaker::circuit_breaker(
+        window_size = 10,
+        minimum_calls = 5,
+        failure_rate = 30,
+        slow_call_duration = "2s",
+        slow_call_rate = 40,
+        success_threshold = 2,
+        ignored_errors = "success"
+    )]
+    pub fn rated() -> ::std::result::Result<(), super::ProviderError> {
+        ::std::result::Result::Ok(())
+    }
+
+    #[::breaker::circuit_breaker(window = "1m", window_buckets = 4)]
+    pub fn timed() -> ::std::result::Result<(), super::ProviderError> {
+        ::std::result::Result::Ok(())
+    }
+
     fn is_failure(_: &super::ProviderError) -> bool {
         true
     }
@@ -70,6 +88,8 @@ fn main() {
     use bare::Provider;
     assert_eq!(complete("abc").unwrap(), 3);
     assert_eq!(bare::complete("ab").unwrap(), 2);
+    bare::rated().unwrap();
+    bare::timed().unwrap();
     let provider = bare::ProviderBreaker::new(Echo);
     assert_eq!(provider.complete("a").unwrap(), 1);
     assert_eq!(provider.name(), "echo");

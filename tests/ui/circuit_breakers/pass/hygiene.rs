@@ -17,6 +17,14 @@ mod bare {
         #[breaker(cooldown = "5s")]
         UsEast,
     }
+
+    #[derive(::breaker::CircuitBreakers)]
+    #[breaker(window = "1m", slow_call_duration = "1s", ignored_errors = "success")]
+    pub enum Zone {
+        North,
+        #[breaker(window_buckets = 6, failure_rate = 20, minimum_calls = 5, slow_call_rate = 50)]
+        South,
+    }
 }
 
 fn main() {
@@ -24,4 +32,6 @@ fn main() {
     assert_eq!(breakers.get(bare::Region::EuWest).name().as_str(), "EU-WEST");
     assert_eq!(breakers.get(&bare::Region::UsEast).config().threshold, 2);
     assert_eq!(breakers.iter().count(), 2);
+    let zones = bare::ZoneBreakers::new();
+    assert_eq!(zones.iter().count(), 2);
 }
