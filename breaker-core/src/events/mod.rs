@@ -13,6 +13,7 @@
 //! Two transitions made at nearly the same moment on two threads may reach a listener in
 //! either order; their [`generation`](StateChange::generation)s tell the true order.
 
+mod counters;
 mod metrics;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,7 +25,8 @@ use serde::{Serialize, Serializer};
 
 use crate::breaker::{BreakerName, CircuitEvent, CircuitState};
 
-pub(crate) use metrics::{CallCounters, unix_millis_ago};
+pub(crate) use counters::CallCounters;
+pub(crate) use metrics::unix_millis_ago;
 pub use metrics::{Metrics, WindowCounts};
 
 /// One transition of a breaker's state machine.

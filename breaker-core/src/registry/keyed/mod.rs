@@ -59,8 +59,9 @@
 //! - Known limit: a lookup that races with the eviction of its own key (the least
 //!   recently used one, so rarely) may get the evicted breaker; its call then reports to
 //!   that breaker, not to the one the next lookup creates.
-//! - Memory: each breaker carries its counter shards, four cache lines of 128 bytes per
-//!   core (2 KiB to 32 KiB a breaker), so size the capacity accordingly.
+//! - Memory: a breaker's counters take 512 bytes (the shards of the process's first four
+//!   thread slots); a thread of a later slot that calls it adds a shard of 128 bytes, and
+//!   the first such thread a table of four pointers per core and a shared shard.
 
 use std::borrow::Borrow;
 use std::fmt;
