@@ -14,8 +14,10 @@ use crate::policy::{IgnoredErrors, Outcome, TripPolicy};
 
 impl CircuitBreaker {
     /// Inlined into the caller's crate for a call in Closed, the hot path: a load of the hot
-    /// word and a comparison; the rest is out of line.
-    #[inline]
+    /// word and a comparison; the rest is out of line. Always inlined: left to itself LLVM
+    /// kept it out of line once the permit grew a word, at +0.2 ns a call (closed_call
+    /// bench), against -0.25 ns below the pre-policy code inlined.
+    #[inline(always)]
     pub(crate) fn report_success(&self, word: u64, started: u64) {
         if Permit::admission_of(word) == Admission::Closed {
             self.counters.succeeded();
