@@ -25,15 +25,24 @@ pub(crate) enum Admission {
     Windowed = 4,
 }
 
-// The bits of a permit's word: the generation (the hot word's tag for a call admitted in
-// Closed; 57 bits, more than a breaker will ever use), the admission (3 bits), whether the
-// call is timed, whether a panic counts as a failure, and whether the permit was reported.
+// The bits of a permit's word: the admission (3 bits), whether the call is timed, whether a
+// panic counts as a failure, whether the permit was reported, and 57 bits of payload: the
+// generation that admitted it (the hot word's tag for a call admitted in Closed), or, for a
+// timed call, the generation's low 24 bits and when the call started, so that a permit stays
+// two words and moves in registers.
 const GENERATION_BITS: u32 = 57;
 const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
 const ADMISSION_MASK: u64 = 0b111 << GENERATION_BITS;
 const TIMED: u64 = 1 << 60;
 const FAIL_ON_PANIC: u64 = 1 << 62;
 const REPORTED: u64 = 1 << 63;
+/// A timed call's start, in microseconds of the breaker's clock modulo 2^33 (about 2.4
+/// hours, above the longest slow-call duration, an hour).
+const START_BITS: u32 = 33;
+const START_MASK: u64 = (1 << START_BITS) - 1;
+/// A timed call's generation: its low 24 bits (16 million transitions before a stale
+/// report could pass for a current one).
+const TIMED_GENERATION_MASK: u64 = (1 << (GENERATION_BITS - START_BITS)) - 1;
 
 /// What the admission bits of a permit's word say.
 #[inline]
@@ -47,10 +56,10 @@ fn admission_of(word: u64) -> Admission {
     }
 }
 
-/// When a call started, if it is timed (`started` of a permit whose word has `TIMED`).
-#[inline]
-pub(crate) fn started_of(word: u64, started: u64) -> Option<u64> {
-    (word & TIMED != 0).then_some(started)
+/// The elapsed microseconds between a timed call's start (as a permit keeps it) and `now`
+/// (nanoseconds of the breaker's clock).
+pub(crate) fn elapsed_micros(started: u64, now: u64) -> u64 {
+    (now / 1_000).wrapping_sub(started) & START_MASK
 }
 
 /// Permission to make one call through a [`CircuitBreaker`], from
@@ -87,35 +96,46 @@ pub(crate) fn started_of(word: u64, started: u64) -> Option<u64> {
 #[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
-    /// Generation, admission and flags in one word, so that the Closed hot path tests one
-    /// register.
+    /// Generation, admission, flags and a timed call's start in one word, so that a permit
+    /// is two words and moves in registers: the Closed hot path then has no stack copies
+    /// to stall on.
     word: u64,
-    /// When a timed call started, in nanoseconds of the breaker's clock (a policy watching
-    /// for slow calls times them); unset otherwise.
-    started: u64,
 }
 
 impl<'a> Permit<'a> {
     #[inline]
     pub(crate) fn new(breaker: &'a CircuitBreaker, admission: Admission, generation: u64) -> Self {
         let word = (generation & GENERATION_MASK) | ((admission as u64) << GENERATION_BITS);
-        Self {
-            breaker,
-            word,
-            started: 0,
-        }
+        Self { breaker, word }
     }
 
-    /// This permit, timed from `started`.
-    pub(crate) fn timed(mut self, started: u64) -> Self {
-        self.word |= TIMED;
-        self.started = started;
+    /// This permit, timed from `now` (nanoseconds of the breaker's clock): it keeps the low
+    /// 24 bits of its generation and the start in microseconds.
+    pub(crate) fn timed(mut self, now: u64) -> Self {
+        let generation = self.word & TIMED_GENERATION_MASK;
+        let start = (now / 1_000) & START_MASK;
+        self.word = (self.word & !GENERATION_MASK) | TIMED | (generation << START_BITS) | start;
         self
     }
 
-    /// When the call started, if it is timed.
+    /// When the call started (microseconds, modulo 2^33), if it is timed.
     pub(crate) fn started(&self) -> Option<u64> {
-        started_of(self.word, self.started)
+        (self.word & TIMED != 0).then_some(self.word & START_MASK)
+    }
+
+    /// Whether `generation` (a full one) is the one that admitted this permit, to as many
+    /// bits as the permit keeps of it.
+    pub(crate) fn is_of(&self, generation: u64) -> bool {
+        let kept = match self.admission() {
+            Admission::Closed | Admission::Windowed => crate::breaker::hot_tag(generation),
+            _ => generation & GENERATION_MASK,
+        };
+        let kept = if self.word & TIMED != 0 {
+            kept & TIMED_GENERATION_MASK
+        } else {
+            kept
+        };
+        kept == self.admitted_in()
     }
 
     /// What it was admitted as.
@@ -127,7 +147,7 @@ impl<'a> Permit<'a> {
     /// The generation it was admitted in (the hot word's tag if admitted in Closed).
     #[inline]
     pub(crate) fn admitted_in(&self) -> u64 {
-        self.word & GENERATION_MASK
+        Self::admitted_in_of(self.word)
     }
 
     /// Reports that the call succeeded: in Closed it resets the consecutive failures; as a
@@ -136,9 +156,8 @@ impl<'a> Permit<'a> {
     pub fn success(self) {
         // By value, not through `&self`: the permit stays in registers on the hot path.
         let breaker = self.breaker;
-        let started = self.started;
         let word = self.detach() | REPORTED;
-        breaker.report_success(word, started);
+        breaker.report_success(word);
     }
 
     /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
@@ -220,7 +239,7 @@ impl<'a> Permit<'a> {
     }
 
     /// The generation of the breaker that admitted this permit (modulo 2^40 for a call
-    /// admitted in Closed).
+    /// admitted in Closed, modulo 2^24 for a call timed by a slow-call policy).
     pub fn generation(&self) -> u64 {
         self.admitted_in()
     }
@@ -245,10 +264,8 @@ impl<'a> Permit<'a> {
     /// would be ignored).
     pub fn is_stale(&self) -> bool {
         match self.admission() {
-            Admission::Closed | Admission::Windowed => {
-                !self.breaker.is_current_tag(self.admitted_in())
-            }
-            _ => self.breaker.generation() != self.admitted_in(),
+            Admission::Closed | Admission::Windowed => !self.is_of(self.breaker.published_tag()),
+            _ => !self.is_of(self.breaker.generation()),
         }
     }
 
@@ -260,11 +277,10 @@ impl<'a> Permit<'a> {
 
 impl<'a> Permit<'a> {
     /// A reported permit from its parts, for the code that reports it out of line.
-    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64, started: u64) -> Self {
+    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64) -> Self {
         Self {
             breaker,
             word: word | REPORTED,
-            started,
         }
     }
 
@@ -277,7 +293,11 @@ impl<'a> Permit<'a> {
     /// The generation of a permit's word.
     #[inline]
     pub(crate) fn admitted_in_of(word: u64) -> u64 {
-        word & GENERATION_MASK
+        if word & TIMED != 0 {
+            (word & GENERATION_MASK) >> START_BITS
+        } else {
+            word & GENERATION_MASK
+        }
     }
 
     /// The permit's word, without reporting it or dropping it: for reports by value.
@@ -306,7 +326,6 @@ impl<'a> Permit<'a> {
 pub struct OwnedPermit {
     breaker: Arc<CircuitBreaker>,
     word: u64,
-    started: u64,
 }
 
 impl OwnedPermit {
@@ -315,7 +334,6 @@ impl OwnedPermit {
         Permit {
             breaker: &self.breaker,
             word: self.word,
-            started: self.started,
         }
     }
 
@@ -399,13 +417,10 @@ impl CircuitBreaker {
     /// Like [`acquire`](Self::acquire), for a breaker held by `Arc`: the permit owns a
     /// reference to the breaker, so it can live in a future or move to another thread.
     pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, CircuitOpen> {
-        let permit = self.acquire()?;
-        let started = permit.started;
-        let word = permit.detach();
+        let word = self.acquire()?.detach();
         Ok(OwnedPermit {
             breaker: Arc::clone(self),
             word,
-            started,
         })
     }
 }
@@ -432,5 +447,37 @@ impl fmt::Debug for Permit<'_> {
             .field("generation", &self.generation())
             .field("probe", &self.is_probe())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BreakerConfig;
+
+    #[test]
+    fn a_timed_permit_keeps_its_start_and_the_low_bits_of_its_generation() {
+        let breaker = CircuitBreaker::new("timed", BreakerConfig::default());
+        let generation = 0x12_3456_789a;
+        let permit = Permit::new(&breaker, Admission::Probe, generation).timed(5_000_700);
+        assert_eq!(permit.started(), Some(5_000), "microseconds, truncated");
+        assert_eq!(permit.admission(), Admission::Probe);
+        assert_eq!(permit.admitted_in(), generation & TIMED_GENERATION_MASK);
+        assert!(permit.is_of(generation));
+        assert!(!permit.is_of(generation + 1));
+        std::mem::forget(permit);
+
+        let untimed = Permit::new(&breaker, Admission::Probe, generation);
+        assert_eq!(untimed.started(), None);
+        assert!(untimed.is_of(generation));
+        assert!(!untimed.is_of(generation + (1 << 24)), "all 57 bits kept");
+        std::mem::forget(untimed);
+    }
+
+    #[test]
+    fn elapsed_time_wraps_with_the_start() {
+        assert_eq!(elapsed_micros(1_000, 3_500_000), 2_500);
+        // Started just before the 33-bit count wrapped: still 2 µs.
+        assert_eq!(elapsed_micros(START_MASK, 1_000), 2);
     }
 }

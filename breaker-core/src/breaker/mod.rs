@@ -50,7 +50,7 @@ use crate::permit::{Admission, Permit};
 use crate::policy::TripPolicy;
 use hot::{Hot, OpenHint, Summary};
 
-pub(crate) use hot::MAX_THRESHOLD;
+pub(crate) use hot::{MAX_THRESHOLD, tag as hot_tag};
 pub use name::BreakerName;
 pub(crate) use snapshot::Snapshot;
 pub use table::{Circuit, CircuitEvent, CircuitState};
@@ -403,9 +403,10 @@ impl CircuitBreaker {
         Ok(next)
     }
 
-    /// Whether generation `tag` (of a call admitted in Closed) is still the current one.
-    pub(crate) fn is_current_tag(&self, tag: u64) -> bool {
-        self.hot.is_current(tag)
+    /// The tag of the generation the hot word publishes (a call admitted in Closed is
+    /// current if it was admitted under it).
+    pub(crate) fn published_tag(&self) -> u64 {
+        self.hot.tag()
     }
 
     #[inline]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arc_swap::Guard;
 
 use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
-use crate::permit::{Admission, Permit};
+use crate::permit::{Admission, Permit, elapsed_micros};
 use crate::policy::{IgnoredErrors, Outcome, TripPolicy};
 
 impl CircuitBreaker {
@@ -18,7 +18,7 @@ impl CircuitBreaker {
     /// kept it out of line once the permit grew a word, at +0.2 ns a call (closed_call
     /// bench), against -0.25 ns below the pre-policy code inlined.
     #[inline(always)]
-    pub(crate) fn report_success(&self, word: u64, started: u64) {
+    pub(crate) fn report_success(&self, word: u64) {
         if Permit::admission_of(word) == Admission::Closed {
             self.counters.succeeded();
             if self.hot.succeed(Permit::admitted_in_of(word)) == hot::Counted::Stale {
@@ -26,12 +26,12 @@ impl CircuitBreaker {
             }
             return;
         }
-        self.report_success_slow(word, started);
+        self.report_success_slow(word);
     }
 
     #[inline(never)]
-    fn report_success_slow(&self, word: u64, started: u64) {
-        let permit = Permit::reported(self, word, started);
+    fn report_success_slow(&self, word: u64) {
+        let permit = Permit::reported(self, word);
         self.report(&permit, false);
     }
 
@@ -52,7 +52,7 @@ impl CircuitBreaker {
                 let snapshot = self.current.load();
                 if failures >= snapshot.config.threshold
                     && snapshot.state == CircuitState::Closed
-                    && hot::tag(snapshot.generation) == permit.admitted_in()
+                    && permit.is_of(snapshot.generation)
                 {
                     // Every failure at or past the threshold tries; the compare-and-swap
                     // lets exactly one of them open the circuit.
@@ -96,14 +96,15 @@ impl CircuitBreaker {
         }
     }
 
-    /// Whether a call that started at `started` was slow by `snapshot`'s policy (counted
-    /// in the metrics if so), and the time now.
+    /// Whether a call that started at `started` (microseconds, as its permit keeps it) was
+    /// slow by `snapshot`'s policy (counted in the metrics if so), and the time now.
     fn was_slow(&self, snapshot: &Snapshot, started: u64) -> (bool, u64) {
         let now = nanos(self.clock.now());
+        let elapsed = u128::from(elapsed_micros(started, now)) * 1_000;
         let slow = snapshot
             .config
             .slow_calls()
-            .is_some_and(|slow| now.saturating_sub(started) > nanos(slow.duration));
+            .is_some_and(|slow| elapsed > slow.duration.as_nanos());
         if slow {
             self.counters.slow();
         }
@@ -114,8 +115,7 @@ impl CircuitBreaker {
     /// window of its generation, which may trip the circuit.
     fn windowed(&self, permit: &Permit<'_>, failed: bool) {
         let snapshot = self.current.load();
-        let current = snapshot.state == CircuitState::Closed
-            && hot::tag(snapshot.generation) == permit.admitted_in();
+        let current = snapshot.state == CircuitState::Closed && permit.is_of(snapshot.generation);
         let (Some(window), TripPolicy::FailureRate(policy), true) =
             (&snapshot.window, snapshot.config.policy, current)
         else {
@@ -137,7 +137,7 @@ impl CircuitBreaker {
     /// The current snapshot, if it is still the generation a probe was admitted in.
     fn probes_generation(&self, permit: &Permit<'_>) -> Option<Guard<Arc<Snapshot>>> {
         let snapshot = self.current.load();
-        (snapshot.generation == permit.admitted_in() && snapshot.state == CircuitState::HalfOpen)
+        (permit.is_of(snapshot.generation) && snapshot.state == CircuitState::HalfOpen)
             .then_some(snapshot)
     }
 

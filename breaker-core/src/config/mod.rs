@@ -39,7 +39,7 @@ mod tests;
 /// | `window_buckets` | 10 | time window only: how many buckets it is cut in (1 to 1,000) |
 /// | `failure_rate` | 50 | with a window: the failure rate that trips, in percent (1 to 100) |
 /// | `minimum_calls` | the window size; 10 for a time window | with a window: calls it must hold before a rate trips (at most `window_size`) |
-/// | `slow_call_duration` | none | with a window: a call slower than this is slow ([`SlowCalls`]) |
+/// | `slow_call_duration` | none | with a window: a call slower than this is slow ([`SlowCalls`]; at most an hour) |
 /// | `slow_call_rate` | 100 | with `slow_call_duration`: the slow-call rate that trips, in percent (1 to 100) |
 ///
 /// Giving `window_size` or `window` selects the [`TripPolicy::FailureRate`] policy; the
@@ -313,6 +313,13 @@ fn validate_rate(rate: &FailureRate) -> Result<(), ConfigError> {
                 "slow_call_duration",
                 "0s",
                 "must be more than zero",
+            ));
+        }
+        if slow.duration > SlowCalls::MAX_DURATION {
+            return Err(ConfigError::new(
+                "slow_call_duration",
+                quoted(slow.duration),
+                "must be at most an hour (\"1h\")",
             ));
         }
         percent("slow_call_rate", slow.rate)?;

@@ -205,3 +205,39 @@ fn bad_backoff_settings_name_the_field_and_the_value() {
     let err = from_toml("jitter = \"half\"").unwrap_err();
     assert!(err.contains("half") && err.contains("equal"), "{err}");
 }
+
+#[test]
+fn policy_settings_name_the_field_and_the_value() {
+    let cases = [
+        ("window_size = 0", "`window_size` = 0"),
+        (
+            "window_size = 10\nfailure_rate = 150",
+            "`failure_rate` = 150",
+        ),
+        (
+            "window_size = 10\nminimum_calls = 11",
+            "`minimum_calls` = 11",
+        ),
+        ("window_size = 10\nthreshold = 3", "`threshold` = 3"),
+        ("failure_rate = 40", "`failure_rate` = 40"),
+        ("window_size = 5\nwindow = \"1m\"", "`window` = \"1m\""),
+        (
+            "window = \"1m\"\nwindow_buckets = 0",
+            "`window_buckets` = 0",
+        ),
+        (
+            "window_size = 10\nslow_call_rate = 50",
+            "`slow_call_rate` = 50",
+        ),
+        (
+            "window_size = 10\nslow_call_duration = \"2h\"",
+            "`slow_call_duration` = \"2h\"",
+        ),
+        ("success_threshold = 0", "`success_threshold` = 0"),
+        ("ignored_errors = \"maybe\"", "maybe"),
+    ];
+    for (text, expected) in cases {
+        let err = from_toml(text).unwrap_err();
+        assert!(err.contains(expected), "{text:?}: {err}");
+    }
+}

@@ -154,13 +154,16 @@ impl Window {
 /// one: the remote has not recovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SlowCalls {
-    /// How long a call may take before it is slow; more than zero.
+    /// How long a call may take before it is slow; more than zero, at most an hour (calls
+    /// are timed to the microsecond).
     pub duration: Duration,
     /// The slow-call rate that trips the circuit, in percent: from 1 to 100.
     pub rate: u8,
 }
 
 impl SlowCalls {
+    /// The longest slow-call duration: an hour.
+    pub const MAX_DURATION: Duration = Duration::from_secs(3600);
     /// The default slow-call rate: 100%, every call in the window slow.
     pub const DEFAULT_RATE: u8 = 100;
 

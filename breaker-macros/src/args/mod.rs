@@ -276,7 +276,16 @@ impl BreakerArgs {
                     "would let the rates of an empty window count",
                 )?)
             }
-            "slow_call_duration" => self.slow_call_duration = Some(duration(arg, true)?),
+            "slow_call_duration" => {
+                let slow = duration(arg, true)?;
+                if slow.value > MAX_SLOW_CALL_DURATION {
+                    return Err(syn::Error::new(
+                        slow.span,
+                        "`slow_call_duration` must be at most an hour (\"1h\"): calls are timed to the microsecond in a 33-bit count",
+                    ));
+                }
+                self.slow_call_duration = Some(slow);
+            }
             "slow_call_rate" => self.slow_call_rate = Some(percent(arg)?),
             _ => unreachable!("every allowed key is handled"),
         }
@@ -411,6 +420,7 @@ const DEFAULT_FAILURE_RATE: u8 = 50;
 const MAX_THRESHOLD: u32 = 16_777_212;
 const MAX_WINDOW_SIZE: u32 = 100_000;
 const MAX_WINDOW_BUCKETS: u32 = 1_000;
+const MAX_SLOW_CALL_DURATION: Duration = Duration::from_secs(3600);
 
 fn unknown_key(key: &Ident, place: Place) -> syn::Error {
     let name = key.to_string();

@@ -35,6 +35,11 @@ fn zero_durations() -> Result<(), ProviderError> {
     Ok(())
 }
 
+#[circuit_breaker(window_size = 10, slow_call_duration = "2h")]
+fn slow_beyond_an_hour() -> Result<(), ProviderError> {
+    Ok(())
+}
+
 // A method's settings that conflict with the trait's window: reported on the method's token.
 #[circuit_breaker(window_size = 20)]
 trait Provider {
