@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::error::CircuitOpen;
 
 fn breaker(config: BreakerConfig) -> (CircuitBreaker, ManualClock) {
     let clock = ManualClock::new();
@@ -351,4 +352,6 @@ fn a_breaker_and_a_permit_are_small() {
     assert!(std::mem::size_of::<CircuitBreaker>() <= 128);
     // Two words: a permit moves in registers (a timed call's start is packed in its word).
     assert_eq!(std::mem::size_of::<Permit<'_>>(), 16);
+    // What a rejection returns, through memory: five words.
+    assert_eq!(std::mem::size_of::<Result<Permit<'_>, CircuitOpen>>(), 40);
 }
