@@ -65,7 +65,8 @@ pub(crate) fn elapsed_micros(started: u64, now: u64) -> u64 {
 /// Permission to make one call through a [`CircuitBreaker`], from
 /// [`CircuitBreaker::acquire`].
 ///
-/// Report the outcome with [`success`](Self::success) or [`failure`](Self::failure). A
+/// Report the outcome with [`success`](Self::success) or [`failure`](Self::failure) (or
+/// [`ignore`](Self::ignore) for an error that says nothing about the remote). A
 /// permit dropped without a report (its future was cancelled, its caller panicked) counts as
 /// neither: if it was a half-open probe, its slot is freed at once for another probe. A
 /// permit that is never dropped (`mem::forget`) holds its probe slot until the breaker's

@@ -55,7 +55,9 @@ pub struct Metrics {
     /// Calls that took longer than the slow-call duration (counted whatever their outcome;
     /// 0 unless the breaker's policy watches for slow calls).
     pub slow: u64,
-    /// Calls whose error the classifier ignores (`failure_if` returned false).
+    /// Calls whose error the classifier ignores (`failure_if` returned false,
+    /// [`Permit::ignore`](crate::Permit::ignore)); with `ignored_errors = "success"` they
+    /// are counted in `succeeded` too.
     pub ignored: u64,
     /// Closed under a sliding-window policy: what the window holds now.
     pub window: Option<WindowCounts>,
