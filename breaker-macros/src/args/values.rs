@@ -12,16 +12,9 @@ use crate::suggest;
 /// A string argument that must be one of `choices`.
 pub(super) fn one_of(arg: &Arg, choices: &[&'static str]) -> syn::Result<Spanned<&'static str>> {
     let expected: Vec<String> = choices.iter().map(|c| format!("`\"{c}\"`")).collect();
-    let expr = value(arg, choices[0])?;
-    let Expr::Lit(ExprLit {
-        lit: Lit::Str(lit), ..
-    }) = expr
-    else {
-        return Err(syn::Error::new_spanned(
-            expr,
-            format!("`{}` takes one of {}", arg.key, expected.join(", ")),
-        ));
-    };
+    let lit = string_literal(arg, choices[0], || {
+        format!("`{}` takes one of {}", arg.key, expected.join(", "))
+    })?;
     let text = lit.value();
     match choices.iter().find(|c| **c == text) {
         Some(choice) => Ok(Spanned {
@@ -76,6 +69,21 @@ pub(super) fn value<'a>(arg: &'a Arg, what: &str) -> syn::Result<&'a Expr> {
             format!("`{}` takes a value: `{} = {what}`", arg.key, arg.key),
         )
     })
+}
+
+/// The value of `arg` if it is a string literal; else an error on it, saying what `arg`
+/// `takes`.
+fn string_literal<'a>(
+    arg: &'a Arg,
+    example: &str,
+    takes: impl FnOnce() -> String,
+) -> syn::Result<&'a LitStr> {
+    match value(arg, example)? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit),
+        other => Err(syn::Error::new_spanned(other, takes())),
+    }
 }
 
 /// A whole number from 1 to `max`; `zero` says what 0 would do, for its message.
@@ -143,19 +151,12 @@ fn whole_number(arg: &Arg, example: &str) -> syn::Result<(u128, Span)> {
 }
 
 pub(super) fn duration(arg: &Arg, must_be_positive: bool) -> syn::Result<Spanned<Duration>> {
-    let expr = value(arg, "\"30s\"")?;
-    let Expr::Lit(ExprLit {
-        lit: Lit::Str(lit), ..
-    }) = expr
-    else {
-        return Err(syn::Error::new_spanned(
-            expr,
-            format!(
-                "`{}` takes a duration string, such as `\"30s\"` or `\"1m 30s\"`",
-                arg.key
-            ),
-        ));
-    };
+    let lit = string_literal(arg, "\"30s\"", || {
+        format!(
+            "`{}` takes a duration string, such as `\"30s\"` or `\"1m 30s\"`",
+            arg.key
+        )
+    })?;
     let text = lit.value();
     if text.trim().is_empty() {
         return Err(syn::Error::new(
