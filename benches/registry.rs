@@ -1,20 +1,23 @@
 //! Breakers looked up by a string key among 8, 1,000 and 10,000 keys, called round robin
 //! (admitted, then a success), on one thread: the keyed registry against the enum path (the
 //! `#[derive(CircuitBreakers)]` enum over its 8 variants, no key to look up), with the
-//! seed-001-shaped `RwLock<HashMap<String, State>>` at the same sizes for reference.
+//! seed-001-shaped `RwLock<HashMap<String, State>>` at the same sizes for reference, and the
+//! floor of any hashed lookup: a plain `std` `HashMap` (hashbrown, the same foldhash),
+//! single-threaded, with no pin, no recency and no eviction.
 //!
-//! Target (issue 6): the registry at 10,000 keys at most 3x the enum path.
+//! Target (issue 5): the registry at 10,000 keys at most 3x the enum path.
 //!
 //! `cargo bench --bench registry`
 
 use std::hint::black_box;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use breaker::BreakerConfig;
 use breaker::registry::Registry;
+use breaker::{BreakerConfig, CircuitBreaker};
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 
 #[path = "baselines/mod.rs"]
 mod baselines;
@@ -59,6 +62,7 @@ fn registry(criterion: &mut Criterion) {
     for size in SIZES {
         let keys = keys(size);
         bench_registry(&mut group, &keys);
+        bench_floor(&mut group, &keys);
 
         let map = MapBreakers::new(MapConfig::default());
         for key in &keys {
@@ -69,16 +73,10 @@ fn registry(criterion: &mut Criterion) {
             BenchmarkId::new("baseline: RwLock<HashMap> (seed 001)", size),
             &keys,
             |b, keys| {
-                let mut i = 0;
-                b.iter(|| {
-                    let key = black_box(keys[i].as_str());
+                in_turn(b, keys, |key| {
                     let map = black_box(&map);
                     if map.check(key).is_ok() {
                         map.record_success(key);
-                    }
-                    i += 1;
-                    if i == keys.len() {
-                        i = 0;
                     }
                 })
             },
@@ -87,9 +85,38 @@ fn registry(criterion: &mut Criterion) {
     group.finish();
 }
 
+/// The floor: a `std` `HashMap` from the key to its breaker, read by one thread, looked up
+/// by `&str` with the same hasher; what any hashed lookup of these keys costs here.
+fn bench_floor(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
+    let mut map: HashMap<Box<str>, CircuitBreaker, foldhash::fast::RandomState> =
+        HashMap::default();
+    for key in keys {
+        map.insert(
+            key.as_str().into(),
+            CircuitBreaker::new(key.clone(), config()),
+        );
+    }
+    group.bench_with_input(
+        BenchmarkId::new(
+            "reference: std HashMap, 1 thread, no pin or eviction",
+            keys.len(),
+        ),
+        keys,
+        |b, keys| {
+            in_turn(b, keys, |key| {
+                let breaker = black_box(&map).get(key).expect("every key is in");
+                if let Ok(permit) = breaker.acquire() {
+                    permit.success();
+                }
+            })
+        },
+    );
+}
+
 /// Ours: a `Registry<Arc<str>>` holding a breaker per key, looked up by `&str` on every call
-/// the way its docs show (`registry.get_or_insert(key).acquire()`), and through a pinned view
-/// held for the whole measurement (the fastest path: no epoch pin per call).
+/// the ways its docs show: `registry.get_or_insert(key).acquire()` (two nested pins, as the
+/// permit may outlive the reference), `registry.acquire(key)` (one pin), and through a pinned
+/// view held for the whole measurement (no pin per call).
 fn bench_registry(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
     let size = keys.len();
     let registry: Registry<Arc<str>> = Registry::new(size, config());
@@ -106,15 +133,20 @@ fn bench_registry(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
         BenchmarkId::new("ours: Registry get_or_insert", size),
         keys,
         |b, keys| {
-            let mut i = 0;
-            b.iter(|| {
-                let key = black_box(keys[i].as_str());
+            in_turn(b, keys, |key| {
                 if let Ok(permit) = black_box(&registry).get_or_insert(key).acquire() {
                     permit.success();
                 }
-                i += 1;
-                if i == keys.len() {
-                    i = 0;
+            })
+        },
+    );
+    group.bench_with_input(
+        BenchmarkId::new("ours: Registry acquire", size),
+        keys,
+        |b, keys| {
+            in_turn(b, keys, |key| {
+                if let Ok(permit) = black_box(&registry).acquire(key) {
+                    permit.success();
                 }
             })
         },
@@ -124,20 +156,26 @@ fn bench_registry(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
         keys,
         |b, keys| {
             let pinned = registry.pin();
-            let mut i = 0;
-            b.iter(|| {
-                let key = black_box(keys[i].as_str());
+            in_turn(b, keys, |key| {
                 if let Ok(permit) = black_box(&pinned).get_or_insert(key).acquire() {
                     permit.success();
-                }
-                i += 1;
-                if i == keys.len() {
-                    i = 0;
                 }
             })
         },
     );
     assert_eq!(registry.len(), size, "no key was added or evicted");
+}
+
+/// Measures `call` on each key in turn, round robin.
+fn in_turn(b: &mut Bencher<'_, WallTime>, keys: &[String], mut call: impl FnMut(&str)) {
+    let mut i = 0;
+    b.iter(|| {
+        call(black_box(keys[i].as_str()));
+        i += 1;
+        if i == keys.len() {
+            i = 0;
+        }
+    })
 }
 
 criterion_group!(benches, registry);

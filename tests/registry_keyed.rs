@@ -5,6 +5,9 @@
 //!   got (no breaker lost, none duplicated), and every call is counted by it.
 //! - Many threads inserting past the capacity: the registry holds no more than its
 //!   capacity (all but the open breakers are evictable), and never evicts an open one.
+//! - Eviction, reuse of evicted entries, removal and `Send` references racing with lookups:
+//!   every breaker returned or held is the one of its key.
+//! - Lookups racing with the growth of the index find every key inserted before.
 //! - Looking up an existing key (by `&str`) and calling through it allocates nothing; nor
 //!   does looking up a missing one.
 
@@ -204,4 +207,104 @@ fn existing_key_lookups_and_calls_do_not_allocate() {
     });
     assert_eq!(allocations, 0);
     assert_eq!(registry.len(), 1);
+}
+
+/// A small deterministic generator, so that each thread's key sequence differs.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn recycled_entries_are_never_seen_under_another_key() {
+    // Ten times more keys than room: nearly every insertion evicts, and evicted entries are
+    // reused for other keys while other threads look keys up, hold `Send` references and
+    // remove keys. Every breaker a lookup returns must be the one of the key looked up.
+    const CAPACITY: usize = 64;
+    const KEYS: u64 = 640;
+    const OPS: usize = 20_000;
+    let registry: Registry<Arc<str>> = Registry::new(CAPACITY, config());
+    let arrived = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (registry, arrived) = (&registry, &arrived);
+            scope.spawn(move || {
+                let mut state = 0x9e37_79b9_7f4a_7c15 ^ (t as u64 + 1);
+                let mut held = Vec::new();
+                gate(arrived);
+                for op in 0..OPS {
+                    let key = format!("tenant-{}", next(&mut state) % KEYS);
+                    match op % 8 {
+                        0 => {
+                            let send = registry.get_or_insert_send(key.as_str());
+                            held.push((key, send));
+                            if held.len() > 4 {
+                                held.remove(0);
+                            }
+                        }
+                        1 => {
+                            registry.remove(key.as_str());
+                        }
+                        2 => {
+                            if let Some(breaker) = registry.get(key.as_str()) {
+                                assert_eq!(breaker.name(), key.as_str());
+                            }
+                        }
+                        _ => {
+                            let breaker = registry.get_or_insert(key.as_str());
+                            assert_eq!(breaker.name(), key.as_str());
+                            if let Ok(permit) = breaker.acquire() {
+                                assert_eq!(permit.breaker().name(), key.as_str());
+                                permit.success();
+                            }
+                        }
+                    }
+                    for (key, send) in &held {
+                        assert_eq!(send.name(), key.as_str(), "a held breaker kept its key");
+                    }
+                }
+            });
+        }
+    });
+    registry.for_each(|key, breaker| assert_eq!(breaker.name(), &**key));
+    registry.get_or_insert("last");
+    assert!(registry.len() <= CAPACITY, "{} breakers", registry.len());
+}
+
+#[test]
+fn lookups_find_every_key_while_the_index_is_rebuilt() {
+    // One thread inserts 50,000 keys (the index is rebuilt a dozen times, and readers may
+    // still probe a replaced one) while the others look up keys inserted before: none may
+    // be missed.
+    const STABLE: usize = 100;
+    let registry: Registry<Arc<str>> = Registry::new(100_000, config());
+    let stable: Vec<String> = (0..STABLE).map(|i| format!("stable-{i}")).collect();
+    for key in &stable {
+        registry.get_or_insert(key.as_str());
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|scope| {
+        for t in 0..THREADS - 1 {
+            let (registry, stable, done) = (&registry, &stable, &done);
+            scope.spawn(move || {
+                let mut lookups = 0usize;
+                while !done.load(Ordering::Acquire) || lookups < 10_000 {
+                    let key = &stable[(t + lookups) % STABLE];
+                    let breaker = registry.get(key.as_str()).expect("a stable key is found");
+                    assert_eq!(breaker.name(), key.as_str());
+                    lookups += 1;
+                }
+            });
+        }
+        let (registry, done) = (&registry, &done);
+        scope.spawn(move || {
+            for i in 0..50_000 {
+                registry.get_or_insert(format!("new-{i}").as_str());
+            }
+            done.store(true, Ordering::Release);
+        });
+    });
+    assert_eq!(registry.len(), STABLE + 50_000);
 }

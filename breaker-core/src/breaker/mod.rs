@@ -96,15 +96,18 @@ pub use table::{Circuit, CircuitEvent, CircuitState};
 /// probe.success();
 /// assert_eq!(breaker.state(), CircuitState::Closed);
 /// ```
+// In declaration order: a call in Closed reads `hot` and `counters` only, so they come first,
+// where a registry entry puts them on the cache line of its key.
+#[repr(C)]
 pub struct CircuitBreaker {
     /// The published summary of the current generation: what a call in Closed reads.
     hot: Hot,
+    counters: CallCounters,
     /// Open and ForcedOpen: the deadline, so that a rejection needs no snapshot.
     open_hint: OpenHint,
     name: BreakerName,
     current: ArcSwap<Snapshot>,
     clock: BreakerClock,
-    counters: CallCounters,
     listeners: Listeners,
     /// The random numbers of the open durations' jitter.
     jitter: JitterSource,

@@ -12,6 +12,7 @@
 //! registry.get(&Q)              -> Option<BreakerRef<'_>>   K: Borrow<Q> ("gpt-4o" for Arc<str>)
 //! registry.get_or_insert(&Q)    -> BreakerRef<'_>           K: Borrow<Q> + From<&Q>
 //! registry.get_or_insert_key(K) -> BreakerRef<'_>           any K (u64 tenant ids...)
+//! registry.acquire(&Q) -> Result<RegistryPermit<'_>, CircuitOpen>   one call, one pin
 //!     BreakerRef pins the registry (not Send) and derefs to CircuitBreaker (call,
 //!     call_async, state, metrics...); BreakerRef::acquire() -> Result<RegistryPermit<'_>,
 //!     CircuitOpen>, a permit that keeps its own pin, so that
@@ -20,7 +21,8 @@
 //!     pinned.get(&Q) -> Option<&CircuitBreaker>, pinned.get_or_insert(&Q) -> &CircuitBreaker,
 //!     pinned.get_or_insert_key(K); their permits are plain `Permit<'_>`s.
 //! registry.get_send(&Q) / get_or_insert_send(&Q) -> SendBreakerRef<'_>
-//!     Send + Sync, derefs to CircuitBreaker: for async tasks (~45 ns instead of ~15).
+//!     Send + Sync, derefs to CircuitBreaker: for async tasks (holds its entry: an atomic
+//!     increment more).
 //! registry.remove(&Q) -> bool                          whatever the breaker's state
 //! registry.contains_key(&Q), len(), is_empty(), capacity(), default_config()
 //! registry.for_each(|key, breaker| ...), registry.metrics() -> Vec<Metrics> sorted by name
@@ -28,96 +30,72 @@
 //!
 //! Per call, fastest first: `pinned.get(key)` (a pin held across calls), then
 //! `registry.get(key).unwrap().call(..)` or `registry.get(key).unwrap().acquire()`
-//! (each pins and unpins, about 5 ns more), then `get_send`.
+//! (each pins and unpins: two stores to the thread's own cache line), then `get_send`.
 //!
 //! # How it works
 //!
-//! - The breakers live in a [`papaya`] hash map (lock-free reads, epoch-based reclamation
-//!   by [`seize`]) hashed with [`foldhash`] (fast, seeded per registry), each inside its
-//!   map entry. A lookup pins the map's epoch (a store and a swap on the calling thread's
-//!   own reservation: no shared write), hashes the borrowed key and probes: no lock, no
-//!   allocation, no reference count. The [`BreakerRef`], [`RegistryPermit`],
-//!   [`SendBreakerRef`] or [`Pinned`] holds the pin, so a breaker evicted or removed
-//!   meanwhile stays valid until they are dropped; it is freed after that.
+//! A lookup is a hash of the borrowed key ([`foldhash`], seeded per registry), a probe of
+//! the [`Index`](index) (one word a slot: a tag from the hash and an entry id; 128 KiB at
+//! 10,000 keys, so it stays in a core's L2 cache), and one cache line of the entry, where
+//! the key's header, its stamp and the breaker's hot word sit together ([`arena`]). No
+//! lock, no allocation, no reference count, no shared write.
+//!
+//! - Memory: entries live in an arena at fixed addresses and are recycled. A lookup pins
+//!   its thread (a store to the thread's own cache line, see [`epoch`]); an entry evicted
+//!   or removed is dropped and reused only once every thread pinned before has unpinned,
+//!   and a [`SendBreakerRef`] holds its entry by a count. [`BreakerRef`],
+//!   [`RegistryPermit`] and [`Pinned`] hold a pin, so a breaker evicted or removed meanwhile
+//!   stays valid until they are dropped. Reuse is checked in batches, so the registry holds
+//!   up to its capacity plus a batch (a 32nd of the capacity, at most 64) plus what pins
+//!   still hold.
+//! - Writers (insertions, evictions, removals) take the registry's mutex; lookups never
+//!   do. Concurrent first lookups of a key: the first to take the mutex inserts, the others
+//!   find its breaker there.
 //! - Recency is a per-entry stamp: the registry's tick, which moves on every insertion and
 //!   every eviction scan. A lookup writes its entry's stamp only if the tick has moved since
 //!   the entry's last lookup, so a hot key does not write a shared cache line on every call.
 //!   Recency is thus measured in insertions: breakers used since the same insertion are
 //!   equally recent.
-//! - An insertion past the capacity evicts the least recently used breaker that is Closed
-//!   and has no call in flight (admitted and not yet reported). Candidates come from a
-//!   scan of the whole map that keeps the oldest Closed ones (an eighth of the capacity, at
-//!   least 16), sorted, so the cost of a scan is spread over many evictions; a candidate
-//!   used since the scan (its stamp moved) is skipped. Insertions take a mutex for this;
-//!   lookups never do.
+//! - An insertion at the capacity first evicts the least recently used breaker that is
+//!   Closed and has no call in flight (admitted and not yet reported). Candidates come from
+//!   a scan of the whole index that keeps the oldest Closed ones (an eighth of the capacity,
+//!   at least 16), sorted, so the cost of a scan is spread over many evictions; a candidate
+//!   used since the scan (its stamp moved) is skipped.
 //! - Open, HalfOpen, ForcedOpen and Disabled breakers are never evicted: evicting one would
 //!   forget an outage (or an operator's command). If every breaker is in such a state the
 //!   registry grows past its capacity rather than forget one, and shrinks back (by
 //!   evicting) on later insertions once some have closed.
-//! - Concurrent first lookups of a key may each build a breaker, but exactly one is
-//!   installed and returned to all of them; the others are dropped unseen.
 //! - Known limit: a lookup that races with the eviction of its own key (the least
 //!   recently used one, so rarely) may get the evicted breaker; its call then reports to
 //!   that breaker, not to the one the next lookup creates.
-//! - Memory: a breaker's counters take 512 bytes (the shards of the process's first four
-//!   thread slots); a thread of a later slot that calls it adds a shard of 128 bytes, and
-//!   the first such thread a table of four pointers per core and a shared shard.
+//! - Memory: an entry is 192 bytes with an `Arc<str>` key, plus the breaker's counters (512
+//!   bytes: the shards of the process's first four thread slots); a thread of a later slot
+//!   that calls it adds a shard of 128 bytes, and the first such thread a table of four
+//!   pointers per core and a shared shard.
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use seize::Collector;
-
 use super::BreakerSettings;
-use crate::breaker::{CircuitBreaker, CircuitState};
+use crate::breaker::CircuitBreaker;
 use crate::clock::Clock;
 use crate::config::BreakerConfig;
+use crate::error::CircuitOpen;
 use crate::events::Metrics;
-
-type Map<K> = papaya::HashMap<K, Slot, foldhash::fast::RandomState>;
-
-/// One breaker and when it was last looked up.
-struct Slot {
-    breaker: CircuitBreaker,
-    /// The registry's tick at the last lookup (or at the insertion).
-    stamp: AtomicU64,
-}
-
-impl Slot {
-    /// Records a lookup at `tick`: a write only if the tick has moved since the last one.
-    #[inline]
-    fn touch(&self, tick: u64) {
-        if self.stamp.load(Ordering::Relaxed) != tick {
-            self.stamp.store(tick, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether the breaker may be forgotten: Closed, with no call in flight.
-    fn evictable(&self) -> bool {
-        if self.breaker.state() != CircuitState::Closed {
-            return false;
-        }
-        let m = self.breaker.metrics();
-        m.state == CircuitState::Closed && m.admitted <= m.succeeded + m.failed + m.abandoned
-    }
-}
+use arena::{Arena, Entry};
+use epoch::Pin;
+use index::{Index, Slots};
+use writer::Writer;
 
 /// The registry's tick, alone on its cache line: read by every lookup, written only by
 /// insertions and eviction scans.
 #[repr(align(128))]
 struct Tick(AtomicU64);
-
-/// The eviction candidates of the last scan, oldest last.
-struct Evictor<K> {
-    /// (stamp at the scan, key), sorted by descending stamp: `pop` gives the oldest.
-    candidates: Vec<(u64, K)>,
-    /// After a scan that found nothing to evict: the length below which not to scan again.
-    rescan_at: usize,
-}
 
 /// Circuit breakers by key, created on first use, for keys known only at run time: model
 /// ids from a configuration file, tenant ids.
@@ -154,17 +132,19 @@ struct Evictor<K> {
 /// # Ok::<(), breaker::CircuitOpen>(())
 /// ```
 pub struct Registry<K> {
-    map: Map<K>,
-    /// The map's epoch collector: pins taken from it protect the map's memory.
-    collector: Arc<Collector>,
+    /// The current index, as a word (see [`Index::into_word`]). One it replaces is retired,
+    /// and freed once no pin can see it.
+    index: AtomicUsize,
+    arena: Arena<K>,
+    hasher: foldhash::fast::RandomState,
+    tick: Tick,
+    /// How many breakers the index links (maintained by the writer).
+    len: AtomicUsize,
     capacity: usize,
     default_config: BreakerConfig,
     settings: BreakerSettings,
     clock: Option<Arc<dyn Clock>>,
-    /// How many breakers the map holds (maintained by insertions and removals).
-    len: AtomicUsize,
-    tick: Tick,
-    evictor: Mutex<Evictor<K>>,
+    writer: Mutex<Writer<K>>,
 }
 
 /// The bounds every key type meets.
@@ -220,25 +200,19 @@ impl<K: RegistryKey> Registry<K> {
         if let Err(e) = default_config.validate() {
             panic!("Registry: invalid default config: {e}");
         }
-        let collector = Arc::new(Collector::new());
-        let map = papaya::HashMap::builder()
-            .hasher(foldhash::fast::RandomState::default())
-            .capacity(capacity.min(1 << 16))
-            .shared_collector(Arc::clone(&collector))
-            .build();
+        // Sized for the capacity up to a thousand keys; larger ones grow as they fill.
+        let index = Index::with_room_for(capacity.min(1_024));
         Self {
-            map,
-            collector,
+            index: AtomicUsize::new(index.into_word()),
+            arena: Arena::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            tick: Tick(AtomicU64::new(0)),
+            len: AtomicUsize::new(0),
             capacity,
             default_config,
             settings: BreakerSettings::new(),
             clock,
-            len: AtomicUsize::new(0),
-            tick: Tick(AtomicU64::new(0)),
-            evictor: Mutex::new(Evictor {
-                candidates: Vec::new(),
-                rescan_at: 0,
-            }),
+            writer: Mutex::new(Writer::new(capacity)),
         }
     }
 
@@ -303,14 +277,9 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.map.guard();
-        let slot = self.lookup(key, &guard)?;
-        let breaker: *const CircuitBreaker = &slot.breaker;
-        Some(BreakerRef {
-            breaker,
-            _guard: guard,
-            collector: &self.collector,
-        })
+        let pin = epoch::pin();
+        let entry = self.lookup(key, &pin)?;
+        Some(BreakerRef::new(breaker_of(entry), pin))
     }
 
     /// The breaker of `key`, created if there is none (from a clone of the borrowed key:
@@ -335,39 +304,54 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.map.guard();
-        let slot = match self.lookup(key, &guard) {
-            Some(slot) => slot,
-            None => self.insert(K::from(key), &guard),
-        };
-        let breaker: *const CircuitBreaker = &slot.breaker;
-        BreakerRef {
-            breaker,
-            _guard: guard,
-            collector: &self.collector,
-        }
+        let pin = epoch::pin();
+        let entry = self.lookup_or_insert(key, &pin);
+        BreakerRef::new(breaker_of(entry), pin)
+    }
+
+    /// Asks `key`'s breaker, created if there is none, to make one call: the shortest path
+    /// for one call, as it pins the registry once (`get_or_insert(key).acquire()` pins it
+    /// twice, as its permit may outlive the reference).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use breaker::registry::Registry;
+    /// use breaker::BreakerConfig;
+    ///
+    /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
+    /// let permit = models.acquire("gpt-4o")?;
+    /// permit.success();
+    /// assert_eq!(models.get("gpt-4o").unwrap().metrics().succeeded, 1);
+    /// # Ok::<(), breaker::CircuitOpen>(())
+    /// ```
+    #[inline]
+    pub fn acquire<Q>(&self, key: &Q) -> Result<RegistryPermit<'_>, CircuitOpen>
+    where
+        K: Borrow<Q> + for<'q> From<&'q Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let pin = epoch::pin();
+        let entry = self.lookup_or_insert(key, &pin);
+        // SAFETY: looked up under `pin`, which the permit keeps (and drops after itself).
+        let breaker: &CircuitBreaker = unsafe { &*breaker_of(entry) };
+        Ok(RegistryPermit::new(breaker.acquire()?, pin))
     }
 
     /// The breaker of `key`, created if there is none: for key types not built from a
     /// borrowed form (`u64` tenant ids), or when the key is owned already.
     #[inline]
     pub fn get_or_insert_key(&self, key: K) -> BreakerRef<'_> {
-        let guard = self.map.guard();
-        let slot = match self.lookup(&key, &guard) {
-            Some(slot) => slot,
-            None => self.insert(key, &guard),
+        let pin = epoch::pin();
+        let entry = match self.lookup(&key, &pin) {
+            Some(entry) => entry,
+            None => self.insert(key, &pin),
         };
-        let breaker: *const CircuitBreaker = &slot.breaker;
-        BreakerRef {
-            breaker,
-            _guard: guard,
-            collector: &self.collector,
-        }
+        BreakerRef::new(breaker_of(entry), pin)
     }
 
     /// A view that keeps the registry pinned for many lookups, whose breakers (and so
     /// whose permits) borrow it: the fastest way to make several calls (one per request,
-    /// say). Keep it short-lived: breakers evicted while it lives are freed only after it
+    /// say). Keep it short-lived: breakers evicted while it lives are reused only after it
     /// is dropped.
     ///
     /// ```
@@ -387,27 +371,22 @@ impl<K: RegistryKey> Registry<K> {
     pub fn pin(&self) -> Pinned<'_, K> {
         Pinned {
             registry: self,
-            guard: self.map.guard(),
+            pin: epoch::pin(),
         }
     }
 
     /// The breaker of `key`, if there is one, as a reference that is `Send` and `Sync`: to
-    /// hold across an `.await` in a `Send` future (`call_async`). It costs more than
-    /// [`get`](Self::get) (it takes an epoch slot from a process-wide pool, under a mutex),
-    /// which is nothing next to a network call but not for a hot synchronous loop. Memory
-    /// evicted while it is held is freed after it is dropped.
+    /// hold across an `.await` in a `Send` future (`call_async`). It holds its entry by a
+    /// count (an atomic increment, and a decrement when dropped): the entry is not reused
+    /// while it lives, even if the key is evicted meanwhile.
     pub fn get_send<Q>(&self, key: &Q) -> Option<SendBreakerRef<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.map.owned_guard();
-        let slot = self.lookup(key, &guard)?;
-        let breaker: *const CircuitBreaker = &slot.breaker;
-        Some(SendBreakerRef {
-            breaker,
-            _guard: guard,
-        })
+        let pin = epoch::pin();
+        let entry = self.lookup(key, &pin)?;
+        Some(SendBreakerRef::new(breaker_of(entry), self.holds_of(entry)))
     }
 
     /// [`get_or_insert`](Self::get_or_insert), as a reference that is `Send` and `Sync`
@@ -429,16 +408,9 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = self.map.owned_guard();
-        let slot = match self.lookup(key, &guard) {
-            Some(slot) => slot,
-            None => self.insert(K::from(key), &guard),
-        };
-        let breaker: *const CircuitBreaker = &slot.breaker;
-        SendBreakerRef {
-            breaker,
-            _guard: guard,
-        }
+        let pin = epoch::pin();
+        let entry = self.lookup_or_insert(key, &pin);
+        SendBreakerRef::new(breaker_of(entry), self.holds_of(entry))
     }
 
     /// Whether there is a breaker for `key` (not counted as a use).
@@ -447,29 +419,19 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.contains_key(key, &self.map.guard())
-    }
-
-    /// Removes the breaker of `key`, whatever its state; returns whether there was one.
-    /// Calls already admitted by it report to it; later lookups of `key` create a new one.
-    pub fn remove<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let removed = self.map.remove(key, &self.map.guard()).is_some();
-        if removed {
-            self.len.fetch_sub(1, Ordering::Relaxed);
-        }
-        removed
+        let pin = epoch::pin();
+        self.find(self.hasher.hash_one(key), key, &pin).is_some()
     }
 
     /// Calls `f` with every key and its breaker, in no particular order (not counted as
     /// uses): for dashboards.
     pub fn for_each(&self, mut f: impl FnMut(&K, &CircuitBreaker)) {
-        let guard = self.map.guard();
-        for (key, slot) in self.map.iter(&guard) {
-            f(key, &slot.breaker);
+        let pin = epoch::pin();
+        let index = self.index(&pin);
+        for id in index.ids() {
+            // SAFETY: reached through the index under `pin`.
+            let data = unsafe { self.arena.entry(id).data() };
+            f(&data.key, &data.breaker);
         }
     }
 
@@ -494,122 +456,71 @@ impl<K: RegistryKey> Registry<K> {
         metrics
     }
 
-    /// The slot of `key`, its stamp refreshed.
+    /// The count of `SendBreakerRef`s of an entry of this registry, for the registry's life.
+    fn holds_of(&self, entry: &Entry<K>) -> &AtomicU32 {
+        let holds: *const AtomicU32 = &entry.holds;
+        // SAFETY: entries are in the arena, whose memory lives as long as the registry; the
+        // count is outside the entry's data, so it stays valid across reuse.
+        unsafe { &*holds }
+    }
+
+    /// The current index, valid while `pin` is held.
     #[inline]
-    fn lookup<'g, Q>(&self, key: &Q, guard: &'g impl papaya::Guard) -> Option<&'g Slot>
+    fn index<'p>(&'p self, _pin: &'p Pin) -> Slots<'p> {
+        // SAFETY: the word is an index's, which is freed only once it is replaced and no
+        // pin taken before is held; `_pin` was taken before this load.
+        unsafe { Slots::of(self.index.load(Ordering::Acquire)) }
+    }
+
+    /// The entry of `key`, its stamp refreshed.
+    #[inline]
+    fn lookup<'p, Q>(&'p self, key: &Q, pin: &'p Pin) -> Option<&'p Entry<K>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let slot = self.map.get(key, guard)?;
-        slot.touch(self.tick.0.load(Ordering::Relaxed));
-        Some(slot)
+        let entry = self.find(self.hasher.hash_one(key), key, pin)?;
+        entry.touch(self.tick.0.load(Ordering::Relaxed));
+        Some(entry)
     }
 
-    /// Inserts a breaker for `key` unless another thread just did, then makes room.
-    #[cold]
-    #[inline(never)]
-    fn insert<'g>(&self, key: K, guard: &'g impl papaya::Guard) -> &'g Slot {
-        let name = key.to_string();
-        let config = self
-            .settings
-            .get(&name)
-            .unwrap_or(&self.default_config)
-            .clone();
-        let make = || {
-            let breaker = match &self.clock {
-                Some(clock) => {
-                    CircuitBreaker::with_clock(name, config, SharedClock(Arc::clone(clock)))
-                }
-                None => CircuitBreaker::new(name, config),
-            };
-            // The new slot is stamped `tick`; lookups from now on stamp `tick + 1`, so a
-            // breaker used after this insertion is more recent than the inserted one.
-            let tick = self.tick.0.fetch_add(2, Ordering::Relaxed) + 1;
-            Slot {
-                breaker,
-                stamp: AtomicU64::new(tick),
-            }
-        };
-        match self.map.try_insert_with(key, make, guard) {
-            Ok(slot) => {
-                let len = self.len.fetch_add(1, Ordering::Relaxed) + 1;
-                if len > self.capacity {
-                    self.make_room(slot, guard);
-                }
-                slot
-            }
-            Err(existing) => existing,
+    /// The entry of `key`, created if there is none.
+    #[inline]
+    fn lookup_or_insert<'p, Q>(&'p self, key: &Q, pin: &'p Pin) -> &'p Entry<K>
+    where
+        K: Borrow<Q> + for<'q> From<&'q Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.lookup(key, pin) {
+            Some(entry) => entry,
+            None => self.insert(K::from(key), pin),
         }
     }
 
-    /// Evicts least recently used Closed breakers until the registry is within its
-    /// capacity or none is left to evict. Never evicts `inserted`, the caller's new slot.
-    #[cold]
-    fn make_room(&self, inserted: &Slot, guard: &impl papaya::Guard) {
-        let mut evictor = lock(&self.evictor);
-        // Whether the candidates of the last scan made here gave an eviction: if not,
-        // another scan would find the same ones.
-        let mut scanned_in_vain = None;
-        while self.len.load(Ordering::Relaxed) > self.capacity {
-            let Some((stamp, key)) = evictor.candidates.pop() else {
-                if scanned_in_vain == Some(true)
-                    || self.len.load(Ordering::Relaxed) < evictor.rescan_at
-                {
-                    break;
-                }
-                self.scan(&mut evictor, inserted, guard);
-                scanned_in_vain = Some(true);
-                continue;
-            };
-            // Not used since the scan (a lookup would have moved its stamp), Closed, and
-            // no call in flight.
-            let removed = self.map.remove_if(
-                &key,
-                |_, slot| slot.stamp.load(Ordering::Relaxed) == stamp && slot.evictable(),
-                guard,
-            );
-            if let Ok(Some(_)) = removed {
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                scanned_in_vain = Some(false);
-            }
-        }
+    /// The entry of `key`, whose hash is `hash`.
+    #[inline]
+    fn find<'p, Q>(&'p self, hash: u64, key: &Q, pin: &'p Pin) -> Option<&'p Entry<K>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.index(pin).find(hash, |id| {
+            let entry = self.arena.entry(id);
+            // SAFETY: reached through the index under `pin`.
+            let data = unsafe { entry.data() };
+            (data.hash == hash && data.key.borrow() == key).then_some(entry)
+        })
     }
+}
 
-    /// Refills the candidates with the oldest Closed breakers: an eighth of the capacity
-    /// (at least 16), oldest last.
-    fn scan(&self, evictor: &mut Evictor<K>, inserted: &Slot, guard: &impl papaya::Guard) {
-        // Lookups from now on stamp the tick after the scan, so a candidate whose stamp
-        // has moved has been used since.
-        let horizon = self.tick.0.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut seen: Vec<(u64, &K)> = self
-            .map
-            .iter(guard)
-            .filter(|(_, slot)| {
-                !std::ptr::eq(*slot, inserted) && slot.breaker.state() == CircuitState::Closed
-            })
-            .map(|(key, slot)| (slot.stamp.load(Ordering::Relaxed), key))
-            .filter(|&(stamp, _)| stamp < horizon)
-            .collect();
-        let keep = (self.capacity / 8).max(16);
-        if seen.len() > keep {
-            seen.select_nth_unstable_by_key(keep - 1, |&(stamp, _)| stamp);
-            seen.truncate(keep);
-        }
-        // Descending, so that `pop` gives the oldest.
-        seen.sort_unstable_by_key(|&(stamp, _)| std::cmp::Reverse(stamp));
-        evictor.candidates = seen
-            .into_iter()
-            .map(|(stamp, key)| (stamp, key.clone()))
-            .collect();
-        evictor.rescan_at = if evictor.candidates.is_empty() {
-            // Nothing to evict: every breaker is open (or just inserted). Scan again only
-            // after an eighth of the capacity more insertions.
-            self.len.load(Ordering::Relaxed) + (self.capacity / 8).max(1)
-        } else {
-            0
-        };
-    }
+/// The breaker of an entry reached through the index under a pin: valid while the pin is
+/// held.
+#[inline]
+fn breaker_of<K>(entry: &Entry<K>) -> *const CircuitBreaker {
+    // SAFETY: entries are reached only through the index under a pin (so they are
+    // initialized); the pointer is dereferenced only while that pin, or a count in
+    // `holds`, keeps the entry from reuse.
+    unsafe { &entry.data().breaker }
 }
 
 impl<K: RegistryKey> fmt::Debug for Registry<K> {
@@ -623,7 +534,8 @@ impl<K: RegistryKey> fmt::Debug for Registry<K> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The evictor's state is a cache: a panic mid-way leaves nothing inconsistent.
+    // The writer's state is updated so that a panic (a key's `Display` or `Hash`) leaves
+    // nothing inconsistent: at worst an id is lost.
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -640,8 +552,15 @@ impl Clock for SharedClock {
     }
 }
 
+/// Lifetimes of the views: they borrow the registry.
+type Borrows<'r> = PhantomData<&'r ()>;
+
+mod arena;
+mod epoch;
+mod index;
 mod refs;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 pub use refs::{BreakerRef, Pinned, RegistryPermit, SendBreakerRef};

@@ -6,10 +6,10 @@ use std::fmt;
 use std::hash::Hash;
 use std::ops::Deref;
 
-use papaya::{LocalGuard, OwnedGuard};
-use seize::Collector;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::{Registry, RegistryKey};
+use super::epoch::Pin;
+use super::{Borrows, Registry, RegistryKey, breaker_of};
 use crate::breaker::{CircuitBreaker, CircuitState};
 use crate::error::CircuitOpen;
 use crate::permit::Permit;
@@ -19,32 +19,36 @@ use crate::permit::Permit;
 /// stays valid even if it is evicted meanwhile; it is not `Send` (take
 /// [`Registry::get_send`] to keep a breaker across an `.await` in a `Send` future).
 pub struct BreakerRef<'r> {
-    /// Points into the registry's map; valid while `guard` is held.
-    pub(super) breaker: *const CircuitBreaker,
-    pub(super) _guard: LocalGuard<'r>,
-    pub(super) collector: &'r Collector,
+    /// Points into the registry's arena; valid while `pin` is held.
+    breaker: *const CircuitBreaker,
+    pin: Pin,
+    _registry: Borrows<'r>,
 }
 
 impl<'r> BreakerRef<'r> {
+    pub(super) fn new(breaker: *const CircuitBreaker, pin: Pin) -> Self {
+        Self {
+            breaker,
+            pin,
+            _registry: Borrows::default(),
+        }
+    }
+
     /// Asks to make one call (see [`CircuitBreaker::acquire`]). The permit keeps the
     /// registry pinned by itself, so it can outlive this reference:
     /// `let permit = registry.get_or_insert("gpt-4o").acquire()?;` works.
     #[inline]
     pub fn acquire(&self) -> Result<RegistryPermit<'r>, CircuitOpen> {
-        // A nested pin of the calling thread (`self._guard` is live): a counter increment.
-        let guard = self.collector.enter();
-        // SAFETY: seize's guards are reentrant per thread: the thread's reservation began
-        // when `self._guard` was entered, before this breaker could have been retired, and
-        // lasts until its last guard is dropped. `guard` is entered while `self._guard` is
-        // live, so the reservation has no gap, and it lives (on this thread: guards are not
-        // `Send`) as long as the permit, which is dropped before it. The permit's lifetime
-        // is not exposed (RegistryPermit only lends it out for `&self`).
+        // A nested pin of the calling thread: an increment.
+        let pin = self.pin.nested();
+        // SAFETY: the thread has been pinned without a gap since before the breaker was
+        // looked up (`pin` is nested in `self.pin`, taken first), and stays pinned as long
+        // as the permit, which is dropped before `pin` (field order) and on this thread
+        // (pins are not `Send`). The permit's lifetime is not exposed: `RegistryPermit`
+        // lends it out only for `&self`.
         let breaker: &'r CircuitBreaker = unsafe { &*self.breaker };
         let permit = breaker.acquire()?;
-        Ok(RegistryPermit {
-            permit,
-            _guard: guard,
-        })
+        Ok(RegistryPermit { permit, _pin: pin })
     }
 }
 
@@ -53,8 +57,8 @@ impl Deref for BreakerRef<'_> {
 
     #[inline]
     fn deref(&self) -> &CircuitBreaker {
-        // SAFETY: the breaker is in the map's memory, which `self._guard` keeps from being
-        // reclaimed; the reference is bounded by `&self`.
+        // SAFETY: the breaker is in the registry's arena, and `self.pin` keeps its entry from
+        // being reused; the reference is bounded by `&self`.
         unsafe { &*self.breaker }
     }
 }
@@ -68,13 +72,31 @@ impl fmt::Debug for BreakerRef<'_> {
 /// A breaker of a [`Registry`], borrowed, that is `Send` and `Sync` (see
 /// [`Registry::get_send`]): it derefs to [`CircuitBreaker`], and its permits borrow it.
 pub struct SendBreakerRef<'r> {
-    /// Points into the registry's map; valid while `_guard` is held.
-    pub(super) breaker: *const CircuitBreaker,
-    pub(super) _guard: OwnedGuard<'r>,
+    /// Points into the registry's arena; valid while `holds` counts this reference.
+    breaker: *const CircuitBreaker,
+    /// The entry's count of `SendBreakerRef`s: the entry is not reused while it is not 0.
+    holds: &'r AtomicU32,
 }
 
-// SAFETY: the pointee is a `CircuitBreaker` (`Send + Sync`), kept alive by an owned guard,
-// which may be held and dropped on any thread.
+impl<'r> SendBreakerRef<'r> {
+    /// Holds the entry whose breaker and count these are, reached under a pin still held.
+    pub(super) fn new(breaker: *const CircuitBreaker, holds: &'r AtomicU32) -> Self {
+        // Under the caller's pin, so the writer's reclamation, which waits for that pin,
+        // sees the count.
+        holds.fetch_add(1, Ordering::Relaxed);
+        Self { breaker, holds }
+    }
+}
+
+impl Drop for SendBreakerRef<'_> {
+    fn drop(&mut self) {
+        // Release: this reference's uses of the breaker happen before its entry's reuse.
+        self.holds.fetch_sub(1, Ordering::Release);
+    }
+}
+
+// SAFETY: the pointee is a `CircuitBreaker` (`Send + Sync`), kept from reuse by a count,
+// which may be taken and given back on any thread.
 unsafe impl Send for SendBreakerRef<'_> {}
 // SAFETY: as above; shared access only hands out `&CircuitBreaker`.
 unsafe impl Sync for SendBreakerRef<'_> {}
@@ -84,8 +106,8 @@ impl Deref for SendBreakerRef<'_> {
 
     #[inline]
     fn deref(&self) -> &CircuitBreaker {
-        // SAFETY: the breaker is in the map's memory, which `self._guard` keeps from being
-        // reclaimed; the reference is bounded by `&self`.
+        // SAFETY: the breaker is in the registry's arena, and `self.holds` keeps its entry
+        // from being reused; the reference is bounded by `&self`.
         unsafe { &*self.breaker }
     }
 }
@@ -97,18 +119,27 @@ impl fmt::Debug for SendBreakerRef<'_> {
 }
 
 /// A [`Permit`] of a breaker of a [`Registry`], which keeps the registry pinned until it
-/// is reported or dropped: what [`BreakerRef::acquire`] returns. Its methods are those of
+/// is reported or dropped: what [`Registry::acquire`] and [`BreakerRef::acquire`] return. Its methods are those of
 /// [`Permit`].
 #[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
 pub struct RegistryPermit<'r> {
-    // Dropped before the guard: an unreported permit reports to its breaker on drop.
-    pub(super) permit: Permit<'r>,
-    pub(super) _guard: LocalGuard<'r>,
+    // Dropped before the pin: an unreported permit reports to its breaker on drop.
+    permit: Permit<'r>,
+    _pin: Pin,
+}
+
+impl<'r> RegistryPermit<'r> {
+    pub(super) fn new(permit: Permit<'r>, pin: Pin) -> Self {
+        Self { permit, _pin: pin }
+    }
 }
 
 impl RegistryPermit<'_> {
     /// See [`Permit::success`].
-    #[inline]
+    // Always inlined, so that the permit stays in registers: out of line, it went through
+    // the stack, where a 16-byte store and an 8-byte reload of its second half do not
+    // forward (+10 ns a call in the registry bench).
+    #[inline(always)]
     pub fn success(self) {
         self.permit.success();
     }
@@ -140,7 +171,7 @@ impl RegistryPermit<'_> {
     pub fn fail_on_panic(self) -> Self {
         Self {
             permit: self.permit.fail_on_panic(),
-            _guard: self._guard,
+            _pin: self._pin,
         }
     }
 
@@ -180,7 +211,7 @@ impl fmt::Debug for RegistryPermit<'_> {
 /// `&CircuitBreaker`s, and their permits plain [`Permit`]s, borrowing the view. Not `Send`.
 pub struct Pinned<'r, K> {
     pub(super) registry: &'r Registry<K>,
-    pub(super) guard: LocalGuard<'r>,
+    pub(super) pin: Pin,
 }
 
 impl<K: RegistryKey> Pinned<'_, K> {
@@ -191,9 +222,9 @@ impl<K: RegistryKey> Pinned<'_, K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.registry
-            .lookup(key, &self.guard)
-            .map(|slot| &slot.breaker)
+        let entry = self.registry.lookup(key, &self.pin)?;
+        // SAFETY: looked up under `self.pin`; the reference is bounded by `&self`.
+        Some(unsafe { &*breaker_of(entry) })
     }
 
     /// The breaker of `key`, created if there is none (see [`Registry::get_or_insert`]).
@@ -203,21 +234,20 @@ impl<K: RegistryKey> Pinned<'_, K> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let slot = match self.registry.lookup(key, &self.guard) {
-            Some(slot) => slot,
-            None => self.registry.insert(K::from(key), &self.guard),
-        };
-        &slot.breaker
+        let entry = self.registry.lookup_or_insert(key, &self.pin);
+        // SAFETY: looked up under `self.pin`; the reference is bounded by `&self`.
+        unsafe { &*breaker_of(entry) }
     }
 
     /// The breaker of `key`, created if there is none (see [`Registry::get_or_insert_key`]).
     #[inline]
     pub fn get_or_insert_key(&self, key: K) -> &CircuitBreaker {
-        let slot = match self.registry.lookup(&key, &self.guard) {
-            Some(slot) => slot,
-            None => self.registry.insert(key, &self.guard),
+        let entry = match self.registry.lookup(&key, &self.pin) {
+            Some(entry) => entry,
+            None => self.registry.insert(key, &self.pin),
         };
-        &slot.breaker
+        // SAFETY: looked up under `self.pin`; the reference is bounded by `&self`.
+        unsafe { &*breaker_of(entry) }
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::CircuitState;
 use crate::clock::ManualClock;
 
 const COOLDOWN: Duration = Duration::from_secs(10);
@@ -266,8 +267,10 @@ fn a_hot_key_does_not_rewrite_its_stamp() {
     let (registry, _) = registry(4);
     registry.get_or_insert("hot");
     registry.get("hot");
-    let guard = registry.map.guard();
-    let slot = registry.map.get("hot", &guard).unwrap();
+    let pin = epoch::pin();
+    let slot = registry
+        .find(registry.hasher.hash_one("hot"), "hot", &pin)
+        .unwrap();
     let stamp = slot.stamp.load(Ordering::Relaxed);
     for _ in 0..100 {
         registry.get("hot");
@@ -297,6 +300,71 @@ fn evicted_breakers_are_freed() {
     assert!(alive <= 64 + 128, "{alive} breakers alive");
     drop(registry);
     assert_eq!(Arc::strong_count(&token), 1, "all freed with the registry");
+}
+
+#[test]
+fn evicted_entries_are_reused() {
+    const CAPACITY: usize = 16;
+    let (registry, _) = registry(CAPACITY);
+    for i in 0..10_000 {
+        registry
+            .acquire(format!("k{i}").as_str())
+            .unwrap()
+            .success();
+    }
+    assert_eq!(registry.len(), CAPACITY);
+    // Alone, the capacity and one or two entries waiting for reuse. Pins are process-wide,
+    // so the pins of other tests' threads (running alongside) delay some reuses: a wide
+    // margin, still far from one entry per insertion.
+    let allocated = registry.arena.allocated() as usize;
+    assert!(
+        allocated < 1_000,
+        "{allocated} entries for {CAPACITY} breakers"
+    );
+}
+
+#[test]
+fn a_send_ref_keeps_its_entry_from_reuse_after_eviction() {
+    let (registry, _) = registry(4);
+    let held = registry.get_or_insert_send("held");
+    for i in 0..1_000 {
+        registry.get_or_insert(format!("k{i}").as_str());
+    }
+    assert!(!registry.contains_key("held"), "evicted");
+    assert_eq!(held.name(), "held");
+    held.acquire().unwrap().success();
+    assert_eq!(
+        held.metrics().succeeded,
+        1,
+        "its own breaker, not a reused one"
+    );
+    let before = registry.arena.allocated();
+    drop(held);
+    for i in 1_000..2_000 {
+        registry.get_or_insert(format!("k{i}").as_str());
+    }
+    // Margin as in `evicted_entries_are_reused`.
+    assert!(
+        registry.arena.allocated() < before + 500,
+        "entries are reused once the reference is dropped"
+    );
+}
+
+#[test]
+fn removals_leave_tombstones_that_insertions_reuse() {
+    let (registry, _) = registry(1_000);
+    for round in 0..50 {
+        for i in 0..100 {
+            registry.get_or_insert(format!("k{round}-{i}").as_str());
+        }
+        for i in 0..100 {
+            assert!(registry.remove(format!("k{round}-{i}").as_str()));
+        }
+        assert!(registry.is_empty());
+    }
+    registry.get_or_insert("last");
+    assert_eq!(keys(&registry), ["last"]);
+    assert!(registry.get("k49-99").is_none());
 }
 
 #[test]
