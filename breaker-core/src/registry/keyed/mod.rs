@@ -28,9 +28,12 @@
 //! registry.for_each(|key, breaker| ...), registry.metrics() -> Vec<Metrics> sorted by name
 //! ```
 //!
-//! Per call, fastest first: `pinned.get(key)` (a pin held across calls), then
-//! `registry.get(key).unwrap().call(..)` or `registry.get(key).unwrap().acquire()`
-//! (each pins and unpins: two stores to the thread's own cache line), then `get_send`.
+//! Per call, fastest first: `pinned.get(key)` (a pin held across calls); then
+//! `registry.acquire(key)` and `registry.get(key).unwrap().call(..)` (a pin and an unpin:
+//! stores to the thread's own cache line); `registry.get(key).unwrap().acquire()` (a
+//! nested pin more, as the permit may outlive the reference); then `get_send` (an atomic
+//! increment and decrement on the entry). At 10,000 keys a lookup costs about what a
+//! single-threaded `std` `HashMap` lookup with the same hasher does (`benches/registry.rs`).
 //!
 //! # How it works
 //!
