@@ -354,8 +354,8 @@ impl<K: RegistryKey> Registry<K> {
 
     /// A view that keeps the registry pinned for many lookups, whose breakers (and so
     /// whose permits) borrow it: the fastest way to make several calls (one per request,
-    /// say). Keep it short-lived: breakers evicted while it lives are reused only after it
-    /// is dropped.
+    /// say). Keep it short-lived: memory evicted while it lives, in this registry or any
+    /// other (pins are per thread, not per registry), is reused only after it is dropped.
     ///
     /// ```
     /// use std::sync::Arc;
