@@ -142,19 +142,28 @@ fn enter(slot: &Slot) {
         // The pin must be ordered before the reads it protects (see the module docs).
         light_fence();
     }
-    slot.depth.set(depth + 1);
+    slot.depth.set(deeper(depth));
 }
 
 impl Pin {
     /// Another pin of the same thread, nested in this one: an increment.
     #[inline]
     pub(crate) fn nested(&self) -> Pin {
-        self.slot.depth.set(self.slot.depth.get() + 1);
+        self.slot.depth.set(deeper(self.slot.depth.get()));
         Pin {
             slot: self.slot,
             _not_send: PhantomData,
         }
     }
+}
+
+/// One pin more. Aborts rather than wrap (four billion pins leaked with `mem::forget`),
+/// which would unpin the thread under its live pins, as `Rc` and `Arc` do for their counts.
+#[inline]
+fn deeper(depth: u32) -> u32 {
+    depth
+        .checked_add(1)
+        .unwrap_or_else(|| std::process::abort())
 }
 
 impl Drop for Pin {

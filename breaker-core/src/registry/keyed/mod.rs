@@ -537,8 +537,8 @@ impl<K: RegistryKey> fmt::Debug for Registry<K> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The writer's state is updated so that a panic (a key's `Display` or `Hash`) leaves
-    // nothing inconsistent: at worst an id is lost.
+    // The writer's state is updated so that a panic (a key's `Display`, `Hash`, `Eq` or
+    // `Drop`) leaves nothing unsafe: at worst an entry is leaked (see `reclaim`).
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

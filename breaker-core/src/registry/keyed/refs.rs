@@ -83,7 +83,11 @@ impl<'r> SendBreakerRef<'r> {
     pub(super) fn new(breaker: *const CircuitBreaker, holds: &'r AtomicU32) -> Self {
         // Under the caller's pin, so the writer's reclamation, which waits for that pin,
         // sees the count.
-        holds.fetch_add(1, Ordering::Relaxed);
+        // Aborts before the count could wrap (references leaked with `mem::forget`), which
+        // would let the entry be reused under live references, as `Arc` does.
+        if holds.fetch_add(1, Ordering::Relaxed) > u32::MAX / 2 {
+            std::process::abort();
+        }
         Self { breaker, holds }
     }
 }

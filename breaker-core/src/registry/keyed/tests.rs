@@ -368,6 +368,88 @@ fn removals_leave_tombstones_that_insertions_reuse() {
 }
 
 #[test]
+fn a_registry_at_its_capacity_rarely_rebuilds_its_index() {
+    // 767 keys: sized for `len + 1`, the rebuilt index had a slot or two to spare, and a
+    // registry at its capacity rebuilt it on every other eviction.
+    const CAPACITY: usize = 767;
+    let registry: Registry<u64> = Registry::new(CAPACITY, BreakerConfig::default());
+    for key in 0..CAPACITY as u64 {
+        registry.get_or_insert_key(key);
+    }
+    let before = lock(&registry.writer).rebuilds;
+    for key in CAPACITY as u64..CAPACITY as u64 + 10_000 {
+        registry.get_or_insert_key(key);
+    }
+    let rebuilds = lock(&registry.writer).rebuilds - before;
+    // At least `len / 2` slots are used between two rebuilds: 10,000 / 383 is 26.
+    assert!(rebuilds <= 26, "{rebuilds} rebuilds in 10,000 insertions");
+}
+
+/// A key that counts its live instances, whose `drop` panics once when armed.
+mod panicking_key {
+    use std::fmt;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+    pub(super) static LIVE: AtomicI64 = AtomicI64::new(0);
+    pub(super) static ARMED: AtomicBool = AtomicBool::new(false);
+
+    #[derive(PartialEq, Eq, Hash)]
+    pub(super) struct Key(pub(super) u64);
+
+    impl Key {
+        pub(super) fn new(key: u64) -> Self {
+            LIVE.fetch_add(1, Ordering::SeqCst);
+            Key(key)
+        }
+    }
+
+    impl Clone for Key {
+        fn clone(&self) -> Self {
+            Key::new(self.0)
+        }
+    }
+
+    impl fmt::Display for Key {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "k{}", self.0)
+        }
+    }
+
+    impl Drop for Key {
+        fn drop(&mut self) {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+            if ARMED.swap(false, Ordering::SeqCst) {
+                panic!("a key's drop panics");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_key_whose_drop_panics_is_never_dropped_twice() {
+    use panicking_key::{ARMED, Key, LIVE};
+    let registry: Registry<Key> = Registry::new(1, BreakerConfig::default());
+    registry.get_or_insert_key(Key::new(1));
+    registry.get_or_insert_key(Key::new(2)); // evicts key 1, reused later
+    ARMED.store(true, Ordering::SeqCst);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for key in 3..6 {
+            registry.get_or_insert_key(Key::new(key));
+        }
+    }));
+    assert!(panicked.is_err(), "the reuse of key 1's entry ran its drop");
+    for key in 6..10 {
+        let breaker = registry.get_or_insert_key(Key::new(key));
+        assert_eq!(breaker.name(), format!("k{key}").as_str());
+    }
+    drop(registry);
+    // Every instance dropped once: none left (nothing leaked here: key 1 was the only
+    // entry being reused), none dropped twice (that would count below zero, if it did not
+    // crash first).
+    assert_eq!(LIVE.load(Ordering::SeqCst), 0);
+}
+
+#[test]
 fn registries_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Registry<Arc<str>>>();

@@ -29,6 +29,9 @@ pub(super) struct Writer<K> {
     candidates: Vec<(u64, K)>,
     /// After a scan that found nothing to evict: the length below which not to scan again.
     rescan_at: usize,
+    /// How many times the index was rebuilt.
+    #[cfg(test)]
+    pub(super) rebuilds: usize,
 }
 
 /// Memory unlinked at `epoch`.
@@ -55,6 +58,8 @@ impl<K> Writer<K> {
             batch,
             candidates: Vec::new(),
             rescan_at: 0,
+            #[cfg(test)]
+            rebuilds: 0,
         }
     }
 }
@@ -131,7 +136,11 @@ impl<K: RegistryKey> Registry<K> {
     fn link(&self, writer: &mut Writer<K>, hash: u64, id: u32, pin: &Pin) {
         let mut index = self.index(pin);
         if writer.used + 1 > index.limit() {
-            let rebuilt = Index::with_room_for(self.len() + 1).into_word();
+            // Room for half as many again: a rebuild then comes after at least `len / 2`
+            // more slots are used, so its cost per insertion stays constant (sized for
+            // `len + 1`, a registry at its capacity could rebuild on every other eviction).
+            let room = (self.len() + 1).saturating_mul(3) / 2;
+            let rebuilt = Index::with_room_for(room).into_word();
             // SAFETY: not installed yet: ours alone.
             let slots = unsafe { Slots::of(rebuilt) };
             for linked in index.ids() {
@@ -139,6 +148,10 @@ impl<K: RegistryKey> Registry<K> {
                 slots.insert(unsafe { self.arena.entry(linked).data() }.hash, linked);
             }
             writer.used = self.len();
+            #[cfg(test)]
+            {
+                writer.rebuilds += 1;
+            }
             let old = self.index.swap(rebuilt, Ordering::AcqRel);
             writer.retired.push(Retired::Index {
                 // SAFETY: from `into_word`, replaced (so unreachable by new lookups), and
@@ -176,23 +189,29 @@ impl<K: RegistryKey> Registry<K> {
     /// entries waits, so that its cost is shared.
     fn reclaim(&self, writer: &mut Writer<K>) {
         let oldest = epoch::oldest_pin();
-        let Writer { retired, free, .. } = writer;
-        retired.retain(|retired| match *retired {
+        let mut reusable = Vec::new();
+        writer.retired.retain(|retired| match *retired {
             Retired::Entry { id, epoch } => {
                 // Acquire: pairs with the release of the last `SendBreakerRef`'s drop.
-                let reusable =
+                let unseen =
                     epoch <= oldest && self.arena.entry(id).holds.load(Ordering::Acquire) == 0;
-                if reusable {
-                    // SAFETY: unlinked at `epoch`, no pin from before it is held, and no
-                    // `SendBreakerRef` holds it.
-                    unsafe { self.arena.empty(id) };
-                    free.push(id);
+                if unseen {
+                    reusable.push(id);
                 }
-                !reusable
+                !unseen
             }
             Retired::Index { epoch, .. } => epoch > oldest,
         });
         writer.reclaim_at = writer.retired.len() + writer.batch;
+        // Out of `retired` before any destructor runs, and each marked free before its own:
+        // a key whose `drop` panics leaves its entry free (and the rest unreclaimed,
+        // leaked), never dropped twice.
+        for id in reusable {
+            writer.free.push(id);
+            // SAFETY: unlinked at its epoch, no pin from before that is held, and no
+            // `SendBreakerRef` holds it; no longer in `retired`, so emptied once.
+            unsafe { self.arena.empty(id) };
+        }
     }
 
     /// Evicts least recently used Closed breakers until there is room for one more, or none
