@@ -9,6 +9,9 @@ use std::sync::LazyLock;
 use breaker::{BreakerConfig, CircuitBreaker, CircuitOpen, circuit_breaker};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "support/mod.rs"]
+mod support;
+
 #[derive(Debug)]
 pub struct CallError;
 
@@ -50,6 +53,7 @@ fn unguarded(x: u64) -> Result<u64, CallError> {
 }
 
 fn closed_call(c: &mut Criterion) {
+    support::pin_to_cpu(0);
     let mut group = c.benchmark_group("closed call: attribute vs by hand");
     group.bench_function("reference: unguarded", |b| {
         b.iter(|| unguarded(black_box(1)))

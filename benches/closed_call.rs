@@ -131,6 +131,7 @@ macro_rules! competitors {
 }
 
 fn closed_call(criterion: &mut Criterion) {
+    support::pin_to_cpu(0);
     let competitors = Competitors::new();
 
     let mut group = criterion.benchmark_group("closed call, 1 thread");

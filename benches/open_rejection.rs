@@ -25,6 +25,7 @@ use baselines::rwlock_map::{MapBreakers, MapConfig};
 const MODEL: &str = "gpt-4o";
 
 fn open_rejection(criterion: &mut Criterion) {
+    support::pin_to_cpu(0);
     let cooldown = support::LONG_COOLDOWN;
     let config = BreakerConfig::default()
         .with_threshold(support::THRESHOLD)
@@ -66,7 +67,9 @@ fn open_rejection(criterion: &mut Criterion) {
     });
     // The upkeep is process-wide: started after the default path is measured, stopped
     // before the others are.
-    let upkeep = breaker::clock::start_upkeep(Duration::from_millis(1)).expect("no other upkeep");
+    let upkeep = support::with_both_cpus(|| {
+        breaker::clock::start_upkeep(Duration::from_millis(1)).expect("no other upkeep")
+    });
     group.bench_function("ours, upkeep 1 ms: acquire + success", |b| {
         b.iter(|| match black_box(&ours).acquire() {
             Ok(permit) => permit.success(),

@@ -62,6 +62,7 @@ macro_rules! competitors {
 }
 
 fn per_model(criterion: &mut Criterion) {
+    support::pin_to_cpu(0);
     let ours = ModelBreakers::new();
     let map = MapBreakers::new(MapConfig::default());
     for (model, name) in MODELS.into_iter().zip(MODEL_NAMES) {

@@ -45,6 +45,7 @@ fn keys(n: usize) -> Vec<String> {
 }
 
 fn registry(criterion: &mut Criterion) {
+    support::pin_to_cpu(0);
     let mut group = criterion.benchmark_group("registry");
 
     let ours = ModelBreakers::new();
