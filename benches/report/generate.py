@@ -450,7 +450,8 @@ def main():
            "it replaces (written fresh in their shape in [`benches/baselines`](benches/baselines)) "
            "and the peer crates `failsafe` 1.3 and `recloser` 1.4, in one run on one machine. "
            "Each figure is criterion's median time per call; every ratio is between two "
-           "figures of the same run.", "",
+           "figures of the same run. The benches pin their measuring thread to CPU 0, and "
+           "a 2-thread group's threads to CPUs 0 and 1 (`benches/support`).", "",
            "![median time per call, by group](benches/report/chart.svg)", "",
            "## Machine", "", machine(), "",
            "## Command", "", "```sh", "export CARGO_TARGET_DIR=/work/target-bench",
