@@ -41,7 +41,8 @@
 //! the [`Index`](index) (one word a slot: a tag from the hash and an entry id; 128 KiB at
 //! 10,000 keys, so it stays in a core's L2 cache), and one cache line of the entry, where
 //! the key's header, its stamp and the breaker's hot word sit together ([`arena`]). No
-//! lock, no allocation, no reference count, no shared write.
+//! lock, no allocation, no reference count, and no shared write but the entry's stamp,
+//! once after each insertion (see below).
 //!
 //! - Memory: entries live in an arena at fixed addresses and are recycled. A lookup pins
 //!   its thread (a store to the thread's own cache line, see [`epoch`]); an entry evicted
