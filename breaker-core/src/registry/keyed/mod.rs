@@ -204,8 +204,7 @@ impl<K: RegistryKey> Registry<K> {
         if let Err(e) = default_config.validate() {
             panic!("Registry: invalid default config: {e}");
         }
-        // Sized for the capacity up to a thousand keys; larger ones grow as they fill.
-        let index = Index::with_room_for(capacity.min(1_024));
+        let index = Index::with_room_for(writer::initial_room(capacity));
         Self {
             index: AtomicUsize::new(index.into_word()),
             arena: Arena::new(),

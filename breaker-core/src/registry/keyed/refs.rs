@@ -154,19 +154,19 @@ impl RegistryPermit<'_> {
     }
 
     /// See [`Permit::report`].
-    #[inline]
+    #[inline(always)] // As `success`: the permit stays in registers.
     pub fn report(self, success: bool) {
         self.permit.report(success);
     }
 
     /// See [`Permit::record`].
-    #[inline]
+    #[inline(always)] // As `success`: the permit stays in registers.
     pub fn record<T, E>(self, result: &Result<T, E>) {
         self.permit.record(result);
     }
 
     /// See [`Permit::record_with`].
-    #[inline]
+    #[inline(always)] // As `success`: the permit stays in registers.
     pub fn record_with<T, E>(self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
         self.permit.record_with(result, failure_if);
     }

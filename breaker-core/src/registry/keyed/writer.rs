@@ -139,7 +139,9 @@ impl<K: RegistryKey> Registry<K> {
             // Room for half as many again: a rebuild then comes after at least `len / 2`
             // more slots are used, so its cost per insertion stays constant (sized for
             // `len + 1`, a registry at its capacity could rebuild on every other eviction).
-            let room = (self.len() + 1).saturating_mul(3) / 2;
+            // Never below the first index's size: a registry emptied by removals would
+            // otherwise shrink to 16 slots and rebuild its way back up.
+            let room = ((self.len() + 1).saturating_mul(3) / 2).max(initial_room(self.capacity));
             let rebuilt = Index::with_room_for(room).into_word();
             // SAFETY: not installed yet: ours alone.
             let slots = unsafe { Slots::of(rebuilt) };
@@ -279,6 +281,12 @@ impl<K: RegistryKey> Registry<K> {
             0
         };
     }
+}
+
+/// The keys a registry's first index has room for: its capacity, up to a thousand (larger
+/// registries grow their index as they fill).
+pub(super) fn initial_room(capacity: usize) -> usize {
+    capacity.min(1_024)
 }
 
 /// Whether an entry's breaker may be forgotten: Closed, with no call in flight.
