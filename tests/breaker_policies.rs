@@ -393,3 +393,37 @@ fn config_file_selects_the_policy() {
     let again: BreakerConfig = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
     assert_eq!(again, config);
 }
+
+/// A call of any length is measured whole: one longer than the clock's wrap of a packed
+/// start (hours) is still slow against a slow-call duration of an hour.
+#[test]
+fn calls_of_hours_are_measured_whole() {
+    const HOUR: Duration = Duration::from_secs(3_600);
+    let policy = FailureRate::new(Window::Count { size: 2 }, 100)
+        .with_minimum_calls(1)
+        .with_slow_calls(SlowCalls::new(HOUR).with_rate(100));
+    let (breaker, clock) = breaker(rate(policy));
+    // In Closed: a three-hour call is slow, and trips at a 100% slow rate.
+    let permit = breaker.acquire().unwrap();
+    clock.advance(3 * HOUR);
+    permit.success();
+    assert_eq!(breaker.metrics().slow, 1, "three hours is slower than one");
+    assert_eq!(breaker.state(), CircuitState::Open);
+
+    // As a probe: a three-hour success is slow, so it reopens the circuit.
+    clock.advance(Duration::from_secs(30));
+    let probe = breaker.acquire().unwrap();
+    assert!(probe.is_probe());
+    clock.advance(3 * HOUR);
+    probe.success();
+    assert_eq!(breaker.state(), CircuitState::Open, "a slow probe reopens");
+    assert_eq!(breaker.metrics().slow, 2);
+
+    // Hundreds of days are measured too.
+    clock.advance(Duration::from_secs(60));
+    let probe = breaker.acquire().unwrap();
+    clock.advance(400 * 24 * HOUR);
+    probe.success();
+    assert_eq!(breaker.state(), CircuitState::Open);
+    assert_eq!(breaker.metrics().slow, 3);
+}

@@ -1,15 +1,18 @@
-//! Guarantees 1 and 4 under real concurrency.
+//! The breaker's guarantees under real concurrency: probes are bounded, transitions are
+//! never lost.
 //!
 //! 1. Racing probes: threads released together (a spin gate) at the Open -> HalfOpen moment
 //!    never get more than `half_open_max` probes, and always get exactly that many (a caller
-//!    that loses the compare-and-swap retries on the new snapshot instead of giving up).
+//!    that loses the compare-and-swap retries on the new snapshot instead of giving up); at
+//!    the moment a lost probe's `half_open_timeout` passes, exactly one takes its slot.
 //! 4. No lost transitions: under a storm of failures, probes and manual commands, every
 //!    generation is emitted exactly once, and the emitted transitions chain (each starts
 //!    where the one before ended).
 //!
-//! The races run one at a time (they each want both cores). Trials: 100,000 with 2 threads
-//! and 60,000 with 8 (40,000 with one probe slot, 20,000 with three); `probe_race_long`
-//! (ignored) runs a million.
+//! The races run one at a time (they each want both cores). Trials at the Open -> HalfOpen
+//! moment: 100,000 with 2 threads and 60,000 with 8 (40,000 with one probe slot, 20,000 with
+//! three); at a lost probe's timeout: 50,000 with 2 threads and 20,000 with 8;
+//! `probe_race_long` (ignored) runs 1.6 million.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,16 +64,31 @@ fn spin_until(mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Runs `trials` races of `threads` threads at the Open -> HalfOpen moment of one breaker
-/// with `half_open_max` probe slots. Each trial: reset, trip, let the cooldown pass, open
-/// the gate; every thread calls `acquire()` and holds what it got until all have tried.
-fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
+/// The moment a probe race is run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// Open -> HalfOpen: the cooldown has just passed; `half_open_max` slots are free.
+    CooldownElapsed,
+    /// In HalfOpen with its one slot held by a probe that was lost: its `half_open_timeout`
+    /// has just passed, so exactly one racer takes its slot over.
+    ProbeTimedOut,
+}
+
+const HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `trials` races of `threads` threads at `moment` of one breaker with
+/// `half_open_max` probe slots. Each trial: reset, trip, let the cooldown pass (and, for
+/// [`Moment::ProbeTimedOut`], admit a probe that is never reported and let its timeout
+/// pass), open the gate; every thread calls `acquire()` and holds what it got until all
+/// have tried.
+fn probe_race(moment: Moment, threads: usize, trials: u64, half_open_max: u32) {
     let clock = ManualClock::new();
     let cooldown = Duration::from_secs(1);
     let config = BreakerConfig::default()
         .with_threshold(1)
         .with_cooldown(cooldown)
-        .with_half_open_max(half_open_max);
+        .with_half_open_max(half_open_max)
+        .with_half_open_timeout(HALF_OPEN_TIMEOUT);
     let breaker = CircuitBreaker::with_clock("race", config, clock.clone());
     let emitted = Arc::new(AtomicU64::new(0));
     let sink = Arc::clone(&emitted);
@@ -87,11 +105,18 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
     let arrived = AtomicUsize::new(0);
     let departed = AtomicUsize::new(0);
     let admitted = AtomicU32::new(0);
-    // Racers that still saw the breaker Open just before their `acquire()`; a trial where
-    // two or more did had them inside the Open -> HalfOpen window together.
-    let saw_open = AtomicUsize::new(0);
+    // Racers that still saw the moment ahead just before their `acquire()` (the breaker
+    // Open; the lost probe still holding its slot); a trial where two or more did had them
+    // inside the window together.
+    let saw_before = AtomicUsize::new(0);
     let contended = AtomicU64::new(0);
-    let expected = u32::try_from(threads).unwrap().min(half_open_max);
+    let expected = match moment {
+        Moment::CooldownElapsed => u32::try_from(threads).unwrap().min(half_open_max),
+        Moment::ProbeTimedOut => 1,
+    };
+    // The probe lost in this trial ([`Moment::ProbeTimedOut`]): racers read, together,
+    // whether it still holds its slot.
+    let lost = std::sync::RwLock::new(None);
 
     // One closure for every racer; racer 0 also prepares and checks each trial, so that
     // with 2 threads on 2 cores nobody has to yield.
@@ -103,8 +128,14 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
                 breaker.acquire().unwrap().failure();
                 assert_eq!(breaker.state(), CircuitState::Open);
                 clock.advance(cooldown);
+                if moment == Moment::ProbeTimedOut {
+                    assert_eq!(half_open_max, 1, "one slot, held by the lost probe");
+                    let probe = breaker.acquire().unwrap();
+                    clock.advance(HALF_OPEN_TIMEOUT);
+                    *lost.write().unwrap() = Some(probe);
+                }
                 admitted.store(0, Ordering::Release);
-                saw_open.store(0, Ordering::Release);
+                saw_before.store(0, Ordering::Release);
                 departed.store(0, Ordering::Release);
                 arrived.store(0, Ordering::Release);
                 gate.store(trial, Ordering::Release);
@@ -114,8 +145,16 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
             checked_in.fetch_add(1, Ordering::AcqRel);
             let everyone = threads as u64 * trial;
             spin_until(|| checked_in.load(Ordering::Acquire) >= everyone);
-            if breaker.state() == CircuitState::Open {
-                saw_open.fetch_add(1, Ordering::AcqRel);
+            let before = match moment {
+                Moment::CooldownElapsed => breaker.state() == CircuitState::Open,
+                Moment::ProbeTimedOut => lost
+                    .read()
+                    .unwrap()
+                    .as_ref()
+                    .is_some_and(|probe| !probe.is_stale()),
+            };
+            if before {
+                saw_before.fetch_add(1, Ordering::AcqRel);
             }
             let permit = breaker.acquire();
             if let Ok(permit) = &permit {
@@ -134,7 +173,7 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
                 assert_eq!(breaker.state(), CircuitState::HalfOpen);
                 // reset, trip, cooldown: three transitions per trial, none lost or doubled.
                 assert_eq!(breaker.generation(), 3 * trial);
-                if saw_open.load(Ordering::Acquire) >= 2 {
+                if saw_before.load(Ordering::Acquire) >= 2 {
                     contended.fetch_add(1, Ordering::Relaxed);
                 }
                 release.store(trial, Ordering::Release);
@@ -145,6 +184,13 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
             departed.fetch_add(1, Ordering::AcqRel);
             if racer == 0 {
                 spin_until(|| departed.load(Ordering::Acquire) == threads);
+                if let Some(probe) = lost.write().unwrap().take() {
+                    assert!(
+                        probe.is_stale(),
+                        "trial {trial}: the lost probe was given up"
+                    );
+                    std::mem::forget(probe);
+                }
             }
         }
     };
@@ -158,37 +204,49 @@ fn probe_race(threads: usize, trials: u64, half_open_max: u32) {
     assert_eq!(emitted.load(Ordering::Relaxed), 3 * trials);
     let contended = contended.load(Ordering::Relaxed);
     eprintln!(
-        "probe race: {threads} threads, half_open_max {half_open_max}: {trials} trials, \
-         {contended} with two or more racers inside the Open -> HalfOpen window"
+        "probe race at {moment:?}: {threads} threads, half_open_max {half_open_max}: \
+         {trials} trials, {contended} with two or more racers inside the window"
     );
     assert!(
         contended > 0,
         "the racers never met: the test tested nothing"
     );
     let metrics = breaker.metrics();
-    assert_eq!(metrics.admitted, trials * (u64::from(expected) + 1));
+    let lost_probes = u64::from(moment == Moment::ProbeTimedOut);
+    assert_eq!(
+        metrics.admitted,
+        trials * (u64::from(expected) + 1 + lost_probes)
+    );
 }
 
 #[test]
 fn probe_race_two_threads() {
     let _serial = serial();
-    probe_race(2, 100_000, 1);
+    probe_race(Moment::CooldownElapsed, 2, 100_000, 1);
 }
 
 #[test]
 fn probe_race_eight_threads() {
     let _serial = serial();
-    probe_race(8, 40_000, 1);
-    probe_race(8, 20_000, 3);
+    probe_race(Moment::CooldownElapsed, 8, 40_000, 1);
+    probe_race(Moment::CooldownElapsed, 8, 20_000, 3);
+}
+
+#[test]
+fn probe_timeout_race() {
+    let _serial = serial();
+    probe_race(Moment::ProbeTimedOut, 2, 50_000, 1);
+    probe_race(Moment::ProbeTimedOut, 8, 20_000, 1);
 }
 
 #[test]
 #[ignore = "long: a million trials; run by hand with --ignored --release"]
 fn probe_race_long() {
     let _serial = serial();
-    probe_race(2, 400_000, 1);
-    probe_race(8, 400_000, 1);
-    probe_race(8, 200_000, 2);
+    probe_race(Moment::CooldownElapsed, 2, 400_000, 1);
+    probe_race(Moment::CooldownElapsed, 8, 400_000, 1);
+    probe_race(Moment::CooldownElapsed, 8, 200_000, 2);
+    probe_race(Moment::ProbeTimedOut, 8, 400_000, 1);
 }
 
 /// A small xorshift generator: deterministic per thread, no dependency.

@@ -618,3 +618,39 @@ fn a_trait_with_a_time_window_trips_on_slow_calls_at_the_right_call() {
         Err(ProviderError::Open { .. })
     ));
 }
+
+#[circuit_breaker(name = "tests::sibling_panic", threshold = 1)]
+async fn hangs() -> Result<(), ProviderError> {
+    futures::future::pending::<()>().await;
+    Ok(())
+}
+
+#[test]
+fn a_panic_beside_a_guarded_call_is_not_its_failure() {
+    manual_breaker("tests::sibling_panic", 1, Duration::from_secs(30));
+    let caught = std::panic::catch_unwind(|| {
+        block_on(futures::future::join(hangs(), async {
+            panic!("a sibling in the join panics");
+        }))
+    });
+    assert!(caught.is_err());
+    assert_eq!(state_of("tests::sibling_panic"), CircuitState::Closed);
+    let metrics = registry::global()
+        .get("tests::sibling_panic")
+        .unwrap()
+        .metrics();
+    assert_eq!((metrics.failed, metrics.abandoned), (0, 1));
+}
+
+#[circuit_breaker(name = "tests::async_panics", threshold = 1)]
+async fn async_panics() -> Result<(), ProviderError> {
+    panic!("the guarded async body panics");
+}
+
+#[test]
+fn a_panic_of_a_guarded_async_body_is_a_failure() {
+    manual_breaker("tests::async_panics", 1, Duration::from_secs(30));
+    let caught = std::panic::catch_unwind(|| block_on(async_panics()));
+    assert!(caught.is_err());
+    assert_eq!(state_of("tests::async_panics"), CircuitState::Open);
+}

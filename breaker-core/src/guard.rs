@@ -1,7 +1,8 @@
 //! Guarding a call: what the code that `#[circuit_breaker]` generates calls into.
 //!
-//! A guarded call acquires a [`Permit`](crate::Permit) that counts a panic as a failure
-//! ([`Permit::fail_on_panic`](crate::Permit::fail_on_panic)), runs, and records its result:
+//! A guarded call acquires a [`Permit`](crate::Permit), runs the call through it (so that
+//! the call's own panic is a failure: [`Permit::run`](crate::Permit::run),
+//! [`Permit::run_future`](crate::Permit::run_future)), and records its result:
 //! `Ok` is a success, an `Err` a failure (or, with `failure_if`, whatever the predicate
 //! says); a call dropped before it finishes (a cancelled future) counts as neither.
 
@@ -133,15 +134,17 @@ mod tests {
     }
 
     #[test]
-    fn with_fail_on_panic_a_panic_is_a_failure_and_a_cancellation_is_neither() {
+    fn a_panic_in_run_is_a_failure_and_a_cancellation_is_neither() {
         let breaker = breaker(1);
-        drop(breaker.acquire().unwrap().fail_on_panic());
+        let mut permit = breaker.acquire().unwrap();
+        permit.run(|| ());
+        drop(permit);
         assert_eq!(breaker.state(), CircuitState::Closed);
         assert_eq!(breaker.metrics().failed, 0);
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _permit = breaker.acquire().unwrap().fail_on_panic();
-            panic!("the guarded body panics");
+            let mut permit = breaker.acquire().unwrap();
+            permit.run(|| panic!("the guarded body panics"))
         }));
         assert!(panicked.is_err());
         assert_eq!(breaker.state(), CircuitState::Open);

@@ -204,7 +204,7 @@ where
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.permit.is_none() {
             match self.breaker.acquire_owned() {
-                Ok(permit) => self.permit = Some(permit.fail_on_panic()),
+                Ok(permit) => self.permit = Some(permit),
                 Err(open) => return Poll::Ready(Err(BreakerError::Open(open))),
             }
         }
@@ -224,7 +224,7 @@ where
         let permit = match self.permit.take() {
             Some(permit) => permit,
             None => match self.breaker.acquire_owned() {
-                Ok(permit) => permit.fail_on_panic(),
+                Ok(permit) => permit,
                 Err(open) => return ResponseFuture::rejected(open, self.classifier.clone()),
             },
         };
@@ -275,7 +275,11 @@ where
         let Some(inner) = this.inner.as_pin_mut() else {
             panic!("`ResponseFuture` polled after it completed");
         };
-        let result = std::task::ready!(inner.poll(cx));
+        // Polled with the permit armed: a panic of the inner future is a failed call.
+        let result = match this.permit.as_mut() {
+            Some(permit) => std::task::ready!(permit.run(|| inner.poll(cx))),
+            None => std::task::ready!(inner.poll(cx)),
+        };
         if let Some(permit) = this.permit.take() {
             match this.classifier.classify(&result) {
                 Verdict::Success => permit.success(),

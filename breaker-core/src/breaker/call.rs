@@ -32,10 +32,10 @@ impl CircuitBreaker {
     where
         F: FnOnce() -> Result<T, E>,
     {
-        // A panic in `f` drops the permit while unwinding: a failure, and the panic goes on
+        // A panic in `f` unwinds past the armed permit: a failure, and the panic goes on
         // untouched (nothing is caught).
-        let permit = self.acquire()?.fail_on_panic();
-        let result = f();
+        let mut permit = self.acquire()?;
+        let result = permit.run(f);
         permit.record(&result);
         result.map_err(BreakerError::Inner)
     }
@@ -70,10 +70,11 @@ impl CircuitBreaker {
     where
         Fut: Future<Output = Result<T, E>>,
     {
-        // A panic while polling `future` drops the permit while unwinding: a failure. The
-        // returned future dropped before it finishes drops the permit unreported: neither.
-        let permit = self.acquire()?.fail_on_panic();
-        let result = future.await;
+        // A panic while polling `future` leaves the permit armed: a failure when it drops. The
+        // returned future dropped before it finishes drops the permit unreported and
+        // disarmed: neither. So does a panic of anything else that drops it.
+        let mut permit = self.acquire()?;
+        let result = permit.run_future(future).await;
         permit.record(&result);
         result.map_err(BreakerError::Inner)
     }

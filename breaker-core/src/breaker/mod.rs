@@ -23,14 +23,17 @@
 //!   generation for a probe, which then is the snapshot the transition is compared and
 //!   swapped against, since each installed snapshot's generation is its predecessor's plus
 //!   one). So a report from an older generation cannot count against a newer one.
-//! - Entering HalfOpen, the winning caller takes the first probe slot in the same snapshot
-//!   (the counter starts at 1); every other caller has to claim a slot with a bounded
-//!   compare-and-swap loop. So no more than `half_open_max` probes are ever admitted per
-//!   generation.
+//! - Entering HalfOpen, the winning caller takes the first probe slot in the same snapshot;
+//!   every other caller has to claim one of the `half_open_max` slots with a
+//!   compare-and-swap. So no more than `half_open_max` probes are in flight at once. A slot
+//!   remembers when its probe was admitted: a probe out for `half_open_timeout` is given
+//!   up and its slot goes to the next caller, in the same generation, so the other probes
+//!   and the successes counted so far stay.
 
 mod call;
 mod hot;
 mod name;
+mod probes;
 mod report;
 mod snapshot;
 mod table;
@@ -49,9 +52,11 @@ use crate::events::{CallCounters, Listeners, Metrics, StateChange, WindowCounts,
 use crate::permit::{Admission, Permit};
 use crate::policy::TripPolicy;
 use hot::{Hot, OpenHint, Summary};
+use probes::Claim;
 
 pub(crate) use hot::{MAX_THRESHOLD, tag as hot_tag};
 pub use name::BreakerName;
+pub(crate) use probes::ProbeSlots;
 pub(crate) use snapshot::Snapshot;
 pub use table::{Circuit, CircuitEvent, CircuitState};
 
@@ -64,7 +69,7 @@ pub use table::{Circuit, CircuitEvent, CircuitState};
 /// | --- | --- | --- |
 /// | Closed | admitted | Open when the policy trips: `threshold` consecutive failures (a success resets the count), or a failure or slow-call rate over a window |
 /// | Open | rejected with [`CircuitOpen`] until `cooldown` has passed; the first call after it is admitted as a probe | HalfOpen |
-/// | HalfOpen | admitted as a probe while fewer than `half_open_max` are in flight, else rejected | Closed after `success_threshold` successful probes, Open on a failed (or slow) one |
+/// | HalfOpen | admitted as a probe while fewer than `half_open_max` are in flight (a probe out for `half_open_timeout` is given up, and its slot goes to the next caller), else rejected | Closed after `success_threshold` successful probes, Open on a failed (or slow) one |
 /// | ForcedOpen | rejected | Closed on [`reset`](Self::reset) |
 /// | Disabled | admitted, nothing recorded, never trips | Closed on [`reset`](Self::reset) |
 /// | MetricsOnly | admitted and counted in the metrics, never trips | Closed on [`reset`](Self::reset) |
@@ -303,27 +308,30 @@ impl CircuitBreaker {
                     }
                 }
                 CircuitState::HalfOpen => {
-                    if snapshot.try_claim_probe() {
-                        self.counters.admitted();
-                        let permit = Permit::new(self, Admission::Probe, snapshot.generation);
-                        return Ok(self.timed(&snapshot, permit));
-                    }
-                    if snapshot.is_superseded() {
-                        // A probe's report changed the state while we looked: look again.
-                        snapshot = self.current.load();
-                        continue;
-                    }
-                    let now = self.clock.now();
-                    if now < snapshot.deadline {
-                        return Err(
-                            self.reject(CircuitState::HalfOpen, Some(snapshot.deadline - now))
-                        );
-                    }
-                    // Every probe of this generation has been out for `half_open_timeout`:
-                    // give them up (their reports will be stale) and probe again.
-                    match self.transition(&snapshot, CircuitEvent::ProbeTimedOut, now) {
-                        Ok(probe) => return Ok(self.admit_probe(probe)),
-                        Err(_) => snapshot = self.current.load(),
+                    let now = nanos(self.clock.now());
+                    match snapshot.probes.claim(now) {
+                        Claim::Slot { slot } => {
+                            if snapshot.is_superseded() {
+                                // A slot freed in a generation that has just ended: give
+                                // it back and look again.
+                                snapshot.probes.release(slot, ProbeSlots::stamp(now));
+                                snapshot = self.current.load();
+                                continue;
+                            }
+                            self.counters.admitted();
+                            let permit = Permit::probe(self, snapshot.generation, slot, now);
+                            return Ok(self.timed_at(&snapshot, permit, now));
+                        }
+                        Claim::Full { wait } => {
+                            if snapshot.is_superseded() {
+                                // A probe's report changed the state while we looked: look
+                                // again.
+                                snapshot = self.current.load();
+                                continue;
+                            }
+                            let wait = Duration::from_nanos(wait);
+                            return Err(self.reject(CircuitState::HalfOpen, Some(wait)));
+                        }
                     }
                 }
             }
@@ -334,10 +342,9 @@ impl CircuitBreaker {
     /// is already its own.
     fn admit_probe(&self, snapshot: Arc<Snapshot>) -> Permit<'_> {
         self.counters.admitted();
-        self.timed(
-            &snapshot,
-            Permit::new(self, Admission::Probe, snapshot.generation),
-        )
+        let now = nanos(snapshot.entered_at);
+        let permit = Permit::probe(self, snapshot.generation, 0, now);
+        self.timed_at(&snapshot, permit, now)
     }
 
     /// `permit`, timed if `snapshot`'s policy watches for slow calls.
@@ -347,6 +354,25 @@ impl CircuitBreaker {
         } else {
             permit
         }
+    }
+
+    /// `permit`, timed from `now` if `snapshot`'s policy watches for slow calls.
+    fn timed_at<'a>(&'a self, snapshot: &Snapshot, permit: Permit<'a>, now: u64) -> Permit<'a> {
+        if snapshot.config.slow_calls().is_some() {
+            permit.timed(now)
+        } else {
+            permit
+        }
+    }
+
+    /// Whether `probe` still holds its slot in the current generation (it was not given
+    /// up, and its generation has not ended).
+    pub(crate) fn holds_probe(&self, probe: &Permit<'_>) -> bool {
+        let snapshot = self.current.load();
+        let (slot, stamp) = probe.probe_slot();
+        probe.is_of(snapshot.generation)
+            && snapshot.state == CircuitState::HalfOpen
+            && snapshot.probes.holds(slot, stamp)
     }
 
     fn reject(&self, state: CircuitState, retry_after: Option<Duration>) -> CircuitOpen {
@@ -363,8 +389,6 @@ impl CircuitBreaker {
         now: Duration,
     ) -> Result<Arc<Snapshot>, NotMade> {
         let to = Circuit::next(from.state, &event, &mut ()).map_err(|_| NotMade::Refused)?;
-        // The caller entering HalfOpen is its first probe.
-        let count = u32::from(to == CircuitState::HalfOpen);
         // Openings in a row: counted from the first opening until the circuit closes (or a
         // manual command takes over); the backoff grows with them.
         let opens = match to {
@@ -378,7 +402,7 @@ impl CircuitBreaker {
             Duration::ZERO
         };
         let next = Arc::new(
-            Snapshot::enter(to, from.generation + 1, now, from.config.clone(), count)
+            Snapshot::enter(to, from.generation + 1, now, from.config.clone())
                 .opening(opens, open_for),
         );
         let previous = self.current.compare_and_swap(from, Arc::clone(&next));
@@ -491,7 +515,6 @@ impl CircuitBreaker {
         let snapshot = self.current.load();
         let totals = self.counters.totals();
         let failures = self.hot.failures(hot::tag(snapshot.generation));
-        let probes = snapshot.probes.load(std::sync::atomic::Ordering::Relaxed);
         let since_last_transition =
             (snapshot.generation > 0).then(|| self.clock.now().saturating_sub(snapshot.entered_at));
         Metrics {
@@ -499,11 +522,7 @@ impl CircuitBreaker {
             state: snapshot.state,
             generation: snapshot.generation,
             consecutive_failures: failures.unwrap_or(0),
-            probes_in_flight: if snapshot.state == CircuitState::HalfOpen {
-                probes
-            } else {
-                0
-            },
+            probes_in_flight: snapshot.probes.in_flight(),
             admitted: totals.admitted,
             rejected: totals.rejected,
             succeeded: totals.succeeded,
@@ -552,6 +571,11 @@ fn summary(snapshot: &Snapshot) -> Summary {
         },
         _ => Summary::NotClosed,
     }
+}
+
+/// The stamp a probe admitted at `at` (nanoseconds) holds its slot with.
+pub(crate) fn probe_stamp(at: u64) -> u64 {
+    ProbeSlots::stamp(at)
 }
 
 /// A time of the breaker's clock in nanoseconds, short of [`hot::FORCED`] (585 years).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arc_swap::Guard;
 
 use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
-use crate::permit::{Admission, Permit, elapsed_micros};
+use crate::permit::{Admission, Permit};
 use crate::policy::{IgnoredErrors, Outcome, TripPolicy};
 
 impl CircuitBreaker {
@@ -17,12 +17,12 @@ impl CircuitBreaker {
     /// word and a comparison; the rest is out of line. Always inlined: left to itself LLVM
     /// kept it out of line once it grew, at +0.2 ns a call (closed_call bench).
     #[inline(always)]
-    pub(crate) fn report_success(&self, word: u64) {
+    pub(crate) fn report_success(&self, word: u64, at: u64) {
         if Permit::admission_of(word) == Admission::Closed {
             self.consecutive_success(Permit::admitted_in_of(word));
             return;
         }
-        self.report_success_slow(word);
+        self.report_success_slow(word, at);
     }
 
     /// A success of a call admitted in Closed generation `tag` under the
@@ -36,8 +36,8 @@ impl CircuitBreaker {
     }
 
     #[inline(never)]
-    fn report_success_slow(&self, word: u64) {
-        let permit = Permit::reported(self, word);
+    fn report_success_slow(&self, word: u64, at: u64) {
+        let permit = Permit::reported(self, word, at);
         self.report(&permit, false);
     }
 
@@ -102,11 +102,11 @@ impl CircuitBreaker {
         }
     }
 
-    /// Whether a call that started at `started` (microseconds, as its permit keeps it) was
+    /// Whether a call that started at `started` (nanoseconds of the breaker's clock) was
     /// slow by `snapshot`'s policy (counted in the metrics if so), and the time now.
     fn was_slow(&self, snapshot: &Snapshot, started: u64) -> (bool, u64) {
         let now = nanos(self.clock.now());
-        let elapsed = u128::from(elapsed_micros(started, now)) * 1_000;
+        let elapsed = u128::from(now.saturating_sub(started));
         let slow = snapshot
             .config
             .slow_calls()
@@ -149,17 +149,26 @@ impl CircuitBreaker {
 
     /// A probe's report: closes or reopens the circuit if the probe's generation is still
     /// the current one (generations identify snapshots: each installed one is its
-    /// predecessor's plus one). A success short of `success_threshold` only counts, and
-    /// frees its slot for the next probe.
+    /// predecessor's plus one) and the probe still holds its slot (it was not given up after
+    /// `half_open_timeout`). A success short of `success_threshold` only counts, and frees
+    /// its slot for the next probe.
     fn probe_reported(&self, permit: &Permit<'_>, event: CircuitEvent) {
         let Some(snapshot) = self.probes_generation(permit) else {
             self.counters.stale();
             return;
         };
+        let (slot, stamp) = permit.probe_slot();
+        if !snapshot.probes.holds(slot, stamp) {
+            self.counters.stale(); // given up after `half_open_timeout`
+            return;
+        }
         if event == CircuitEvent::ProbeSucceeded
             && !snapshot.probe_succeeded(snapshot.config.success_threshold)
         {
-            snapshot.release_probe();
+            // Short of the threshold: counted, and the slot goes to the next probe. The
+            // success that closes the circuit keeps its slot, so that nobody claims it in
+            // a generation about to end.
+            snapshot.probes.release(slot, stamp);
             return;
         }
         if self.transition(&snapshot, event, self.clock.now()).is_err() {
@@ -194,9 +203,11 @@ impl CircuitBreaker {
     /// A permit that counts as neither: a probe gives its slot back for another probe.
     fn give_back(&self, permit: &Permit<'_>) {
         if permit.admission() == Admission::Probe {
-            // If the generation has moved on, its counter is dead: nothing to give back.
+            // If the generation has moved on, its slots are dead: nothing to give back. A
+            // probe given up has no slot left either.
             if let Some(snapshot) = self.probes_generation(permit) {
-                snapshot.release_probe();
+                let (slot, stamp) = permit.probe_slot();
+                snapshot.probes.release(slot, stamp);
             }
         }
     }

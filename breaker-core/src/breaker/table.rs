@@ -12,7 +12,6 @@ state_machine! {
     /// | Open | CooldownElapsed (first call after `cooldown`; it is the probe) | HalfOpen |
     /// | HalfOpen | ProbeSucceeded | Closed |
     /// | HalfOpen | ProbeFailed | Open (fresh cooldown) |
-    /// | HalfOpen | ProbeTimedOut (probes lost for `half_open_timeout`) | HalfOpen (new generation, fresh probe slots) |
     /// | any | ForceOpen | ForcedOpen |
     /// | any | Disable | Disabled |
     /// | any | ObserveOnly | MetricsOnly |
@@ -47,8 +46,6 @@ state_machine! {
             ProbeSucceeded,
             /// A probe failed (or was slow, with a slow-call policy).
             ProbeFailed,
-            /// The probes in flight were given up after `half_open_timeout`.
-            ProbeTimedOut,
             /// `CircuitBreaker::force_open`.
             ForceOpen,
             /// `CircuitBreaker::disable`.
@@ -63,7 +60,6 @@ state_machine! {
         Open + CooldownElapsed => HalfOpen,
         HalfOpen + ProbeSucceeded => Closed,
         HalfOpen + ProbeFailed => Open,
-        HalfOpen + ProbeTimedOut => HalfOpen,
         _ + ForceOpen => ForcedOpen,
         _ + Disable => Disabled,
         _ + ObserveOnly => MetricsOnly,
@@ -90,7 +86,6 @@ mod tests {
         assert_eq!(next(S::Open, E::CooldownElapsed), Some(S::HalfOpen));
         assert_eq!(next(S::HalfOpen, E::ProbeSucceeded), Some(S::Closed));
         assert_eq!(next(S::HalfOpen, E::ProbeFailed), Some(S::Open));
-        assert_eq!(next(S::HalfOpen, E::ProbeTimedOut), Some(S::HalfOpen));
     }
 
     #[test]

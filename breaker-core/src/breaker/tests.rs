@@ -76,11 +76,7 @@ fn each_transition_starts_a_generation_with_a_fresh_counter() {
     let probe = breaker.acquire().unwrap();
     let half = breaker.current.load_full();
     assert_eq!((half.state, half.generation), (CircuitState::HalfOpen, 2));
-    assert_eq!(
-        half.probes.load(Ordering::Relaxed),
-        1,
-        "the probe holds the first slot"
-    );
+    assert_eq!(half.probes.in_flight(), 1, "the probe holds the first slot");
     assert!(open.is_superseded());
     probe.success();
     let closed = breaker.current.load_full();
@@ -177,7 +173,11 @@ fn a_forgotten_probe_is_given_up_after_the_half_open_timeout() {
     clock.advance(Duration::from_secs(1));
     let probe = breaker.acquire().unwrap();
     assert!(probe.is_probe());
-    assert_eq!(probe.generation(), leaked_generation + 1);
+    assert_eq!(
+        probe.generation(),
+        leaked_generation,
+        "the slot changed hands, not the generation"
+    );
     assert!(breaker.acquire().is_err(), "still one probe at a time");
     probe.success();
     assert_eq!(breaker.state(), CircuitState::Closed);
@@ -187,7 +187,6 @@ fn a_forgotten_probe_is_given_up_after_the_half_open_timeout() {
         [
             CircuitEvent::Trip,
             CircuitEvent::CooldownElapsed,
-            CircuitEvent::ProbeTimedOut,
             CircuitEvent::ProbeSucceeded
         ]
     );
@@ -350,8 +349,10 @@ fn a_breaker_and_a_permit_are_small() {
     // (`BreakerRegistry::register` gives a breaker back): under clippy's `result_large_err`
     // threshold of 128 bytes.
     assert!(std::mem::size_of::<CircuitBreaker>() <= 128);
-    // Two words: a permit moves in registers (a timed call's start is packed in its word).
-    assert_eq!(std::mem::size_of::<Permit<'_>>(), 16);
+    // Three words: the breaker, the packed word, and a time kept whole (a timed call's
+    // start, a probe's admission). A call in Closed never reads the time, so the
+    // compiler keeps the other two in registers.
+    assert_eq!(std::mem::size_of::<Permit<'_>>(), 24);
     // What a rejection returns, through memory: five words.
     assert_eq!(std::mem::size_of::<Result<Permit<'_>, CircuitOpen>>(), 40);
 }

@@ -25,8 +25,8 @@ mod tests;
 /// | --- | --- | --- |
 /// | `threshold` | 5 | consecutive failures in Closed that open the circuit (1 to 16,777,212) |
 /// | `cooldown` | 30 s | how long the circuit stays Open before the next call is let through as a probe |
-/// | `half_open_max` | 1 | how many probes may be in flight at once in HalfOpen (at least 1) |
-/// | `half_open_timeout` | 60 s | how long HalfOpen waits for its probes before it gives them up as lost and admits new ones (more than zero) |
+/// | `half_open_max` | 1 | how many probes may be in flight at once in HalfOpen (1 to 1,000) |
+/// | `half_open_timeout` | 60 s | how long a probe may be out, from its own admission, before it is given up as lost and its slot goes to the next caller (more than zero) |
 /// | `backoff` | `"fixed"` | `"fixed"`: every opening lasts `cooldown`; `"exponential"`: each opening in a row lasts `backoff_multiplier` times longer, at most `max_cooldown` ([`Backoff`]) |
 /// | `backoff_multiplier` | 2 | exponential only: at least 1 |
 /// | `max_cooldown` | 10 min | exponential only: at least `cooldown` |
@@ -83,10 +83,11 @@ pub struct BreakerConfig {
     pub threshold: u32,
     /// How long the circuit stays Open before the next call goes through as a probe.
     pub cooldown: Duration,
-    /// How many probes may be in flight at once in HalfOpen; at least 1.
+    /// How many probes may be in flight at once in HalfOpen; from 1 to
+    /// [`MAX_HALF_OPEN`](Self::MAX_HALF_OPEN).
     pub half_open_max: u32,
-    /// How long HalfOpen waits for its probes before giving them up as lost and admitting
-    /// new ones; more than zero.
+    /// How long a probe may be out, from its own admission, before it is given up as lost
+    /// and its slot goes to the next caller; more than zero. Successes counted so far stay.
     pub half_open_timeout: Duration,
     /// How the open duration grows when the circuit opens again without closing.
     pub backoff: Backoff,
@@ -108,6 +109,10 @@ impl BreakerConfig {
     pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
     /// The default number of probes in flight in HalfOpen: 1.
     pub const DEFAULT_HALF_OPEN_MAX: u32 = 1;
+    /// The most probes that may be in flight in HalfOpen: each has a slot of its own,
+    /// which remembers when its probe was admitted (so that a lost one is given up on its
+    /// own timeout).
+    pub const MAX_HALF_OPEN: u32 = 1_000;
     /// The default time HalfOpen waits for its probes: 60 seconds.
     pub const DEFAULT_HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default number of successful probes that close the circuit: 1.
@@ -199,7 +204,7 @@ impl BreakerConfig {
         self
     }
 
-    /// Checks the invariants: `1 <= threshold <= 16_777_212`, `half_open_max >= 1`,
+    /// Checks the invariants: `1 <= threshold <= 16_777_212`, `1 <= half_open_max <= 1_000`,
     /// `half_open_timeout > 0`, `success_threshold >= 1`; for an exponential backoff a
     /// multiplier of at least 1 and a cap of at least the cooldown; for a failure-rate policy
     /// a window of 1 to 100,000 calls (or of more than zero time in 1 to 1,000 buckets),
@@ -218,6 +223,13 @@ impl BreakerConfig {
         }
         if self.half_open_max == 0 {
             return Err(ConfigError::new("half_open_max", "0", "must be at least 1"));
+        }
+        if self.half_open_max > Self::MAX_HALF_OPEN {
+            return Err(ConfigError::new(
+                "half_open_max",
+                self.half_open_max.to_string(),
+                format!("must be at most {}", Self::MAX_HALF_OPEN),
+            ));
         }
         if self.half_open_timeout.is_zero() {
             return Err(ConfigError::new(

@@ -97,14 +97,15 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
         _ => quote!(),
     };
     let block = &function.block;
+    // The body runs through the permit, so that its own panic is a failure.
     let run = if sig.asyncness.is_some() {
-        quote!(async move #block.await)
+        quote!(#permit.run_future(async move #block).await)
     } else {
         let closure_output = match &sig.output {
             ReturnType::Type(arrow, ty) if !contains_impl_trait(ty) => quote!(#arrow #ty),
             _ => quote!(),
         };
-        quote!((move || #closure_output #block)())
+        quote!(#permit.run(move || #closure_output #block))
     };
     let finish = match &args.failure_if {
         Some(failure_if) => {
@@ -119,8 +120,8 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
         #(#attrs)*
         #vis #sig {
             let #breaker: &#p::CircuitBreaker = #lookup;
-            let #permit = match #breaker.acquire() {
-                #p::Ok(#permit) => #permit.fail_on_panic(),
+            let mut #permit = match #breaker.acquire() {
+                #p::Ok(#permit) => #permit,
                 #p::Err(#open_binding) => return #rejected,
             };
             let #result #output = #run;

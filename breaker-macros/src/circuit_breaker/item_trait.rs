@@ -447,6 +447,13 @@ fn method_impl(p: &TokenStream, trait_ref: &TokenStream, method: &Method) -> Tok
     };
     let field = &guard.field;
     let permit = Ident::new("permit", Span::mixed_site());
+    // The guarded call runs through the permit, so that its own panic is a failure.
+    let inner = quote!(<P as #trait_ref>::#name #turbofish(#(#forwarded),*));
+    let run_inner = if sig.asyncness.is_some() {
+        quote!(#permit.run_future(#inner).await)
+    } else {
+        quote!(#permit.run(|| #inner))
+    };
     let open = Ident::new("open", Span::mixed_site());
     let result = Ident::new("result", Span::mixed_site());
     let rejected = match &guard.args.fallback {
@@ -477,11 +484,11 @@ fn method_impl(p: &TokenStream, trait_ref: &TokenStream, method: &Method) -> Tok
     };
     quote! {
         #sig {
-            let #permit = match self.#field.acquire() {
-                #p::Ok(#permit) => #permit.fail_on_panic(),
+            let mut #permit = match self.#field.acquire() {
+                #p::Ok(#permit) => #permit,
                 #p::Err(#open_binding) => return #rejected,
             };
-            let #result #output = #call_inner;
+            let #result #output = #run_inner;
             #finish;
             #result
         }

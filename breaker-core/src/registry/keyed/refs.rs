@@ -12,7 +12,7 @@ use super::epoch::Pin;
 use super::{Borrows, Registry, RegistryKey, breaker_of};
 use crate::breaker::{CircuitBreaker, CircuitState};
 use crate::error::CircuitOpen;
-use crate::permit::Permit;
+use crate::permit::{Permit, RunFuture};
 
 /// A breaker of a [`Registry`], borrowed: it derefs to [`CircuitBreaker`] (`call`,
 /// `call_async`, `state`, `metrics`...). It pins the registry's memory, so the breaker
@@ -171,12 +171,19 @@ impl RegistryPermit<'_> {
         self.permit.record_with(result, failure_if);
     }
 
-    /// See [`Permit::fail_on_panic`].
-    pub fn fail_on_panic(self) -> Self {
-        Self {
-            permit: self.permit.fail_on_panic(),
-            _pin: self._pin,
-        }
+    /// See [`Permit::ignore`].
+    pub fn ignore(self) {
+        self.permit.ignore();
+    }
+
+    /// See [`Permit::run`].
+    pub fn run<R>(&mut self, call: impl FnOnce() -> R) -> R {
+        self.permit.run(call)
+    }
+
+    /// See [`Permit::run_future`].
+    pub fn run_future<F: std::future::Future>(&mut self, future: F) -> RunFuture<'_, F> {
+        self.permit.run_future(future)
     }
 
     /// See [`Permit::generation`].

@@ -237,7 +237,7 @@ fn registry_permits_outlive_their_reference() {
     assert_eq!(permit.state(), CircuitState::Closed);
     assert!(!permit.is_probe() && !permit.is_stale());
     assert_eq!(permit.breaker().name(), "gpt-4o");
-    permit.fail_on_panic().failure();
+    permit.failure();
     let rejected = registry.get_or_insert("gpt-4o").acquire().unwrap_err();
     assert!(rejected.to_string().contains("gpt-4o"));
     clock.advance(COOLDOWN);

@@ -1,10 +1,17 @@
 //! [`Permit`]: the right to make one call, and the duty to say how it went.
+//!
+//! [`OwnedPermit`] is the same for a breaker held by `Arc`; [`RunFuture`] runs a call's
+//! future as the guarded code of a permit.
+
+mod owned;
+mod run;
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::breaker::{CircuitBreaker, CircuitState};
-use crate::error::CircuitOpen;
+
+pub use owned::OwnedPermit;
+pub use run::RunFuture;
 
 /// What a permit was admitted as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,24 +32,25 @@ pub(crate) enum Admission {
     Windowed = 4,
 }
 
-// The bits of a permit's word: the admission (3 bits), whether the call is timed, whether a
-// panic counts as a failure, whether the permit was reported, and 57 bits of payload: the
-// generation that admitted it (the hot word's tag for a call admitted in Closed), or, for a
-// timed call, the generation's low 24 bits and when the call started, so that a permit stays
-// two words and moves in registers.
+// The bits of a permit's word: the admission (3 bits), whether the call is timed, whether
+// the guarded code is running (so that a drop then is its own panic), whether the permit was
+// reported, and 57 bits of payload: the generation that admitted it (the hot word's tag for
+// a call admitted in Closed), or, for a probe, its generation's low 47 bits and its slot.
+// The permit's second word is a time: a timed call's start, and a probe's admission (which
+// is its start too), in nanoseconds of the breaker's clock.
 const GENERATION_BITS: u32 = 57;
 const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
 const ADMISSION_MASK: u64 = 0b111 << GENERATION_BITS;
 const TIMED: u64 = 1 << 60;
-const FAIL_ON_PANIC: u64 = 1 << 62;
+const ARMED: u64 = 1 << 62;
 const REPORTED: u64 = 1 << 63;
-/// A timed call's start, in microseconds of the breaker's clock modulo 2^33 (about 2.4
-/// hours, above the longest slow-call duration, an hour).
-const START_BITS: u32 = 33;
-const START_MASK: u64 = (1 << START_BITS) - 1;
-/// A timed call's generation: its low 24 bits (16 million transitions before a stale
-/// report could pass for a current one).
-const TIMED_GENERATION_MASK: u64 = (1 << (GENERATION_BITS - START_BITS)) - 1;
+/// A probe's generation: its low 47 bits (a probe reporting after 2^47 transitions could
+/// pass for a current one).
+const PROBE_GENERATION_BITS: u32 = 47;
+const PROBE_GENERATION_MASK: u64 = (1 << PROBE_GENERATION_BITS) - 1;
+/// A probe's slot, above its generation: 10 bits, room for `BreakerConfig::MAX_HALF_OPEN`.
+const SLOT_MASK: u64 = 0x3ff;
+const _: () = assert!(crate::config::BreakerConfig::MAX_HALF_OPEN as u64 <= SLOT_MASK + 1);
 
 /// What the admission bits of a permit's word say.
 #[inline]
@@ -56,21 +64,16 @@ fn admission_of(word: u64) -> Admission {
     }
 }
 
-/// The elapsed microseconds between a timed call's start (as a permit keeps it) and `now`
-/// (nanoseconds of the breaker's clock).
-pub(crate) fn elapsed_micros(started: u64, now: u64) -> u64 {
-    (now / 1_000).wrapping_sub(started) & START_MASK
-}
-
 /// Permission to make one call through a [`CircuitBreaker`], from
 /// [`CircuitBreaker::acquire`].
 ///
 /// Report the outcome with [`success`](Self::success) or [`failure`](Self::failure) (or
-/// [`ignore`](Self::ignore) for an error that says nothing about the remote). A
-/// permit dropped without a report (its future was cancelled, its caller panicked) counts as
-/// neither: if it was a half-open probe, its slot is freed at once for another probe. A
-/// permit that is never dropped (`mem::forget`) holds its probe slot until the breaker's
-/// `half_open_timeout` gives it up.
+/// [`ignore`](Self::ignore) for an error that says nothing about the remote). A permit
+/// dropped without a report (its future was cancelled, a panic elsewhere unwound past it)
+/// counts as neither: if it was a half-open probe, its slot is freed at once for another
+/// probe. Run the call itself through [`run`](Self::run) or [`run_future`](Self::run_future)
+/// and a panic of the call is a failure. A permit that is never dropped (`mem::forget`)
+/// holds its probe slot until the breaker's `half_open_timeout` gives it up.
 ///
 /// A permit belongs to the generation of the breaker that admitted it. If the breaker has
 /// changed state since (it opened, a probe closed it, it was reset), the report is stale and
@@ -97,31 +100,54 @@ pub(crate) fn elapsed_micros(started: u64, now: u64) -> u64 {
 #[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
-    /// Generation, admission, flags and a timed call's start in one word, so that a permit
-    /// is two words and moves in registers: the Closed hot path then has no stack copies
-    /// to stall on.
+    /// Generation, admission and flags in one word, so that a call in Closed passes the
+    /// permit in registers (its `at` is unused there and optimised away).
     word: u64,
+    /// A timed call's start, or a probe's admission: nanoseconds of the breaker's clock,
+    /// kept whole so that any duration is measured right.
+    at: u64,
 }
 
 impl<'a> Permit<'a> {
     #[inline]
     pub(crate) fn new(breaker: &'a CircuitBreaker, admission: Admission, generation: u64) -> Self {
         let word = (generation & GENERATION_MASK) | ((admission as u64) << GENERATION_BITS);
-        Self { breaker, word }
+        Self {
+            breaker,
+            word,
+            at: 0,
+        }
     }
 
-    /// This permit, timed from `now` (nanoseconds of the breaker's clock): it keeps the low
-    /// 24 bits of its generation and the start in microseconds.
+    /// A half-open probe of `generation` holding slot `slot`, admitted at `now`
+    /// (nanoseconds of the breaker's clock).
+    pub(crate) fn probe(breaker: &'a CircuitBreaker, generation: u64, slot: u32, now: u64) -> Self {
+        let payload = (generation & PROBE_GENERATION_MASK)
+            | ((u64::from(slot) & SLOT_MASK) << PROBE_GENERATION_BITS);
+        Self {
+            breaker,
+            word: payload | ((Admission::Probe as u64) << GENERATION_BITS),
+            at: now,
+        }
+    }
+
+    /// This permit, timed from `now` (nanoseconds of the breaker's clock; for a probe, the
+    /// time it was admitted at).
     pub(crate) fn timed(mut self, now: u64) -> Self {
-        let generation = self.word & TIMED_GENERATION_MASK;
-        let start = (now / 1_000) & START_MASK;
-        self.word = (self.word & !GENERATION_MASK) | TIMED | (generation << START_BITS) | start;
+        self.word |= TIMED;
+        self.at = now;
         self
     }
 
-    /// When the call started (microseconds, modulo 2^33), if it is timed.
+    /// When the call started (nanoseconds of the breaker's clock), if it is timed.
     pub(crate) fn started(&self) -> Option<u64> {
-        (self.word & TIMED != 0).then_some(self.word & START_MASK)
+        (self.word & TIMED != 0).then_some(self.at)
+    }
+
+    /// A probe's slot and the stamp it holds the slot with (its admission).
+    pub(crate) fn probe_slot(&self) -> (u32, u64) {
+        let slot = ((self.word & GENERATION_MASK) >> PROBE_GENERATION_BITS) & SLOT_MASK;
+        (slot as u32, crate::breaker::probe_stamp(self.at))
     }
 
     /// Whether `generation` (a full one) is the one that admitted this permit, to as many
@@ -129,12 +155,8 @@ impl<'a> Permit<'a> {
     pub(crate) fn is_of(&self, generation: u64) -> bool {
         let kept = match self.admission() {
             Admission::Closed | Admission::Windowed => crate::breaker::hot_tag(generation),
+            Admission::Probe => generation & PROBE_GENERATION_MASK,
             _ => generation & GENERATION_MASK,
-        };
-        let kept = if self.word & TIMED != 0 {
-            kept & TIMED_GENERATION_MASK
-        } else {
-            kept
         };
         kept == self.admitted_in()
     }
@@ -157,8 +179,8 @@ impl<'a> Permit<'a> {
     pub fn success(self) {
         // By value, not through `&self`: the permit stays in registers on the hot path.
         let breaker = self.breaker;
-        let word = self.detach() | REPORTED;
-        breaker.report_success(word);
+        let (word, at) = self.detach();
+        breaker.report_success(word | REPORTED, at);
     }
 
     /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
@@ -217,30 +239,68 @@ impl<'a> Permit<'a> {
         self.breaker.report_ignored(&self);
     }
 
-    /// This permit, reporting a failure if it is dropped unreported while its thread
-    /// panics (a panicking call is a failed call); dropped unreported otherwise (a cancelled
-    /// future), it still counts as neither. What `#[circuit_breaker]` and
-    /// [`CircuitBreaker::call`] mean by a panic.
+    /// Runs `call`, the guarded code: if it panics, the permit counts a failure as the
+    /// panic unwinds past it (the panic goes on untouched). A panic anywhere else that drops
+    /// the permit (a sibling in `join!`, a caller's own code) is not the call's: the permit
+    /// then counts as neither, like any permit dropped unreported.
     ///
     /// ```
     /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
     ///
     /// let breaker = CircuitBreaker::new("ocr", BreakerConfig::default().with_threshold(1));
     /// let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-    ///     let _permit = breaker.acquire().unwrap().fail_on_panic();
-    ///     panic!("the call panics");
+    ///     let mut permit = breaker.acquire().unwrap();
+    ///     let text: Result<String, ()> = permit.run(|| panic!("the call panics"));
+    ///     permit.record(&text);
     /// }));
     /// assert!(panicked.is_err());
     /// assert_eq!(breaker.state(), CircuitState::Open);
+    ///
+    /// // A panic outside `run` is not the call's: the permit counts as neither.
+    /// breaker.reset();
+    /// let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     let _permit = breaker.acquire().unwrap();
+    ///     panic!("the caller's own code panics");
+    /// }));
+    /// assert!(panicked.is_err());
+    /// assert_eq!(breaker.state(), CircuitState::Closed);
+    /// assert_eq!(breaker.metrics().abandoned, 1);
     /// ```
     #[inline]
-    pub fn fail_on_panic(mut self) -> Self {
-        self.word |= FAIL_ON_PANIC;
-        self
+    pub fn run<R>(&mut self, call: impl FnOnce() -> R) -> R {
+        run::run_armed(&mut self.word, call)
+    }
+
+    /// Polls `future`, the guarded call, through the returned future: if a poll of it
+    /// panics, the permit counts a failure (as [`run`](Self::run) does for a closure). The
+    /// permit is not reported: report the output as usual. Dropping the returned future
+    /// before it finishes (a timeout, a cancelled task) leaves the permit unreported, so it
+    /// counts as neither once dropped.
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, CircuitBreaker};
+    ///
+    /// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) { return out; }
+    /// #     }
+    /// # }
+    /// let breaker = CircuitBreaker::new("embeddings", BreakerConfig::default());
+    /// block_on(async {
+    ///     let mut permit = breaker.acquire().unwrap();
+    ///     let vector = permit.run_future(async { Ok::<_, ()>(vec![0.5_f32; 4]) }).await;
+    ///     permit.record(&vector);
+    /// });
+    /// assert_eq!(breaker.metrics().succeeded, 1);
+    /// ```
+    pub fn run_future<F: std::future::Future>(&mut self, future: F) -> RunFuture<'_, F> {
+        RunFuture::new(&mut self.word, future)
     }
 
     /// The generation of the breaker that admitted this permit (modulo 2^40 for a call
-    /// admitted in Closed, modulo 2^24 for a call timed by a slow-call policy).
+    /// admitted in Closed, modulo 2^47 for a probe).
     pub fn generation(&self) -> u64 {
         self.admitted_in()
     }
@@ -261,11 +321,13 @@ impl<'a> Permit<'a> {
         self.admission() == Admission::Probe
     }
 
-    /// Whether the breaker has changed state since it admitted this permit (so a report
-    /// would be ignored).
+    /// Whether the breaker has changed state since it admitted this permit, or, for a
+    /// probe, whether it was given up after `half_open_timeout` (so a report would be
+    /// ignored).
     pub fn is_stale(&self) -> bool {
         match self.admission() {
             Admission::Closed | Admission::Windowed => !self.is_of(self.breaker.published_tag()),
+            Admission::Probe => !self.breaker.holds_probe(self),
             _ => !self.is_of(self.breaker.generation()),
         }
     }
@@ -278,10 +340,11 @@ impl<'a> Permit<'a> {
 
 impl<'a> Permit<'a> {
     /// A reported permit from its parts, for the code that reports it out of line.
-    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64) -> Self {
+    pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64, at: u64) -> Self {
         Self {
             breaker,
             word: word | REPORTED,
+            at,
         }
     }
 
@@ -294,135 +357,20 @@ impl<'a> Permit<'a> {
     /// The generation of a permit's word.
     #[inline]
     pub(crate) fn admitted_in_of(word: u64) -> u64 {
-        if word & TIMED != 0 {
-            (word & GENERATION_MASK) >> START_BITS
+        if admission_of(word) == Admission::Probe {
+            word & PROBE_GENERATION_MASK
         } else {
             word & GENERATION_MASK
         }
     }
 
-    /// The permit's word, without reporting it or dropping it: for reports by value.
+    /// The permit's words, without reporting it or dropping it: for reports by value and
+    /// for the handles that own their breaker.
     #[inline]
-    fn detach(self) -> u64 {
-        let word = self.word;
+    pub(crate) fn detach(self) -> (u64, u64) {
+        let parts = (self.word, self.at);
         std::mem::forget(self);
-        word
-    }
-}
-
-/// A [`Permit`] that holds its breaker by `Arc`, from [`CircuitBreaker::acquire_owned`]: it
-/// can live in a future or move to another thread. Reported and dropped exactly as a
-/// [`Permit`].
-///
-/// ```
-/// use std::sync::Arc;
-/// use breaker::{BreakerConfig, CircuitBreaker};
-///
-/// let breaker = Arc::new(CircuitBreaker::new("embeddings", BreakerConfig::default()));
-/// let permit = breaker.acquire_owned().unwrap();
-/// std::thread::spawn(move || permit.record(&Ok::<_, ()>(42))).join().unwrap();
-/// assert_eq!(breaker.metrics().succeeded, 1);
-/// ```
-#[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
-pub struct OwnedPermit {
-    breaker: Arc<CircuitBreaker>,
-    word: u64,
-}
-
-impl OwnedPermit {
-    /// The permit as a borrowed [`Permit`]: reporting it reports this one.
-    fn borrowed(&self) -> Permit<'_> {
-        Permit {
-            breaker: &self.breaker,
-            word: self.word,
-        }
-    }
-
-    /// Reports that the call succeeded; see [`Permit::success`].
-    pub fn success(mut self) {
-        self.borrowed().success();
-        self.word |= REPORTED;
-    }
-
-    /// Reports that the call failed; see [`Permit::failure`].
-    pub fn failure(mut self) {
-        self.borrowed().failure();
-        self.word |= REPORTED;
-    }
-
-    /// Reports `success` (true) or failure (false).
-    pub fn report(self, success: bool) {
-        if success {
-            self.success()
-        } else {
-            self.failure()
-        }
-    }
-
-    /// Reports a call's result: `Ok` is a success, `Err` a failure.
-    pub fn record<T, E>(self, result: &Result<T, E>) {
-        self.report(result.is_ok());
-    }
-
-    /// Reports a call's result, with `failure_if` classifying its error; see
-    /// [`Permit::record_with`].
-    pub fn record_with<T, E>(mut self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
-        self.borrowed().record_with(result, failure_if);
-        self.word |= REPORTED;
-    }
-
-    /// Reports an error the classifier ignores; see [`Permit::ignore`].
-    pub fn ignore(mut self) {
-        self.borrowed().ignore();
-        self.word |= REPORTED;
-    }
-
-    /// This permit, reporting a failure if it is dropped unreported while its thread
-    /// panics; see [`Permit::fail_on_panic`].
-    pub fn fail_on_panic(mut self) -> Self {
-        self.word |= FAIL_ON_PANIC;
-        self
-    }
-
-    /// Whether this permit is a half-open probe.
-    pub fn is_probe(&self) -> bool {
-        admission_of(self.word) == Admission::Probe
-    }
-
-    /// The breaker that admitted this permit.
-    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
-        &self.breaker
-    }
-}
-
-impl Drop for OwnedPermit {
-    fn drop(&mut self) {
-        if self.word & REPORTED == 0 {
-            // Dropped unreported: the borrowed permit's drop decides (neither, or a failure
-            // while panicking with `fail_on_panic`).
-            drop(self.borrowed());
-        }
-    }
-}
-
-impl fmt::Debug for OwnedPermit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPermit")
-            .field("breaker", &self.breaker.name())
-            .field("probe", &self.is_probe())
-            .finish()
-    }
-}
-
-impl CircuitBreaker {
-    /// Like [`acquire`](Self::acquire), for a breaker held by `Arc`: the permit owns a
-    /// reference to the breaker, so it can live in a future or move to another thread.
-    pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, CircuitOpen> {
-        let word = self.acquire()?.detach();
-        Ok(OwnedPermit {
-            breaker: Arc::clone(self),
-            word,
-        })
+        parts
     }
 }
 
@@ -430,7 +378,9 @@ impl Drop for Permit<'_> {
     #[inline]
     fn drop(&mut self) {
         if self.word & REPORTED == 0 {
-            if self.word & FAIL_ON_PANIC != 0 && std::thread::panicking() {
+            if self.word & ARMED != 0 {
+                // Dropped while its guarded code was running: that code panicked (the
+                // permit's owner cannot drop it from inside `run`), a failed call.
                 self.word |= REPORTED;
                 self.breaker.report_failure(self);
             } else {
@@ -457,18 +407,19 @@ mod tests {
     use crate::config::BreakerConfig;
 
     #[test]
-    fn a_timed_permit_keeps_its_start_and_the_low_bits_of_its_generation() {
+    fn a_timed_permit_keeps_its_whole_start_and_generation() {
         let breaker = CircuitBreaker::new("timed", BreakerConfig::default());
         let generation = 0x12_3456_789a;
-        let permit = Permit::new(&breaker, Admission::Probe, generation).timed(5_000_700);
-        assert_eq!(permit.started(), Some(5_000), "microseconds, truncated");
-        assert_eq!(permit.admission(), Admission::Probe);
-        assert_eq!(permit.admitted_in(), generation & TIMED_GENERATION_MASK);
+        let start = 3 * 3_600 * 1_000_000_000 + 700; // three hours and 700 ns
+        let permit = Permit::new(&breaker, Admission::Windowed, generation).timed(start);
+        assert_eq!(permit.started(), Some(start), "nanoseconds, whole");
+        assert_eq!(permit.admission(), Admission::Windowed);
+        assert_eq!(permit.admitted_in(), generation);
         assert!(permit.is_of(generation));
         assert!(!permit.is_of(generation + 1));
         std::mem::forget(permit);
 
-        let untimed = Permit::new(&breaker, Admission::Probe, generation);
+        let untimed = Permit::new(&breaker, Admission::Observed, generation);
         assert_eq!(untimed.started(), None);
         assert!(untimed.is_of(generation));
         assert!(!untimed.is_of(generation + (1 << 24)), "all 57 bits kept");
@@ -476,9 +427,23 @@ mod tests {
     }
 
     #[test]
-    fn elapsed_time_wraps_with_the_start() {
-        assert_eq!(elapsed_micros(1_000, 3_500_000), 2_500);
-        // Started just before the 33-bit count wrapped: still 2 µs.
-        assert_eq!(elapsed_micros(START_MASK, 1_000), 2);
+    fn a_probe_keeps_its_slot_its_admission_and_its_generation() {
+        let breaker = CircuitBreaker::new("probe", BreakerConfig::default());
+        let generation = (1 << 50) + 77;
+        let probe = Permit::probe(&breaker, generation, 999, 42);
+        assert_eq!(probe.admission(), Admission::Probe);
+        assert_eq!(probe.probe_slot(), (999, 43));
+        assert_eq!(probe.generation(), generation & PROBE_GENERATION_MASK);
+        assert!(probe.is_of(generation));
+        assert!(!probe.is_of(generation + 1));
+        assert_eq!(
+            probe.started(),
+            None,
+            "not timed unless slow calls are watched"
+        );
+        let timed = probe.timed(42);
+        assert_eq!(timed.started(), Some(42));
+        assert_eq!(timed.probe_slot(), (999, 43));
+        std::mem::forget(timed);
     }
 }
