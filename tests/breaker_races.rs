@@ -114,9 +114,10 @@ fn probe_race(moment: Moment, threads: usize, trials: u64, half_open_max: u32) {
         Moment::CooldownElapsed => u32::try_from(threads).unwrap().min(half_open_max),
         Moment::ProbeTimedOut => 1,
     };
-    // The probe lost in this trial ([`Moment::ProbeTimedOut`]): racers read, together,
-    // whether it still holds its slot.
-    let lost = std::sync::RwLock::new(None);
+    // The probe lost in this trial ([`Moment::ProbeTimedOut`]). Each racer takes a
+    // reference before the start line, so that reading whether it still holds its slot
+    // does not make the racers queue for a lock.
+    let lost = Mutex::new(None);
 
     // One closure for every racer; racer 0 also prepares and checks each trial, so that
     // with 2 threads on 2 cores nobody has to yield.
@@ -132,7 +133,7 @@ fn probe_race(moment: Moment, threads: usize, trials: u64, half_open_max: u32) {
                     assert_eq!(half_open_max, 1, "one slot, held by the lost probe");
                     let probe = breaker.acquire().unwrap();
                     clock.advance(HALF_OPEN_TIMEOUT);
-                    *lost.write().unwrap() = Some(probe);
+                    *lost.lock().unwrap() = Some(Arc::new(probe));
                 }
                 admitted.store(0, Ordering::Release);
                 saw_before.store(0, Ordering::Release);
@@ -142,16 +143,13 @@ fn probe_race(moment: Moment, threads: usize, trials: u64, half_open_max: u32) {
             } else {
                 spin_until(|| gate.load(Ordering::Acquire) >= trial);
             }
+            let lost_probe = lost.lock().unwrap().clone();
             checked_in.fetch_add(1, Ordering::AcqRel);
             let everyone = threads as u64 * trial;
             spin_until(|| checked_in.load(Ordering::Acquire) >= everyone);
             let before = match moment {
                 Moment::CooldownElapsed => breaker.state() == CircuitState::Open,
-                Moment::ProbeTimedOut => lost
-                    .read()
-                    .unwrap()
-                    .as_ref()
-                    .is_some_and(|probe| !probe.is_stale()),
+                Moment::ProbeTimedOut => lost_probe.as_ref().is_some_and(|probe| !probe.is_stale()),
             };
             if before {
                 saw_before.fetch_add(1, Ordering::AcqRel);
@@ -181,14 +179,16 @@ fn probe_race(moment: Moment, threads: usize, trials: u64, half_open_max: u32) {
                 spin_until(|| release.load(Ordering::Acquire) >= trial);
             }
             drop(permit);
+            drop(lost_probe);
             departed.fetch_add(1, Ordering::AcqRel);
             if racer == 0 {
                 spin_until(|| departed.load(Ordering::Acquire) == threads);
-                if let Some(probe) = lost.write().unwrap().take() {
+                if let Some(probe) = lost.lock().unwrap().take() {
                     assert!(
                         probe.is_stale(),
                         "trial {trial}: the lost probe was given up"
                     );
+                    let probe = Arc::into_inner(probe).expect("every racer let go of it");
                     std::mem::forget(probe);
                 }
             }

@@ -150,8 +150,8 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `threshold = 5` | consecutive failures that open the circuit (at least 1) | 5 |
 /// | `cooldown = "30s"` | how long the circuit stays open before a probe; a duration string, checked at compile time | `"30s"` |
-/// | `half_open_max = 1` | probes in flight at once when half-open (at least 1) | 1 |
-/// | `half_open_timeout = "60s"` | how long half-open waits for lost probes before admitting new ones | `"60s"` |
+/// | `half_open_max = 1` | probes in flight at once when half-open (1 to 1,000) | 1 |
+/// | `half_open_timeout = "60s"` | how long a probe may be out, from its own admission, before it is given up as lost and its slot goes to the next caller | `"60s"` |
 /// | `backoff = "exponential"` | each opening in a row lasts `backoff_multiplier` times longer, up to `max_cooldown`; `"fixed"`: the cooldown every time | `"fixed"` |
 /// | `backoff_multiplier = 2.0` | the exponential backoff's growth (at least 1) | 2 |
 /// | `max_cooldown = "10m"` | the exponential backoff's cap (at least the cooldown) | `"10m"` |

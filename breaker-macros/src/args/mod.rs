@@ -218,7 +218,7 @@ impl BreakerArgs {
                 self.threshold = Some(count(arg, MAX_THRESHOLD, "would never admit a call")?)
             }
             "half_open_max" => {
-                self.half_open_max = Some(count(arg, u32::MAX, "would never admit a call")?)
+                self.half_open_max = Some(count(arg, MAX_HALF_OPEN, "would never admit a call")?)
             }
             "cooldown" => self.cooldown = Some(duration(arg, false)?),
             "half_open_timeout" => self.half_open_timeout = Some(duration(arg, true)?),
@@ -418,6 +418,7 @@ const DEFAULT_MAX_COOLDOWN: Duration = Duration::from_secs(600);
 const DEFAULT_BUCKETS: u32 = 10;
 const DEFAULT_FAILURE_RATE: u8 = 50;
 const MAX_THRESHOLD: u32 = 16_777_212;
+const MAX_HALF_OPEN: u32 = 1_000;
 const MAX_WINDOW_SIZE: u32 = 100_000;
 const MAX_WINDOW_BUCKETS: u32 = 1_000;
 const MAX_SLOW_CALL_DURATION: Duration = Duration::from_secs(3600);

@@ -14,4 +14,9 @@ fn complete() -> Result<String, ProviderError> {
     Ok(String::new())
 }
 
+#[circuit_breaker(half_open_max = 1001)]
+fn embed() -> Result<String, ProviderError> {
+    Ok(String::new())
+}
+
 fn main() {}
