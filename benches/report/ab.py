@@ -137,7 +137,11 @@ class Side:
         with open(log, "a") as f:
             f.write(f"$ {' '.join(cmd)}\n")
             f.flush()
-            sh(cmd, cwd=self.source, env=env, stdout=f, stderr=subprocess.STDOUT)
+            try:
+                sh(cmd, cwd=self.source, env=env, stdout=f, stderr=subprocess.STDOUT)
+            except subprocess.CalledProcessError as e:
+                sys.exit(f"[{self.name}] {bench} of {self.label} failed "
+                         f"(exit status {e.returncode}); its output is in {log}")
         return read_results(self.criterion, since=start)
 
 
