@@ -55,6 +55,7 @@ fn unguarded(x: u64) -> Result<u64, CallError> {
 fn closed_call(c: &mut Criterion) {
     support::pin_to_cpu(0);
     let mut group = c.benchmark_group("closed call: attribute vs by hand");
+    group.bench_function(support::EMPTY_LOOP, |b| b.iter(|| support::empty_call(&())));
     group.bench_function("reference: unguarded", |b| {
         b.iter(|| unguarded(black_box(1)))
     });

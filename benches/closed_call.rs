@@ -1,9 +1,13 @@
 //! A call in Closed (admitted, then reported a success) on one breaker, from 1 thread and
 //! from 2 threads at once: ours against the seed-shaped baselines and the peer crates.
 //!
-//! Targets (issue 6): ours at most 1.0x the atomics baseline and at most 0.4x failsafe.
-//! Also measured: the same call under the failure-rate policies (issue 7), which record
-//! every report in a window.
+//! Targets: ours at most 1.0x the atomics baseline and at most 0.4x failsafe.
+//! Also measured: the same call under the failure-rate policies, which record every report
+//! in a window, and the empty loop (`support::empty_call`), the floor every row must clear.
+//!
+//! Every row makes its subject opaque on every call (`black_box(&breaker)`), so the
+//! compiler can neither hoist the breaker's loads out of the loop nor fold its stores
+//! across calls, and black-boxes any result the row does not use itself.
 //!
 //! `cargo bench --bench closed_call`
 
@@ -87,6 +91,7 @@ fn on_two(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, op: impl Fn() + 
 macro_rules! competitors {
     ($group:expr, $register:ident, $c:expr) => {{
         let c = $c;
+        $register($group, support::EMPTY_LOOP, || support::empty_call(&()));
         $register($group, "ours: acquire + success", || {
             if let Ok(permit) = black_box(&c.ours).acquire() {
                 permit.success();

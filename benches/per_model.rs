@@ -3,7 +3,7 @@
 //! an array index) against the seed-001-shaped `RwLock<HashMap<String, State>>` (a write
 //! lock and a `String` key per check, a write lock per report).
 //!
-//! Target (issue 6): ours at least 15x faster than the RwLock-HashMap baseline, 1 and 2
+//! Target: ours at least 15x faster than the RwLock-HashMap baseline, 1 and 2
 //! threads.
 //!
 //! `cargo bench --bench per_model`
@@ -45,6 +45,9 @@ macro_rules! competitors {
     ($group:expr, $register:ident, $ours:expr, $map:expr) => {{
         let ours: &ModelBreakers = $ours;
         let map: &MapBreakers = $map;
+        $register($group, support::EMPTY_LOOP, |i| {
+            support::empty_call(&MODELS[i])
+        });
         $register($group, "ours: #[derive(CircuitBreakers)]", |i| {
             let model = black_box(MODELS[i]);
             if let Ok(permit) = black_box(ours).get(model).acquire() {

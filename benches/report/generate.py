@@ -4,8 +4,14 @@
 Reads every `<criterion dir>/**/new/benchmark.json` (the names) and `estimates.json` (the
 median per call, in ns) and `sample.json` (how long was measured) left by the last
 `cargo bench`, and writes: the machine, the command, a table of medians and ratios per
-group, the issue's targets with met / not met, a chart (log scale) of every group, and the
+group, the targets with met / not met, a chart (log scale) of every group, and the
 hand-written analysis in benches/report/notes.md (included as it is, if there is one).
+
+The floor check: every group has an empty-loop row (`reference: empty loop`, the group's
+own loop with nothing called), and every other row must cost at least FLOOR_RATIO times
+it. A row that does not is marked "measures nothing" in the tables, a target that rests on
+it is not judged, and the generator exits with status 1 once the report is written; so
+does a group without an empty loop.
 
 Python 3 standard library only. From the workspace root:
 
@@ -30,6 +36,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_COMMAND = "cargo bench --workspace --all-features --bench '*'"
+
+# Each group's floor: its loop, an opaque trivial subject, nothing called.
+EMPTY_LOOP = "reference: empty loop"
+# How much more than the empty loop a row must cost. A row whose work the compiler folded
+# or hoisted out of the loop costs what the empty loop costs, give or take the noise
+# between two rows of one run; the cheapest honest row (one load and three stores) costs
+# about twice it. A ratio, not a margin in ns, because a change of clock speed scales the
+# loop and the row alike.
+FLOOR_RATIO = 1.5
+# Rows that do next to nothing by design (what a call costs with no breaker at all): shown,
+# not held to the floor.
+NEAR_EMPTY_BY_DESIGN = {"reference: unguarded"}
 
 # The groups in report order: (criterion group id, title, the row the ratios are taken to).
 GROUPS = [
@@ -200,13 +218,22 @@ def run(cmd):
 
 
 class Index:
-    def __init__(self, results):
+    def __init__(self, results, failing=()):
         self.by_id = {r.full_id: r for r in results}
+        self.failing = set(failing)
+        self.used = set()
 
     def median(self, group, function, value=None):
         full_id = f"{group}/{function}" + (f"/{value}" if value is not None else "")
+        self.used.add(full_id)
         r = self.by_id.get(full_id)
         return r.median if r else None
+
+    def take_floor_failures(self):
+        """Whether a row looked up since the last call failed the floor check."""
+        failed = bool(self.used & self.failing)
+        self.used = set()
+        return failed
 
 
 def ratio(a, b):
@@ -216,24 +243,29 @@ def ratio(a, b):
 
 
 def targets(ix):
-    """(target, measured, met) rows; met is True, False or None (not in this run)."""
+    """(target, measured, met) rows; met is True, False, None (not in this run), "floor" (a
+    row it compares failed the floor check), "test" or "info"."""
     rows = []
 
+    def judged(value, met):
+        if ix.take_floor_failures():
+            return "floor"
+        return None if value is None else met
+
     def at_most(name, value, limit, shown):
-        rows.append((name, shown(value), None if value is None else value <= limit))
+        rows.append((name, shown(value), judged(value, value is not None and value <= limit)))
 
     def at_least(name, value, limit, shown):
-        rows.append((name, shown(value), None if value is None else value >= limit))
+        rows.append((name, shown(value), judged(value, value is not None and value >= limit)))
 
     ours = "ours: acquire + success"
     for group, threads in [("closed call, 1 thread", "1 thread"),
                            ("closed call, 2 threads", "2 threads")]:
-        o = ix.median(group, ours)
         at_most(f"Closed call, {threads}: ours ≤ 1.0x the atomics baseline",
-                ratio(o, ix.median(group, "baseline: atomics (seed 000)")), 1.0,
-                lambda r: f"ours ÷ atomics = {fmt_ratio(r)}")
+                ratio(ix.median(group, ours), ix.median(group, "baseline: atomics (seed 000)")),
+                1.0, lambda r: f"ours ÷ atomics = {fmt_ratio(r)}")
         at_most(f"Closed call, {threads}: ours ≤ 0.4x failsafe",
-                ratio(o, ix.median(group, "peer: failsafe 1.3")), 0.4,
+                ratio(ix.median(group, ours), ix.median(group, "peer: failsafe 1.3")), 0.4,
                 lambda r: f"ours ÷ failsafe = {fmt_ratio(r)}")
     g = "open rejection"
     at_most("Open rejection: ours ≤ 0.3x failsafe",
@@ -270,6 +302,7 @@ def targets(ix):
         rows.append(("(for information) flatness, 10,000 keys ÷ 8 keys",
                      f"registry {fmt_ratio(flat)}, std HashMap floor {fmt_ratio(floor)}",
                      "info"))
+    ix.take_floor_failures()  # the information rows above are not judged
     g = "closed call: attribute vs by hand"
     a = ix.median(g, "ours: #[circuit_breaker]")
     h = ix.median(g, "ours: by hand (acquire + success)")
@@ -284,7 +317,65 @@ def targets(ix):
 
 def status(met):
     return {True: "**met**", False: "**not met**", None: "not in this run",
-            "test": "see the test", "info": "(no target)"}[met]
+            "test": "see the test", "info": "(no target)",
+            "floor": "**not judged**: a row it compares **measures nothing**"}[met]
+
+
+# ---------------------------------------------------------------------------------------
+# The floor check
+
+
+class Floor:
+    """Every row of every group against its group's empty loop."""
+
+    def __init__(self, groups):
+        self.empty = {}      # group -> its empty-loop row
+        self.over = {}       # full_id -> the row's median ÷ its group's empty loop
+        self.failing = []    # rows under FLOOR_RATIO times their group's empty loop
+        self.no_empty = []   # groups without an empty-loop row
+        for group, rows in groups:
+            empty = next((r for r in rows if r.function == EMPTY_LOOP and not r.value), None)
+            if empty is None or empty.median <= 0:
+                self.no_empty.append(group)
+                continue
+            self.empty[group] = empty
+            for r in rows:
+                if r is empty:
+                    continue
+                self.over[r.full_id] = r.median / empty.median
+                if (r.function not in NEAR_EMPTY_BY_DESIGN
+                        and r.median < FLOOR_RATIO * empty.median):
+                    self.failing.append(r)
+
+    def failed(self, r):
+        return any(f is r for f in self.failing)
+
+    @property
+    def ok(self):
+        return not self.failing and not self.no_empty
+
+    def section(self):
+        out = ["## Floor check: every row against its group's empty loop", "",
+               f"Each group measures `{EMPTY_LOOP}`: the group's own loop, with the subject "
+               "made opaque (`black_box`) as every row does with its breaker, and nothing "
+               f"called. Every other row must cost at least {FLOOR_RATIO:g}x it; a row that "
+               "does not measures nothing but the loop (its work folded or hoisted away by "
+               "the compiler, or hidden in the loop's own cost), and a target that rests on "
+               "it is not judged. `generate.py` exits non-zero when a row fails."
+               f" Exempt, as doing next to nothing by design: "
+               + ", ".join(f"`{n}`" for n in sorted(NEAR_EMPTY_BY_DESIGN)) + ".", ""]
+        if self.ok:
+            out += [f"Every row costs at least {FLOOR_RATIO:g}x its group's empty loop.", ""]
+        for r in self.failing:
+            out.append(f"- **measures nothing**: {group_meta(r.group)[0]}: `{r.label}`, "
+                       f"{fmt_ns(r.median)}, {fmt_ratio(self.over[r.full_id])} the empty "
+                       f"loop's {fmt_ns(self.empty[r.group].median)}")
+        for g in self.no_empty:
+            out.append(f"- **no empty loop** in the group {group_meta(g)[0]}: its rows are "
+                       "not checked")
+        if not self.ok:
+            out.append("")
+        return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------------------
@@ -315,7 +406,7 @@ def group_meta(group):
     return group, None
 
 
-def table(group, rows):
+def table(group, rows, floor):
     title, ref_name = group_meta(group)
     ref = next((r for r in rows if r.function == ref_name and not r.value), None)
     out = [f"### {title}", ""]
@@ -324,14 +415,21 @@ def table(group, rows):
     if ref:
         out.append(f"Ratios against `{ref.function}` ({fmt_ns(ref.median)}).")
         out.append("")
-    out.append("| competitor | median per call | 95% CI of the median | this ÷ ours | ours ÷ this |")
-    out.append("|---|---:|---:|---:|---:|")
+    out.append("| competitor | median per call | 95% CI of the median | this ÷ ours | ours ÷ this "
+               "| this ÷ empty loop |")
+    out.append("|---|---:|---:|---:|---:|---:|")
     for r in sort_rows(rows):
         this_over = ratio(r.median, ref.median) if ref else None
         ours_over = ratio(ref.median, r.median) if ref else None
-        name = f"**{r.label}**" if r is ref else r.label
-        out.append(f"| {md_escape(name)} | {fmt_ns(r.median)} | {fmt_ns(r.lower)} – "
-                   f"{fmt_ns(r.upper)} | {fmt_ratio(this_over)} | {fmt_ratio(ours_over)} |")
+        name = md_escape(r.label)
+        if r is ref:
+            name = f"**{name}**"
+        if floor.failed(r):
+            name += " — **measures nothing**"
+        over_empty = floor.over.get(r.full_id)
+        out.append(f"| {name} | {fmt_ns(r.median)} | {fmt_ns(r.lower)} – "
+                   f"{fmt_ns(r.upper)} | {fmt_ratio(this_over)} | {fmt_ratio(ours_over)} "
+                   f"| {fmt_ratio(over_empty) if over_empty is not None else '–'} |")
     out.append("")
     return "\n".join(out)
 
@@ -435,7 +533,8 @@ def main():
         print(f"left out (older than the last run by more than {args.max_age_hours} h): "
               f"{r.full_id}", file=sys.stderr)
     groups = ordered_groups(results)
-    ix = Index(results)
+    floor = Floor(groups)
+    ix = Index(results, failing=(r.full_id for r in floor.failing))
 
     first = min(r.mtime for r in results)
     last = max(r.mtime for r in results)
@@ -466,12 +565,13 @@ def main():
     if stale:
         md += [f"{len(stale)} older results in criterion's directory (benchmarks renamed or "
                "not run this time) are left out.", ""]
-    md += ["## Targets (issue 6)", "", "| target | measured | status |", "|---|---|---|"]
+    md += ["## Targets: ours against the baselines, the peers and the enum path", "",
+           "| target | measured | status |", "|---|---|---|"]
     for name, measured_text, met in targets(ix):
         md.append(f"| {md_escape(name)} | {md_escape(measured_text)} | {status(met)} |")
-    md += ["", "## Results by group", ""]
+    md += ["", floor.section(), "## Results by group", ""]
     for group, rows in groups:
-        md.append(table(group, rows))
+        md.append(table(group, rows, floor))
     notes = Path(__file__).resolve().parent / "notes.md"
     if notes.exists():
         md += [notes.read_text().strip(), ""]
@@ -503,6 +603,14 @@ def main():
     chart(groups, args.svg)
     print(f"wrote {args.out} and {args.svg} from {len(results)} results "
           f"(run of {when:%Y-%m-%d %H:%M} UTC)")
+    if not floor.ok:
+        for r in floor.failing:
+            print(f"measures nothing: {r.full_id}: {fmt_ns(r.median)}, "
+                  f"{fmt_ratio(floor.over[r.full_id])} its group's empty loop "
+                  f"(at least {FLOOR_RATIO:g}x required)", file=sys.stderr)
+        for g in floor.no_empty:
+            print(f"no `{EMPTY_LOOP}` row in the group {g!r}", file=sys.stderr)
+        sys.exit(1)
 
 
 def fmt_time(ts):

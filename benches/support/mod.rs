@@ -22,6 +22,20 @@ pub const COOLDOWN: Duration = Duration::from_secs(30);
 /// than 30 s with criterion's defaults), so every measured call is a rejection.
 pub const LONG_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
+/// The name of each group's empty-loop row: [`empty_call`] in the loop the group's other
+/// rows run in.
+pub const EMPTY_LOOP: &str = "reference: empty loop";
+
+/// The body of an empty-loop row: `subject` made opaque and black-boxed, as every row does
+/// with its breaker, and nothing called. What it costs is the loop's own cost, the floor
+/// under every row of its group: `benches/report/generate.py` fails the report if a row
+/// does not cost clearly more, as a row whose work the compiler folded or hoisted out of
+/// the loop would.
+#[inline(always)]
+pub fn empty_call<T>(subject: &T) {
+    hint::black_box(hint::black_box(subject));
+}
+
 /// Pins the calling thread to CPU `cpu` (Linux; elsewhere, or if refused, it stays free).
 ///
 /// On this project's 2-vCPU machine an unpinned bench process moves between the CPUs, and
