@@ -395,6 +395,28 @@ impl OwnedPermit {
     }
 }
 
+impl OwnedPermit {
+    /// Reads the permit as a borrowed [`Permit`], which is never dropped (so never reported).
+    fn peek<T>(&self, read: impl FnOnce(&Permit<'_>) -> T) -> T {
+        read(&std::mem::ManuallyDrop::new(self.borrowed()))
+    }
+
+    /// See [`Permit::generation`].
+    pub fn generation(&self) -> u64 {
+        self.peek(|permit| permit.generation())
+    }
+
+    /// See [`Permit::state`].
+    pub fn state(&self) -> CircuitState {
+        self.peek(|permit| permit.state())
+    }
+
+    /// See [`Permit::is_stale`].
+    pub fn is_stale(&self) -> bool {
+        self.peek(|permit| permit.is_stale())
+    }
+}
+
 impl Drop for OwnedPermit {
     fn drop(&mut self) {
         if self.word & REPORTED == 0 {

@@ -33,6 +33,7 @@ mod hot;
 mod name;
 mod report;
 mod snapshot;
+mod standing;
 mod table;
 
 use std::fmt;
@@ -53,6 +54,7 @@ use hot::{Hot, OpenHint, Summary};
 pub(crate) use hot::{MAX_THRESHOLD, tag as hot_tag};
 pub use name::BreakerName;
 pub(crate) use snapshot::Snapshot;
+pub(crate) use standing::Standing;
 pub use table::{Circuit, CircuitEvent, CircuitState};
 
 /// A circuit breaker: it lets calls through while they succeed, rejects them for a cooldown
