@@ -261,10 +261,11 @@ fn failures_interleaved_with_new_keys_trip_the_breaker() {
             Ok(permit) => permit.failure(),
             Err(_) => rejected += 1,
         }
-        registry
-            .acquire(format!("new-{i}").as_str())
-            .unwrap()
-            .success();
+        // A capacity's worth of new keys between two calls of the failing one.
+        for j in 0..CAPACITY {
+            let key = format!("new-{i}-{j}");
+            registry.acquire(key.as_str()).unwrap().success();
+        }
     }
     assert_eq!(rejected, 400 - THRESHOLD as usize);
 }
