@@ -65,10 +65,18 @@ fn breakers_whose_calls_were_ignored_are_evicted() {
     );
 }
 
-/// Eight threads insert new keys, 5 % of their calls ending in an ignored error, for
-/// `run_for`: the registry must stay within twice its capacity. Returns the most it held,
+/// How long a run lasts.
+enum Budget {
+    /// So many insertions on each thread.
+    Insertions(u64),
+    /// So long, by the wall clock (a load run by hand, not a time test).
+    Wall(Duration),
+}
+
+/// Eight threads insert new keys, 5 % of their calls ending in an ignored error, within
+/// `budget`: the registry must stay within twice its capacity. Returns the most it held,
 /// the insertions made and the wall time per insertion (all threads together).
-fn ignored_errors_under_eight_threads(capacity: usize, run_for: Duration) -> (usize, u64, f64) {
+fn ignored_errors_under_eight_threads(capacity: usize, budget: Budget) -> (usize, u64, f64) {
     const THREADS: usize = 8;
     let registry: Registry<String> = Registry::new(capacity, BreakerConfig::default());
     let (arrived, stop, most) = (
@@ -76,6 +84,10 @@ fn ignored_errors_under_eight_threads(capacity: usize, run_for: Duration) -> (us
         AtomicBool::new(false),
         AtomicUsize::new(0),
     );
+    let per_thread = match budget {
+        Budget::Insertions(n) => n,
+        Budget::Wall(_) => u64::MAX,
+    };
     let started = Instant::now();
     let insertions: u64 = thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
@@ -87,7 +99,7 @@ fn ignored_errors_under_eight_threads(capacity: usize, run_for: Duration) -> (us
                         thread::yield_now();
                     }
                     let mut n = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
+                    while n < per_thread && !stop.load(Ordering::Relaxed) {
                         let key = format!("t{t}-k{n}");
                         let permit = registry.acquire(key.as_str()).unwrap();
                         if n % 20 == 0 {
@@ -102,11 +114,10 @@ fn ignored_errors_under_eight_threads(capacity: usize, run_for: Duration) -> (us
                 })
             })
             .collect();
-        while arrived.load(Ordering::Acquire) < THREADS {
-            thread::yield_now();
+        if let Budget::Wall(run_for) = budget {
+            thread::sleep(run_for);
+            stop.store(true, Ordering::Relaxed);
         }
-        thread::sleep(run_for);
-        stop.store(true, Ordering::Relaxed);
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
     let elapsed = started.elapsed();
@@ -122,11 +133,8 @@ fn ignored_errors_under_eight_threads(capacity: usize, run_for: Duration) -> (us
 fn ignored_errors_under_eight_threads_keep_the_registry_bounded() {
     const CAPACITY: usize = 256;
     let (most, insertions, _) =
-        ignored_errors_under_eight_threads(CAPACITY, Duration::from_millis(300));
-    assert!(
-        insertions > 2 * CAPACITY as u64,
-        "{insertions} insertions only"
-    );
+        ignored_errors_under_eight_threads(CAPACITY, Budget::Insertions(2_000));
+    assert_eq!(insertions, 16_000);
     assert!(most <= 2 * CAPACITY, "{most} breakers at most");
 }
 
@@ -135,7 +143,7 @@ fn ignored_errors_under_eight_threads_keep_the_registry_bounded() {
 fn ignored_errors_under_eight_threads_for_a_minute() {
     const CAPACITY: usize = 1_000;
     let (most, insertions, nanos) =
-        ignored_errors_under_eight_threads(CAPACITY, Duration::from_secs(60));
+        ignored_errors_under_eight_threads(CAPACITY, Budget::Wall(Duration::from_secs(60)));
     println!(
         "capacity {CAPACITY}: {insertions} insertions in 60 s on 8 threads, {nanos:.0} ns \
          each (wall time), {most} breakers at most"
