@@ -57,9 +57,13 @@
 //!   and the registry grows past its capacity instead, up to twice it: there an insertion
 //!   evicts one whatever it holds, in that order (least recently used first within each).
 //!   So a registry holds at most twice its capacity, whatever the keys.
-//! - Known limit: a lookup that races with the eviction of its own key (the least
+//! - Known limits: a lookup that races with the eviction of its own key (the least
 //!   recently used one, so rarely) may get the evicted breaker; its call then reports to
-//!   that breaker, not to the one the next lookup creates.
+//!   that breaker, not to the one the next lookup creates. And the calls in flight are
+//!   counted per thread, summed one thread after the other: a call that starts and ends on
+//!   two threads while a scan sums them can hide another call in flight for that moment,
+//!   so that breaker may be evicted before the bound; its call then reports to it, as
+//!   above.
 
 use std::borrow::Borrow;
 use std::fmt;
