@@ -2,10 +2,12 @@
 //! (admitted, then a success), on one thread: the keyed registry against the enum path (the
 //! `#[derive(CircuitBreakers)]` enum over its 8 variants, no key to look up), with the
 //! seed-001-shaped `RwLock<HashMap<String, State>>` at the same sizes for reference, and the
-//! floor of any hashed lookup: a plain `std` `HashMap` (hashbrown, the same foldhash),
-//! single-threaded, with no pin, no recency and no eviction.
+//! floor of any hashed lookup: a plain `std` `HashMap` (hashbrown, the same foldhash), with
+//! no pin, no recency and no eviction. Then at 8 and 10,000 keys on two threads at once
+//! (half a lap apart): the registry, and the same `std` `HashMap` read by both threads.
 //!
-//! Target: the registry at 10,000 keys at most 3x the enum path.
+//! Targets: the registry at 10,000 keys at most 3x the enum path; the registry within 1.5x
+//! of the 1-thread `std` `HashMap` floor at 8 and 10,000 keys, on 1 and 2 threads.
 //!
 //! `cargo bench --bench registry`
 
@@ -92,31 +94,40 @@ fn registry(criterion: &mut Criterion) {
     group.finish();
 }
 
-/// The floor: a `std` `HashMap` from the key to its breaker, read by one thread, looked up
-/// by `&str` with the same hasher; what any hashed lookup of these keys costs here.
-fn bench_floor(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
-    let mut map: HashMap<Box<str>, CircuitBreaker, foldhash::fast::RandomState> =
-        HashMap::default();
+/// The floor's map: a `std` `HashMap` from the key to its breaker, with the same hasher.
+type Floor = HashMap<Box<str>, CircuitBreaker, foldhash::fast::RandomState>;
+
+fn floor_map(keys: &[String]) -> Floor {
+    let mut map = Floor::default();
     for key in keys {
         map.insert(
             key.as_str().into(),
             CircuitBreaker::new(key.clone(), config()),
         );
     }
+    map
+}
+
+/// A call through the floor: what any hashed lookup of these keys costs here.
+#[inline(always)]
+fn floor_call(map: &Floor, key: &str) {
+    let breaker = black_box(map).get(key).expect("every key is in");
+    if let Ok(permit) = breaker.acquire() {
+        permit.success();
+    }
+}
+
+/// The floor: a `std` `HashMap` from the key to its breaker, read by one thread, looked up
+/// by `&str` with the same hasher; what any hashed lookup of these keys costs here.
+fn bench_floor(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
+    let map = floor_map(keys);
     group.bench_with_input(
         BenchmarkId::new(
             "reference: std HashMap, 1 thread, no pin or eviction",
             keys.len(),
         ),
         keys,
-        |b, keys| {
-            in_turn(b, keys, |key| {
-                let breaker = black_box(&map).get(key).expect("every key is in");
-                if let Ok(permit) = breaker.acquire() {
-                    permit.success();
-                }
-            })
-        },
+        |b, keys| in_turn(b, keys, |key| floor_call(&map, key)),
     );
 }
 
@@ -185,5 +196,95 @@ fn in_turn(b: &mut Bencher<'_, WallTime>, keys: &[String], mut call: impl FnMut(
     })
 }
 
-criterion_group!(benches, registry);
+/// The key of call `i` on `thread` of two: round robin, the second thread half a lap ahead.
+fn key_of(keys: &[String], thread: usize, i: u64) -> &str {
+    keys[(i as usize + thread * keys.len() / 2) % keys.len()].as_str()
+}
+
+/// At 8 and 10,000 keys, each of two threads calling round robin at once: the time per call
+/// on a thread (see `support::on_two_threads`).
+fn registry_two_threads(criterion: &mut Criterion) {
+    support::pin_to_cpu(0);
+    let mut group = criterion.benchmark_group("registry, 2 threads");
+    // The group's loop over 8 keys on two threads, with nothing looked up or called.
+    let few_keys = keys(8);
+    group.bench_function(support::EMPTY_LOOP, |b| {
+        b.iter_custom(|iters| {
+            support::on_two_threads(iters, |t, i| support::empty_call(&key_of(&few_keys, t, i)))
+        })
+    });
+    for size in [8, 10_000] {
+        let keys = keys(size);
+        let map = floor_map(&keys);
+        group.bench_with_input(
+            BenchmarkId::new("reference: std HashMap read by 2 threads", size),
+            &keys,
+            |b, keys| {
+                b.iter_custom(|iters| {
+                    support::on_two_threads(iters, |t, i| {
+                        floor_call(&map, black_box(key_of(keys, t, i)))
+                    })
+                })
+            },
+        );
+        let registry: Registry<Arc<str>> = Registry::new(size, config());
+        for key in &keys {
+            registry
+                .acquire(key.as_str())
+                .expect("a new key is closed")
+                .success();
+        }
+        group.bench_with_input(
+            BenchmarkId::new("ours: Registry get_or_insert", size),
+            &keys,
+            |b, keys| {
+                b.iter_custom(|iters| {
+                    support::on_two_threads(iters, |t, i| {
+                        let key = black_box(key_of(keys, t, i));
+                        if let Ok(permit) = black_box(&registry).get_or_insert(key).acquire() {
+                            permit.success();
+                        }
+                    })
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("ours: Registry acquire", size),
+            &keys,
+            |b, keys| {
+                b.iter_custom(|iters| {
+                    support::on_two_threads(iters, |t, i| {
+                        if let Ok(permit) =
+                            black_box(&registry).acquire(black_box(key_of(keys, t, i)))
+                        {
+                            permit.success();
+                        }
+                    })
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("ours: Registry pinned", size),
+            &keys,
+            |b, keys| {
+                b.iter_custom(|iters| {
+                    support::on_two_threads_with(
+                        iters,
+                        |_| registry.pin(),
+                        |pinned, t, i| {
+                            let key = black_box(key_of(keys, t, i));
+                            if let Ok(permit) = black_box(pinned).get_or_insert(key).acquire() {
+                                permit.success();
+                            }
+                        },
+                    )
+                })
+            },
+        );
+        assert_eq!(registry.len(), size, "no key was added or evicted");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, registry, registry_two_threads);
 criterion_main!(benches);

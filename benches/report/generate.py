@@ -62,6 +62,8 @@ GROUPS = [
      "ours: #[derive(CircuitBreakers)]"),
     ("registry", "Registry by string key (8 / 1,000 / 10,000 keys) vs the enum path, 1 thread",
      "ours: enum path (8 variants)"),
+    ("registry, 2 threads", "Registry by string key (8 / 10,000 keys), 2 threads",
+     "reference: std HashMap read by 2 threads"),
     ("closed call: attribute vs by hand", "`#[circuit_breaker]` function vs guarded by hand",
      "ours: by hand (acquire + success)"),
 ]
@@ -73,10 +75,15 @@ GROUP_NOTES = {
     "per model (8, round robin), 2 threads": "As for the closed call on 2 threads; the "
     "threads are half a lap apart, on different models at any moment.",
     "registry": "Keys `tenant-NNNNN/model-N`, called round robin; `get_or_insert(key)"
-    ".acquire()` pins the registry twice per call (the permit may outlive the reference), "
-    "`acquire(key)` once, `pinned` holds one `pin()` for the whole measurement. The "
+    ".acquire()` pins the map and takes two references to the breaker (the reference's and "
+    "the permit's, which may outlive it), `acquire(key)` pins once and takes the permit's, "
+    "`pinned` holds one `pin()` for the whole measurement and takes none. The "
     "RwLock-HashMap baseline at the same sizes, and the floor of any hashed lookup: a plain "
     "`std` HashMap with the same hasher, one thread, no pin, no recency, no eviction.",
+    "registry, 2 threads": "As the registry group, on two threads at once half a lap apart "
+    "(time per call on a thread, as for the closed call on 2 threads); each thread holds a "
+    "`pin()` of its own in the pinned row. The floor: the same `std` HashMap read by both "
+    "threads.",
     "open rejection": "Every competitor opened by 5 failures beforehand, with a cooldown of a "
     "day; every measured call is a rejection.",
 }
@@ -294,6 +301,28 @@ def targets(ix):
         if r is not None:
             rows.append((f"(for information) at 10,000 keys, {label}",
                          f"÷ enum = {fmt_ratio(r)}", "info"))
+    floor_1 = "reference: std HashMap, 1 thread, no pin or eviction"
+    for size, label in [("8", "8"), ("10000", "10,000")]:
+        floor = ix.median(g, floor_1, size)
+        at_most(f"Registry (a held `pin()`) at {label} keys, 1 thread: ≤ 1.5x the 1-thread "
+                "`std` HashMap floor",
+                ratio(ix.median(g, "ours: Registry pinned", size), floor), 1.5,
+                lambda r: f"registry ÷ floor = {fmt_ratio(r)}")
+        at_most(f"Registry (a held `pin()`) at {label} keys, 2 threads: ≤ 1.5x the 1-thread "
+                "`std` HashMap floor",
+                ratio(ix.median("registry, 2 threads", "ours: Registry pinned", size), floor),
+                1.5, lambda r: f"registry ÷ floor = {fmt_ratio(r)}")
+        for threads, group in [("1 thread", g), ("2 threads", "registry, 2 threads")]:
+            r = ratio(ix.median(group, "ours: Registry acquire", size), floor)
+            if r is not None:
+                rows.append((f"(for information) `acquire(key)` at {label} keys, {threads}",
+                             f"÷ 1-thread floor = {fmt_ratio(r)}", "info"))
+        r = ratio(ix.median("registry, 2 threads", "ours: Registry pinned", size),
+                  ix.median("registry, 2 threads", "reference: std HashMap read by 2 threads",
+                            size))
+        if r is not None:
+            rows.append((f"(for information) a held `pin()` at {label} keys, 2 threads",
+                         f"÷ 2-thread floor = {fmt_ratio(r)}", "info"))
     flat = ratio(ix.median(g, "ours: Registry get_or_insert", "10000"),
                  ix.median(g, "ours: Registry get_or_insert", "8"))
     floor = ratio(ix.median(g, "reference: std HashMap, 1 thread, no pin or eviction", "10000"),

@@ -79,20 +79,30 @@ fn set_cpus(cpus: &[usize]) {
 /// The threads are started outside the timed part and released together by a spin gate,
 /// so neither thread start-up nor a sleeping barrier is measured.
 pub fn on_two_threads(iters: u64, op: impl Fn(usize, u64) + Sync) -> Duration {
+    on_two_threads_with(iters, |_| (), |(), thread, i| op(thread, i))
+}
+
+/// [`on_two_threads`], with state of each thread's own made by `setup(thread)` on that
+/// thread before the gate (a view that is not `Send`, held for the whole measurement).
+pub fn on_two_threads_with<S>(
+    iters: u64,
+    setup: impl Fn(usize) -> S + Sync,
+    op: impl Fn(&S, usize, u64) + Sync,
+) -> Duration {
     let ready = AtomicUsize::new(0);
     thread::scope(|scope| {
         let run = |thread: usize| {
-            let ready = &ready;
-            let op = &op;
+            let (ready, setup, op) = (&ready, &setup, &op);
             move || {
                 pin_to_cpu(thread);
+                let state = setup(thread);
                 ready.fetch_add(1, Ordering::AcqRel);
                 while ready.load(Ordering::Acquire) < 2 {
                     hint::spin_loop();
                 }
                 let start = Instant::now();
                 for i in 0..iters {
-                    op(thread, i);
+                    op(&state, thread, i);
                 }
                 start.elapsed()
             }

@@ -36,6 +36,7 @@ mod name;
 mod probes;
 mod report;
 mod snapshot;
+mod standing;
 mod table;
 
 use std::fmt;
@@ -58,6 +59,7 @@ pub(crate) use hot::{MAX_THRESHOLD, tag as hot_tag};
 pub use name::BreakerName;
 pub(crate) use probes::ProbeSlots;
 pub(crate) use snapshot::Snapshot;
+pub(crate) use standing::Standing;
 pub use table::{Circuit, CircuitEvent, CircuitState};
 
 /// A circuit breaker: it lets calls through while they succeed, rejects them for a cooldown

@@ -188,7 +188,10 @@ impl CircuitBreaker {
                 Admission::Closed => self.consecutive_success(permit.admitted_in()),
                 _ => self.report(permit, false),
             },
-            IgnoredErrors::Neither => self.give_back(permit),
+            IgnoredErrors::Neither => {
+                self.counters.unscored();
+                self.give_back(permit)
+            }
         }
     }
 

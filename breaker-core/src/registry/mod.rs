@@ -7,6 +7,9 @@
 //! [`BreakerRegistry::load`] replace the attribute's own for the functions that name them
 //! with `config = "..."`.
 
+// The registries hold no memory of their own: the map and reference counts do.
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 

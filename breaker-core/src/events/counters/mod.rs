@@ -33,7 +33,10 @@ const ABANDONED: usize = 4;
 const STALE: usize = 5;
 const SLOW: usize = 6;
 const IGNORED: usize = 7;
-const COUNTERS: usize = 8;
+/// Ignored calls counted as neither a success nor a failure: the one way a permit ends
+/// that no other counter records.
+const UNSCORED: usize = 8;
+const COUNTERS: usize = 9;
 
 /// The per-call counters of one breaker (see the module docs): two words in the breaker.
 pub(crate) struct CallCounters {
@@ -66,6 +69,27 @@ pub(crate) struct Totals {
     pub(crate) stale: u64,
     pub(crate) slow: u64,
     pub(crate) ignored: u64,
+    pub(crate) unscored: u64,
+}
+
+impl Totals {
+    /// Permits handed out and not yet ended. Every permit ends exactly once, as a success
+    /// (an ignored error counted as one included), a failure, an ignored error counted as
+    /// neither, or a drop unreported; a stale report is one of those too.
+    ///
+    /// The shards are read one after the other, so a permit admitted on one thread and
+    /// ended on another while they are read may be missed on one side: the count is exact
+    /// when no call starts or ends meanwhile, and never below zero.
+    pub(crate) fn in_flight(&self) -> u64 {
+        let ended = self
+            .succeeded
+            .wrapping_add(self.failed)
+            .wrapping_add(self.abandoned)
+            .wrapping_add(self.unscored);
+        let open = self.admitted.wrapping_sub(ended);
+        // A difference that wrapped is a read that saw an end before its admission.
+        if open > u64::MAX / 2 { 0 } else { open }
+    }
 }
 
 /// Thread slots with a shard of their own in a breaker: four per core, at least 16, at
@@ -311,6 +335,12 @@ impl CallCounters {
         self.bump(IGNORED);
     }
 
+    /// An ignored call counted as neither a success nor a failure.
+    #[inline]
+    pub(crate) fn unscored(&self) {
+        self.bump(UNSCORED);
+    }
+
     /// Every shard.
     fn shards(&self) -> impl Iterator<Item = &Shard> {
         let table = self.others.load(Ordering::Acquire);
@@ -343,6 +373,7 @@ impl CallCounters {
             stale: sums[STALE],
             slow: sums[SLOW],
             ignored: sums[IGNORED],
+            unscored: sums[UNSCORED],
         }
     }
 }

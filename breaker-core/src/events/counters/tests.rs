@@ -242,6 +242,7 @@ fn totals_add_up_across_threads() {
                 counters.stale();
                 counters.slow();
                 counters.ignored();
+                counters.unscored();
             })
         })
         .collect();
@@ -259,8 +260,32 @@ fn totals_add_up_across_threads() {
             stale: 4,
             slow: 4,
             ignored: 4,
+            unscored: 4,
         }
     );
+}
+
+#[test]
+fn every_way_a_permit_ends_takes_it_out_of_flight() {
+    let totals = Totals {
+        admitted: 10,
+        succeeded: 3,
+        failed: 2,
+        abandoned: 1,
+        unscored: 1,
+        // Stale reports and ignored errors are counted as one of the above too.
+        stale: 2,
+        ignored: 3,
+        ..Totals::default()
+    };
+    assert_eq!(totals.in_flight(), 3);
+    // A read that saw a permit's end but not its admission (another thread's shard).
+    let ahead = Totals {
+        admitted: 1,
+        succeeded: 2,
+        ..Totals::default()
+    };
+    assert_eq!(ahead.in_flight(), 0);
 }
 
 #[test]

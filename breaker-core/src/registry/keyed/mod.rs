@@ -12,46 +12,35 @@
 //! registry.get(&Q)              -> Option<BreakerRef<'_>>   K: Borrow<Q> ("gpt-4o" for Arc<str>)
 //! registry.get_or_insert(&Q)    -> BreakerRef<'_>           K: Borrow<Q> + From<&Q>
 //! registry.get_or_insert_key(K) -> BreakerRef<'_>           any K (u64 tenant ids...)
-//! registry.acquire(&Q) -> Result<RegistryPermit<'_>, CircuitOpen>   one call, one pin
-//!     BreakerRef pins the registry (not Send) and derefs to CircuitBreaker (call,
-//!     call_async, state, metrics...); BreakerRef::acquire() -> Result<RegistryPermit<'_>,
-//!     CircuitOpen>, a permit that keeps its own pin, so that
+//! registry.acquire(&Q) -> Result<RegistryPermit<'_>, CircuitOpen>   one call
+//!     BreakerRef holds its breaker (an `Arc`: Send + Sync) and derefs to CircuitBreaker
+//!     (call, call_async, state, metrics...); BreakerRef::acquire() ->
+//!     Result<RegistryPermit<'_>, CircuitOpen>, a permit that holds the breaker too, so that
 //!     `let permit = registry.get_or_insert("gpt-4o").acquire()?;` compiles.
 //! registry.pin() -> Pinned<'_, K>   one pin for many lookups: the fastest path
 //!     pinned.get(&Q) -> Option<&CircuitBreaker>, pinned.get_or_insert(&Q) -> &CircuitBreaker,
 //!     pinned.get_or_insert_key(K); their permits are plain `Permit<'_>`s.
 //! registry.get_send(&Q) / get_or_insert_send(&Q) -> SendBreakerRef<'_>
-//!     Send + Sync, derefs to CircuitBreaker: for async tasks (holds its entry: an atomic
-//!     increment more).
+//!     the same as get / get_or_insert (a BreakerRef is Send and Sync already)
 //! registry.remove(&Q) -> bool                          whatever the breaker's state
 //! registry.contains_key(&Q), len(), is_empty(), capacity(), default_config()
 //! registry.for_each(|key, breaker| ...), registry.metrics() -> Vec<Metrics> sorted by name
 //! ```
 //!
-//! Per call, fastest first: `pinned.get(key)` (a pin held across calls); then
-//! `registry.acquire(key)` and `registry.get(key).unwrap().call(..)` (a pin and an unpin:
-//! stores to the thread's own cache line); `registry.get(key).unwrap().acquire()` (a
-//! nested pin more, as the permit may outlive the reference); then `get_send` (an atomic
-//! increment and decrement on the entry). At 10,000 keys a lookup costs about what a
-//! single-threaded `std` `HashMap` lookup with the same hasher does (`benches/registry.rs`).
+//! Per call, fastest first: `pinned.get(key)` (a pin held across calls: no shared write at
+//! all); then `registry.acquire(key)` (a pin and an unpin, and the permit's reference count
+//! on the breaker: an increment and a decrement); then `registry.get(key)` (the reference's
+//! count too).
 //!
 //! # How it works
 //!
-//! A lookup is a hash of the borrowed key ([`foldhash`], seeded per registry), a probe of
-//! the [`Index`](index) (one word a slot: a tag from the hash and an entry id; 128 KiB at
-//! 10,000 keys, so it stays in a core's L2 cache), and one cache line of the entry, where
-//! the key's header, its stamp and the breaker's hot word sit together ([`arena`]). No
-//! lock, no allocation, no reference count, and no shared write but the entry's stamp,
-//! once after each insertion (see below).
-//!
-//! - Memory: entries live in an arena at fixed addresses and are recycled. A lookup pins
-//!   its thread (a store to the thread's own cache line, see [`epoch`]); an entry evicted
-//!   or removed is dropped and reused only once every thread pinned before has unpinned,
-//!   and a [`SendBreakerRef`] holds its entry by a count. [`BreakerRef`],
-//!   [`RegistryPermit`] and [`Pinned`] hold a pin, so a breaker evicted or removed meanwhile
-//!   stays valid until they are dropped. Reuse is checked in batches, so the registry holds
-//!   up to its capacity plus a batch (a 32nd of the capacity, at most 64) plus what pins
-//!   still hold.
+//! - The breakers live in a [`papaya`] map (lock-free reads; memory reclaimed by epochs,
+//!   with [`seize`](https://docs.rs/seize)), hashed with [`foldhash`] seeded per registry,
+//!   each behind an `Arc`. A lookup pins the map, hashes the borrowed key and probes: no
+//!   lock, no allocation. A [`Pinned`] view lends `&CircuitBreaker`s under its pin; a
+//!   [`BreakerRef`] or [`RegistryPermit`] holds its breaker's `Arc`, so a breaker evicted
+//!   or removed meanwhile stays valid for its holders (a call in flight reports to it, and
+//!   the breaker is freed when the last holder lets go).
 //! - Writers (insertions, evictions, removals) take the registry's mutex; lookups never
 //!   do. Concurrent first lookups of a key: the first to take the mutex inserts, the others
 //!   find its breaker there.
@@ -60,30 +49,30 @@
 //!   the entry's last lookup, so a hot key does not write a shared cache line on every call.
 //!   Recency is thus measured in insertions: breakers used since the same insertion are
 //!   equally recent.
-//! - An insertion at the capacity first evicts the least recently used breaker that is
-//!   Closed and has no call in flight (admitted and not yet reported). Candidates come from
-//!   a scan of the whole index that keeps the oldest Closed ones (an eighth of the capacity,
-//!   at least 16), sorted, so the cost of a scan is spread over many evictions; a candidate
-//!   used since the scan (its stamp moved) is skipped.
-//! - Open, HalfOpen, ForcedOpen and Disabled breakers are never evicted: evicting one would
-//!   forget an outage (or an operator's command). If every breaker is in such a state the
-//!   registry grows past its capacity rather than forget one, and shrinks back (by
-//!   evicting) on later insertions once some have closed.
-//! - Known limit: a lookup that races with the eviction of its own key (the least
+//! - Eviction (see `evict.rs`): an insertion at the capacity evicts, least recently used
+//!   first, breakers that lose nothing (Closed, with no failure or slow call counted and
+//!   no call in flight), then stale Open ones (not called since their deadline passed by
+//!   four of their open durations). Breakers with evidence of an outage (failures, an Open
+//!   or HalfOpen circuit), with a call in flight, or in a state an operator set, are kept,
+//!   and the registry grows past its capacity instead, up to twice it: there an insertion
+//!   evicts one whatever it holds, in that order (least recently used first within each).
+//!   So a registry holds at most twice its capacity, whatever the keys.
+//! - Known limits: a lookup that races with the eviction of its own key (the least
 //!   recently used one, so rarely) may get the evicted breaker; its call then reports to
-//!   that breaker, not to the one the next lookup creates.
-//! - Memory: an entry is 192 bytes with an `Arc<str>` key, plus the breaker's counters (512
-//!   bytes: the shards of the process's first four thread slots); a thread of a later slot
-//!   that calls it adds a shard of 128 bytes, and the first such thread a table of four
-//!   pointers per core and a shared shard.
+//!   that breaker, not to the one the next lookup creates. And the calls in flight are
+//!   counted per thread, summed one thread after the other: a call that starts and ends on
+//!   two threads while a scan sums them can hide another call in flight for that moment,
+//!   so that breaker may be evicted before the bound; its call then reports to it, as
+//!   above.
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::hash::{BuildHasher, Hash};
-use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use papaya::{Guard, LocalGuard};
 
 use super::BreakerSettings;
 use crate::breaker::CircuitBreaker;
@@ -91,10 +80,26 @@ use crate::clock::Clock;
 use crate::config::BreakerConfig;
 use crate::error::CircuitOpen;
 use crate::events::Metrics;
-use arena::{Arena, Entry};
-use epoch::Pin;
-use index::{Index, Slots};
-use writer::Writer;
+use evict::Evictor;
+
+type Map<K> = papaya::HashMap<K, Entry, foldhash::fast::RandomState>;
+
+/// One key's breaker, and when it was last looked up.
+struct Entry {
+    /// The registry's tick at the entry's last lookup (or its insertion).
+    stamp: AtomicU64,
+    breaker: Arc<CircuitBreaker>,
+}
+
+impl Entry {
+    /// Records a lookup at `tick`: a write only if the tick has moved since the last one.
+    #[inline]
+    fn touch(&self, tick: u64) {
+        if self.stamp.load(Ordering::Relaxed) != tick {
+            self.stamp.store(tick, Ordering::Relaxed);
+        }
+    }
+}
 
 /// The registry's tick, alone on its cache line: read by every lookup, written only by
 /// insertions and eviction scans.
@@ -107,9 +112,11 @@ struct Tick(AtomicU64);
 /// - Lookups take no lock and allocate nothing when the key exists: look a `Registry<Arc<str>>`
 ///   (or `String`, `BreakerName`) up by `&str`.
 /// - Bounded: past [`capacity`](Self::capacity), an insertion evicts the least recently
-///   used breaker that is Closed with no call in flight. An Open, HalfOpen, ForcedOpen or
-///   Disabled breaker is never evicted (that would forget an outage): if all of them are in
-///   such states, the registry exceeds its capacity rather than forget one.
+///   used breakers that lose nothing by it (Closed, no failure counted, no call in flight),
+///   then stale Open ones (not called long after their cooldown). Breakers with evidence of
+///   an outage, a call in flight or an operator's state are kept while the registry holds
+///   less than twice its capacity; at twice its capacity an insertion evicts one of them,
+///   least recently used first. So it never holds more than twice its capacity.
 /// - Concurrent first lookups of a new key install exactly one breaker; every caller gets
 ///   that one.
 ///
@@ -136,19 +143,16 @@ struct Tick(AtomicU64);
 /// # Ok::<(), breaker::CircuitOpen>(())
 /// ```
 pub struct Registry<K> {
-    /// The current index, as a word (see [`Index::into_word`]). One it replaces is retired,
-    /// and freed once no pin can see it.
-    index: AtomicUsize,
-    arena: Arena<K>,
-    hasher: foldhash::fast::RandomState,
+    map: Map<K>,
     tick: Tick,
-    /// How many breakers the index links (maintained by the writer).
+    /// How many breakers the map holds (maintained under the evictor's mutex).
     len: AtomicUsize,
     capacity: usize,
     default_config: BreakerConfig,
     settings: BreakerSettings,
     clock: Option<Arc<dyn Clock>>,
-    writer: Mutex<Writer<K>>,
+    /// The writers' mutex, and the eviction candidates.
+    evictor: Mutex<Evictor<K>>,
 }
 
 /// The bounds every key type meets.
@@ -204,18 +208,21 @@ impl<K: RegistryKey> Registry<K> {
         if let Err(e) = default_config.validate() {
             panic!("Registry: invalid default config: {e}");
         }
-        let index = Index::with_room_for(writer::initial_room(capacity));
+        // Room for the capacity up to a thousand keys: larger registries grow their table
+        // as they fill.
+        let map = papaya::HashMap::builder()
+            .hasher(foldhash::fast::RandomState::default())
+            .capacity(capacity.min(1_024))
+            .build();
         Self {
-            index: AtomicUsize::new(index.into_word()),
-            arena: Arena::new(),
-            hasher: foldhash::fast::RandomState::default(),
+            map,
             tick: Tick(AtomicU64::new(0)),
             len: AtomicUsize::new(0),
             capacity,
             default_config,
             settings: BreakerSettings::new(),
             clock,
-            writer: Mutex::new(Writer::new(capacity)),
+            evictor: Mutex::new(Evictor::new()),
         }
     }
 
@@ -257,8 +264,9 @@ impl<K: RegistryKey> Registry<K> {
         self.capacity
     }
 
-    /// How many breakers it holds (more than the capacity only while every breaker is in a
-    /// state that is never evicted).
+    /// How many breakers it holds: more than the capacity only while the others hold
+    /// evidence of an outage, a call in flight or an operator's state, and never more than
+    /// twice the capacity.
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
@@ -280,9 +288,9 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let pin = epoch::pin();
-        let entry = self.lookup(key, &pin)?;
-        Some(BreakerRef::new(breaker_of(entry), pin))
+        let guard = self.map.guard();
+        let entry = self.lookup(key, &guard)?;
+        Some(BreakerRef::new(&entry.breaker))
     }
 
     /// The breaker of `key`, created if there is none (from a clone of the borrowed key:
@@ -307,14 +315,12 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let pin = epoch::pin();
-        let entry = self.lookup_or_insert(key, &pin);
-        BreakerRef::new(breaker_of(entry), pin)
+        let guard = self.map.guard();
+        BreakerRef::new(&self.lookup_or_insert(key, &guard).breaker)
     }
 
     /// Asks `key`'s breaker, created if there is none, to make one call: the shortest path
-    /// for one call, as it pins the registry once (`get_or_insert(key).acquire()` pins it
-    /// twice, as its permit may outlive the reference).
+    /// for one call (`get_or_insert(key).acquire()` takes a reference to the breaker more).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -333,29 +339,23 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let pin = epoch::pin();
-        let entry = self.lookup_or_insert(key, &pin);
-        // SAFETY: looked up under `pin`, which the permit keeps (and drops after itself).
-        let breaker: &CircuitBreaker = unsafe { &*breaker_of(entry) };
-        Ok(RegistryPermit::new(breaker.acquire()?, pin))
+        let guard = self.map.guard();
+        let entry = self.lookup_or_insert(key, &guard);
+        Ok(RegistryPermit::new(entry.breaker.acquire_owned()?))
     }
 
     /// The breaker of `key`, created if there is none: for key types not built from a
     /// borrowed form (`u64` tenant ids), or when the key is owned already.
     #[inline]
     pub fn get_or_insert_key(&self, key: K) -> BreakerRef<'_> {
-        let pin = epoch::pin();
-        let entry = match self.lookup(&key, &pin) {
-            Some(entry) => entry,
-            None => self.insert(key, &pin),
-        };
-        BreakerRef::new(breaker_of(entry), pin)
+        let guard = self.map.guard();
+        BreakerRef::new(&self.lookup_or_insert_key(key, &guard).breaker)
     }
 
     /// A view that keeps the registry pinned for many lookups, whose breakers (and so
     /// whose permits) borrow it: the fastest way to make several calls (one per request,
-    /// say). Keep it short-lived: memory evicted while it lives, in this registry or any
-    /// other (pins are per thread, not per registry), is reused only after it is dropped.
+    /// say). Keep it short-lived: memory evicted while it lives is freed only after it is
+    /// dropped.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -374,26 +374,22 @@ impl<K: RegistryKey> Registry<K> {
     pub fn pin(&self) -> Pinned<'_, K> {
         Pinned {
             registry: self,
-            pin: epoch::pin(),
+            guard: self.map.guard(),
         }
     }
 
-    /// The breaker of `key`, if there is one, as a reference that is `Send` and `Sync`: to
-    /// hold across an `.await` in a `Send` future (`call_async`). It holds its entry by a
-    /// count (an atomic increment, and a decrement when dropped): the entry is not reused
-    /// while it lives, even if the key is evicted meanwhile.
+    /// The breaker of `key`, if there is one: the same as [`get`](Self::get), kept for the
+    /// code that asks for a reference that is `Send` and `Sync` (every [`BreakerRef`] is).
     pub fn get_send<Q>(&self, key: &Q) -> Option<SendBreakerRef<'_>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let pin = epoch::pin();
-        let entry = self.lookup(key, &pin)?;
-        Some(SendBreakerRef::new(breaker_of(entry), self.holds_of(entry)))
+        self.get(key)
     }
 
-    /// [`get_or_insert`](Self::get_or_insert), as a reference that is `Send` and `Sync`
-    /// (see [`get_send`](Self::get_send)).
+    /// [`get_or_insert`](Self::get_or_insert), kept for the code that asks for a reference
+    /// that is `Send` and `Sync` (every [`BreakerRef`] is).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -411,9 +407,7 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let pin = epoch::pin();
-        let entry = self.lookup_or_insert(key, &pin);
-        SendBreakerRef::new(breaker_of(entry), self.holds_of(entry))
+        self.get_or_insert(key)
     }
 
     /// Whether there is a breaker for `key` (not counted as a use).
@@ -422,19 +416,15 @@ impl<K: RegistryKey> Registry<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let pin = epoch::pin();
-        self.find(self.hasher.hash_one(key), key, &pin).is_some()
+        self.map.contains_key(key, &self.map.guard())
     }
 
     /// Calls `f` with every key and its breaker, in no particular order (not counted as
     /// uses): for dashboards.
     pub fn for_each(&self, mut f: impl FnMut(&K, &CircuitBreaker)) {
-        let pin = epoch::pin();
-        let index = self.index(&pin);
-        for id in index.ids() {
-            // SAFETY: reached through the index under `pin`.
-            let data = unsafe { self.arena.entry(id).data() };
-            f(&data.key, &data.breaker);
+        let guard = self.map.guard();
+        for (key, entry) in self.map.iter(&guard) {
+            f(key, &entry.breaker);
         }
     }
 
@@ -459,71 +449,53 @@ impl<K: RegistryKey> Registry<K> {
         metrics
     }
 
-    /// The count of `SendBreakerRef`s of an entry of this registry, for the registry's life.
-    fn holds_of(&self, entry: &Entry<K>) -> &AtomicU32 {
-        let holds: *const AtomicU32 = &entry.holds;
-        // SAFETY: entries are in the arena, whose memory lives as long as the registry; the
-        // count is outside the entry's data, so it stays valid across reuse.
-        unsafe { &*holds }
-    }
-
-    /// The current index, valid while `pin` is held.
-    #[inline]
-    fn index<'p>(&'p self, _pin: &'p Pin) -> Slots<'p> {
-        // SAFETY: the word is an index's, which is freed only once it is replaced and no
-        // pin taken before is held; `_pin` was taken before this load.
-        unsafe { Slots::of(self.index.load(Ordering::Acquire)) }
-    }
-
     /// The entry of `key`, its stamp refreshed.
     #[inline]
-    fn lookup<'p, Q>(&'p self, key: &Q, pin: &'p Pin) -> Option<&'p Entry<K>>
+    fn lookup<'g, Q>(&self, key: &Q, guard: &'g impl Guard) -> Option<&'g Entry>
     where
-        K: Borrow<Q>,
+        K: Borrow<Q> + 'g,
         Q: Hash + Eq + ?Sized,
     {
-        let entry = self.find(self.hasher.hash_one(key), key, pin)?;
+        let entry = self.map.get(key, guard)?;
         entry.touch(self.tick.0.load(Ordering::Relaxed));
         Some(entry)
     }
 
     /// The entry of `key`, created if there is none.
     #[inline]
-    fn lookup_or_insert<'p, Q>(&'p self, key: &Q, pin: &'p Pin) -> &'p Entry<K>
+    fn lookup_or_insert<'g, Q>(&self, key: &Q, guard: &'g impl Guard) -> &'g Entry
     where
-        K: Borrow<Q> + for<'q> From<&'q Q>,
+        K: Borrow<Q> + for<'q> From<&'q Q> + 'g,
         Q: Hash + Eq + ?Sized,
     {
-        match self.lookup(key, pin) {
+        match self.lookup(key, guard) {
             Some(entry) => entry,
-            None => self.insert(K::from(key), pin),
+            None => self.insert(K::from(key), guard),
         }
     }
 
-    /// The entry of `key`, whose hash is `hash`.
+    /// The entry of an owned `key`, created if there is none.
     #[inline]
-    fn find<'p, Q>(&'p self, hash: u64, key: &Q, pin: &'p Pin) -> Option<&'p Entry<K>>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        self.index(pin).find(hash, |id| {
-            let entry = self.arena.entry(id);
-            // SAFETY: reached through the index under `pin`.
-            let data = unsafe { entry.data() };
-            (data.hash == hash && data.key.borrow() == key).then_some(entry)
-        })
+    fn lookup_or_insert_key<'g>(&self, key: K, guard: &'g impl Guard) -> &'g Entry {
+        match self.lookup(&key, guard) {
+            Some(entry) => entry,
+            None => self.insert(key, guard),
+        }
     }
-}
 
-/// The breaker of an entry reached through the index under a pin: valid while the pin is
-/// held.
-#[inline]
-fn breaker_of<K>(entry: &Entry<K>) -> *const CircuitBreaker {
-    // SAFETY: entries are reached only through the index under a pin (so they are
-    // initialized); the pointer is dereferenced only while that pin, or a count in
-    // `holds`, keeps the entry from reuse.
-    unsafe { &entry.data().breaker }
+    /// A new breaker for `key`, named after it, with its settings.
+    fn new_breaker(&self, key: &K) -> CircuitBreaker {
+        let name = key.to_string();
+        let config = self
+            .settings
+            .get(&name)
+            .unwrap_or(&self.default_config)
+            .clone();
+        match &self.clock {
+            Some(clock) => CircuitBreaker::with_clock(name, config, SharedClock(Arc::clone(clock))),
+            None => CircuitBreaker::new(name, config),
+        }
+    }
 }
 
 impl<K: RegistryKey> fmt::Debug for Registry<K> {
@@ -537,8 +509,8 @@ impl<K: RegistryKey> fmt::Debug for Registry<K> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The writer's state is updated so that a panic (a key's `Display`, `Hash`, `Eq` or
-    // `Drop`) leaves nothing unsafe: at worst an entry is leaked (see `reclaim`).
+    // The evictor's state is a cache of candidates, each checked again before use: a
+    // panic (a key's `Display`, `Hash`, `Eq` or `Drop`) leaves nothing wrong in it.
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -555,15 +527,12 @@ impl Clock for SharedClock {
     }
 }
 
-/// Lifetimes of the views: they borrow the registry.
-type Borrows<'r> = PhantomData<&'r ()>;
+/// The guard of a registry's map: what a [`Pinned`] view holds.
+type MapGuard<'r> = LocalGuard<'r>;
 
-mod arena;
-mod epoch;
-mod index;
+mod evict;
 mod refs;
 #[cfg(test)]
 mod tests;
-mod writer;
 
 pub use refs::{BreakerRef, Pinned, RegistryPermit, SendBreakerRef};

@@ -123,7 +123,7 @@ fn eviction_order_follows_use_with_a_larger_capacity() {
 }
 
 #[test]
-fn open_and_half_open_breakers_are_never_evicted() {
+fn open_and_half_open_breakers_are_not_evicted_below_twice_the_capacity() {
     let (registry, clock) = registry(2);
     trip(&registry, "open");
     trip(&registry, "half-open");
@@ -180,8 +180,8 @@ fn capacity_is_restored_once_open_breakers_close() {
 }
 
 #[test]
-fn forced_open_and_disabled_breakers_are_never_evicted() {
-    let (registry, _) = registry(1);
+fn forced_open_and_disabled_breakers_are_not_evicted_below_twice_the_capacity() {
+    let (registry, _) = registry(2);
     assert!(registry.get_or_insert("forced").force_open());
     assert!(registry.get_or_insert("disabled").disable());
     for key in ["x", "y", "z"] {
@@ -267,18 +267,16 @@ fn a_hot_key_does_not_rewrite_its_stamp() {
     let (registry, _) = registry(4);
     registry.get_or_insert("hot");
     registry.get("hot");
-    let pin = epoch::pin();
-    let slot = registry
-        .find(registry.hasher.hash_one("hot"), "hot", &pin)
-        .unwrap();
-    let stamp = slot.stamp.load(Ordering::Relaxed);
+    let guard = registry.map.guard();
+    let entry = registry.map.get("hot", &guard).unwrap();
+    let stamp = entry.stamp.load(Ordering::Relaxed);
     for _ in 0..100 {
         registry.get("hot");
     }
-    assert_eq!(slot.stamp.load(Ordering::Relaxed), stamp);
+    assert_eq!(entry.stamp.load(Ordering::Relaxed), stamp);
     registry.get_or_insert("other");
     registry.get("hot");
-    assert!(slot.stamp.load(Ordering::Relaxed) > stamp);
+    assert!(entry.stamp.load(Ordering::Relaxed) > stamp);
 }
 
 #[test]
@@ -295,174 +293,99 @@ fn evicted_breakers_are_freed() {
         });
     }
     assert_eq!(registry.len(), 64);
-    // Reclamation runs in batches: a few hundred evicted breakers may wait for theirs.
+    // The map frees removed entries in batches, once no pin can see them.
     let alive = Arc::strong_count(&token) - 1;
-    assert!(alive <= 64 + 128, "{alive} breakers alive");
+    assert!(alive <= 64 + 256, "{alive} breakers alive");
     drop(registry);
     assert_eq!(Arc::strong_count(&token), 1, "all freed with the registry");
 }
 
 #[test]
-fn evicted_entries_are_reused() {
-    const CAPACITY: usize = 16;
-    let (registry, _) = registry(CAPACITY);
-    for i in 0..10_000 {
-        registry
-            .acquire(format!("k{i}").as_str())
-            .unwrap()
-            .success();
-    }
-    assert_eq!(registry.len(), CAPACITY);
-    // Alone, the capacity and one or two entries waiting for reuse. Pins are process-wide,
-    // so the pins of other tests' threads (running alongside) delay some reuses: a wide
-    // margin, still far from one entry per insertion.
-    let allocated = registry.arena.allocated() as usize;
-    assert!(
-        allocated < 1_000,
-        "{allocated} entries for {CAPACITY} breakers"
-    );
-}
-
-#[test]
-fn a_send_ref_keeps_its_entry_from_reuse_after_eviction() {
-    let (registry, _) = registry(4);
+fn a_permit_outlives_the_eviction_of_its_breaker() {
+    let (registry, _) = registry(1);
     let held = registry.get_or_insert_send("held");
-    for i in 0..1_000 {
-        registry.get_or_insert(format!("k{i}").as_str());
-    }
-    assert!(!registry.contains_key("held"), "evicted");
+    let permit = registry.acquire("held").unwrap();
+    let other = registry.acquire("other").unwrap();
+    assert_eq!(registry.len(), 2, "twice the capacity, both in flight");
+    // At the bound, both in flight: the least recently used goes.
+    registry.get_or_insert("new");
+    assert!(!registry.contains_key("held"));
+    permit.failure();
     assert_eq!(held.name(), "held");
-    held.acquire().unwrap().success();
     assert_eq!(
-        held.metrics().succeeded,
-        1,
-        "its own breaker, not a reused one"
+        held.state(),
+        CircuitState::Open,
+        "the evicted breaker took the report"
     );
-    let before = registry.arena.allocated();
-    drop(held);
-    for i in 1_000..2_000 {
-        registry.get_or_insert(format!("k{i}").as_str());
+    assert!(held.acquire().is_err());
+    let fresh = registry.get_or_insert("held");
+    assert_eq!(
+        fresh.state(),
+        CircuitState::Closed,
+        "a new breaker for the key"
+    );
+    other.success();
+}
+
+#[test]
+fn a_scan_that_finds_nothing_to_evict_is_not_repeated_on_every_insertion() {
+    // Every breaker has a call in flight: none may go below twice the capacity, so the
+    // registry grows, scanning once per eighth of the capacity rather than on each
+    // insertion.
+    const CAPACITY: usize = 64;
+    let (registry, _) = registry(CAPACITY);
+    let mut permits = Vec::new();
+    for i in 0..2 * CAPACITY {
+        permits.push(registry.acquire(format!("busy-{i}").as_str()).unwrap());
     }
-    // Margin as in `evicted_entries_are_reused`.
+    assert_eq!(registry.len(), 2 * CAPACITY);
+    let scans = lock(&registry.evictor).scans;
     assert!(
-        registry.arena.allocated() < before + 500,
-        "entries are reused once the reference is dropped"
+        scans <= CAPACITY / 8 + 1,
+        "{scans} scans for {CAPACITY} insertions"
     );
+    drop(permits);
 }
 
 #[test]
-fn removals_leave_tombstones_that_insertions_reuse() {
-    let (registry, _) = registry(1_000);
-    let rebuilds = || lock(&registry.writer).rebuilds;
-    // The same keys removed and inserted again: each finds its own tombstone on its probe
-    // path, so the index never fills (without reuse it would take 100 more slots a round
-    // and be rebuilt every 15 rounds).
-    for _ in 0..50 {
-        for i in 0..100 {
-            registry.get_or_insert(format!("k{i}").as_str());
-        }
-        for i in 0..100 {
-            assert!(registry.remove(format!("k{i}").as_str()));
-        }
-        assert!(registry.is_empty());
-    }
-    assert_eq!(rebuilds(), 0);
-    // New keys every round: tombstones pile up off their paths and a rebuild clears them,
-    // at the first index's size (an emptied registry does not shrink it).
-    for round in 0..50 {
-        for i in 0..100 {
-            registry.get_or_insert(format!("k{round}-{i}").as_str());
-        }
-        for i in 0..100 {
-            assert!(registry.remove(format!("k{round}-{i}").as_str()));
-        }
-    }
-    assert!(rebuilds() <= 3, "{} rebuilds", rebuilds());
-    registry.get_or_insert("last");
-    assert_eq!(keys(&registry), ["last"]);
-    assert!(registry.get("k49-99").is_none());
+fn at_twice_the_capacity_evidence_goes_before_calls_in_flight_and_commands() {
+    let (registry, _) = registry(2);
+    assert!(registry.get_or_insert("forced").force_open());
+    let busy = registry.acquire("busy").unwrap();
+    trip(&registry, "open");
+    registry.get_or_insert("clean");
+    assert_eq!(registry.len(), 4, "twice the capacity, nothing evicted");
+    registry.get_or_insert("a");
+    assert_eq!(
+        keys(&registry),
+        ["a", "busy", "forced", "open"],
+        "clean first"
+    );
+    registry.get_or_insert("b");
+    assert_eq!(keys(&registry), ["b", "busy", "forced", "open"]);
+    registry.get("b").unwrap().acquire().unwrap().failure();
+    registry.get_or_insert("c");
+    assert_eq!(
+        keys(&registry),
+        ["b", "busy", "c", "forced"],
+        "then the least recently used with evidence"
+    );
+    registry.get("c").unwrap().acquire().unwrap().failure();
+    registry.get_or_insert("d");
+    registry.get("d").unwrap().acquire().unwrap().failure();
+    registry.get_or_insert("e");
+    assert_eq!(keys(&registry), ["busy", "d", "e", "forced"]);
+    busy.success();
 }
 
 #[test]
-fn a_registry_at_its_capacity_rarely_rebuilds_its_index() {
-    // 767 keys: sized for `len + 1`, the rebuilt index had a slot or two to spare, and a
-    // registry at its capacity rebuilt it on every other eviction.
-    const CAPACITY: usize = 767;
-    let registry: Registry<u64> = Registry::new(CAPACITY, BreakerConfig::default());
-    for key in 0..CAPACITY as u64 {
-        registry.get_or_insert_key(key);
-    }
-    let before = lock(&registry.writer).rebuilds;
-    for key in CAPACITY as u64..CAPACITY as u64 + 10_000 {
-        registry.get_or_insert_key(key);
-    }
-    let rebuilds = lock(&registry.writer).rebuilds - before;
-    // At least `len / 2` slots are used between two rebuilds: 10,000 / 383 is 26.
-    assert!(rebuilds <= 26, "{rebuilds} rebuilds in 10,000 insertions");
-}
-
-/// A key that counts its live instances, whose `drop` panics once when armed.
-mod panicking_key {
-    use std::fmt;
-    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-
-    pub(super) static LIVE: AtomicI64 = AtomicI64::new(0);
-    pub(super) static ARMED: AtomicBool = AtomicBool::new(false);
-
-    #[derive(PartialEq, Eq, Hash)]
-    pub(super) struct Key(pub(super) u64);
-
-    impl Key {
-        pub(super) fn new(key: u64) -> Self {
-            LIVE.fetch_add(1, Ordering::SeqCst);
-            Key(key)
-        }
-    }
-
-    impl Clone for Key {
-        fn clone(&self) -> Self {
-            Key::new(self.0)
-        }
-    }
-
-    impl fmt::Display for Key {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "k{}", self.0)
-        }
-    }
-
-    impl Drop for Key {
-        fn drop(&mut self) {
-            LIVE.fetch_sub(1, Ordering::SeqCst);
-            if ARMED.swap(false, Ordering::SeqCst) {
-                panic!("a key's drop panics");
-            }
-        }
-    }
-}
-
-#[test]
-fn a_key_whose_drop_panics_is_never_dropped_twice() {
-    use panicking_key::{ARMED, Key, LIVE};
-    let registry: Registry<Key> = Registry::new(1, BreakerConfig::default());
-    registry.get_or_insert_key(Key::new(1));
-    registry.get_or_insert_key(Key::new(2)); // evicts key 1, reused later
-    ARMED.store(true, Ordering::SeqCst);
-    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        for key in 3..6 {
-            registry.get_or_insert_key(Key::new(key));
-        }
-    }));
-    assert!(panicked.is_err(), "the reuse of key 1's entry ran its drop");
-    for key in 6..10 {
-        let breaker = registry.get_or_insert_key(Key::new(key));
-        assert_eq!(breaker.name(), format!("k{key}").as_str());
-    }
-    drop(registry);
-    // Every instance dropped once: none left (nothing leaked here: key 1 was the only
-    // entry being reused), none dropped twice (that would count below zero, if it did not
-    // crash first).
-    assert_eq!(LIVE.load(Ordering::SeqCst), 0);
+fn at_twice_the_capacity_the_least_recently_used_command_goes() {
+    let (registry, _) = registry(1);
+    assert!(registry.get_or_insert("forced").force_open());
+    assert!(registry.get_or_insert("disabled").disable());
+    registry.get("forced");
+    registry.get_or_insert("x");
+    assert_eq!(keys(&registry), ["forced", "x"]);
 }
 
 #[test]
@@ -473,4 +396,6 @@ fn registries_are_send_and_sync() {
     send_sync::<Registry<u64>>();
     send_sync::<Registry<crate::BreakerName>>();
     send_sync::<SendBreakerRef<'static>>();
+    send_sync::<BreakerRef<'static>>();
+    send_sync::<RegistryPermit<'static>>();
 }
