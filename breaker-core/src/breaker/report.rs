@@ -160,6 +160,7 @@ impl CircuitBreaker {
             && !snapshot.probe_succeeded(snapshot.config.success_threshold)
         {
             snapshot.release_probe();
+            self.wake_waiters();
             return;
         }
         if self.transition(&snapshot, event, self.clock.now()).is_err() {
@@ -197,6 +198,7 @@ impl CircuitBreaker {
             // If the generation has moved on, its counter is dead: nothing to give back.
             if let Some(snapshot) = self.probes_generation(permit) {
                 snapshot.release_probe();
+                self.wake_waiters();
             }
         }
     }
