@@ -228,7 +228,12 @@ async fn behind_a_buffer_requests_queue_while_the_probe_is_out() {
         "the second request waits, it is not rejected"
     );
 
+    // The probe closes the circuit, which wakes the buffer's worker: the request goes.
     answer.send(Ok(())).unwrap();
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(queued.is_finished(), "the queued request was never woken");
     probe.await.unwrap().unwrap();
     queued.await.unwrap().unwrap();
     assert_eq!(upstream.calls(), 2);

@@ -314,40 +314,21 @@ impl<S, C> CircuitBreakerService<S, C> {
     /// Asks the breaker for the next call: a permit, a rejection, or (back-pressure, every
     /// probe slot taken) `Pending` until a slot is given back or the state changes.
     fn admit(&mut self, cx: &mut Context<'_>) -> Poll<Admission> {
-        // Woken (or polled again) while waiting: registered before the look, so that a
-        // slot given back after the look wakes this task.
-        let mut registered = match &self.waiter {
-            Some(waiter) => {
-                waiter.register(cx.waker());
-                true
+        let (breaker, readiness) = (&self.breaker, self.readiness);
+        Waiter::poll_look(&mut self.waiter, breaker, cx, || {
+            match breaker.acquire_owned() {
+                Err(open) if readiness.waits_on(&open) => None,
+                decided => Some(decided.into()),
             }
-            None => false,
-        };
-        loop {
-            match self.breaker.acquire_owned() {
-                Err(open) if self.waits_on(&open) => {
-                    if registered {
-                        return Poll::Pending;
-                    }
-                    // Register, then look again: a slot given back in between would wake
-                    // nobody.
-                    let breaker = &self.breaker;
-                    let waiter = self.waiter.get_or_insert_with(|| Waiter::new(breaker));
-                    waiter.register(cx.waker());
-                    registered = true;
-                }
-                decided => {
-                    self.waiter = None;
-                    return Poll::Ready(decided.into());
-                }
-            }
-        }
+        })
     }
+}
 
+impl Readiness {
     /// Whether readiness waits rather than fail fast on `open`: back-pressure, and the
     /// circuit is half-open with every probe slot taken.
-    fn waits_on(&self, open: &CircuitOpen) -> bool {
-        self.readiness == Readiness::BackPressure && open.state() == CircuitState::HalfOpen
+    fn waits_on(self, open: &CircuitOpen) -> bool {
+        self == Readiness::BackPressure && open.state() == CircuitState::HalfOpen
     }
 }
 

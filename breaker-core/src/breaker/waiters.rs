@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 
 use once_cell::race::OnceBox;
 
@@ -151,8 +151,44 @@ impl Waiter {
     /// Wakes `waker` at the breaker's next change: a probe slot given back or a transition.
     /// The caller must then look at the breaker again before it waits: a change made before
     /// this call does not wake it.
-    pub(crate) fn register(&self, waker: &Waker) {
+    fn register(&self, waker: &Waker) {
         self.breaker.waiters.register(self.key, waker);
+    }
+
+    /// What `look` finds at `breaker`, or `Pending` while it finds nothing: then `cx`'s
+    /// task is woken at the breaker's next change, through the waiter kept in `waiting`
+    /// (from the first wait until `look` finds something).
+    ///
+    /// Registered before its last look, so that no change after that look goes unseen.
+    pub(crate) fn poll_look<T>(
+        waiting: &mut Option<Waiter>,
+        breaker: &Arc<CircuitBreaker>,
+        cx: &mut Context<'_>,
+        mut look: impl FnMut() -> Option<T>,
+    ) -> Poll<T> {
+        // Woken, or polled again: registered again before the look.
+        let mut registered = match waiting {
+            Some(waiter) => {
+                waiter.register(cx.waker());
+                true
+            }
+            None => false,
+        };
+        loop {
+            if let Some(found) = look() {
+                *waiting = None;
+                return Poll::Ready(found);
+            }
+            if registered {
+                return Poll::Pending;
+            }
+            // Register, then look again: a change between the look and the registration
+            // would wake nobody.
+            waiting
+                .get_or_insert_with(|| Waiter::new(breaker))
+                .register(cx.waker());
+            registered = true;
+        }
     }
 }
 
@@ -256,23 +292,25 @@ mod tests {
 
     #[test]
     fn a_slot_given_back_while_a_waiter_registers_is_never_missed() {
-        // Each round, a thread gives the probe slot back while this one looks (the slot is
-        // taken), registers, and looks again: it must see the free slot or be woken.
+        // Each round, a thread gives the probe slot back while this one polls for a slot
+        // (taken when it starts): it must get the slot, or be woken.
         let clock = ManualClock::new();
         let breaker = half_open(&clock);
-        let go = Arc::new(AtomicUsize::new(0));
-        let (armed, released) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (probes, taken) = std::sync::mpsc::channel::<crate::permit::OwnedPermit>();
+        // The round the releaser is to release (0: none yet; `usize::MAX`: stop), the last
+        // round it released, and the probe it is to drop. Both threads spin rather than
+        // block, so that neither starts a round late by a wake-up.
+        let (go, released) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let probe: Arc<Mutex<Option<crate::permit::OwnedPermit>>> = Arc::default();
         let releaser = {
-            let (go, armed, released) =
-                (Arc::clone(&go), Arc::clone(&armed), Arc::clone(&released));
+            let (go, released, probe) =
+                (Arc::clone(&go), Arc::clone(&released), Arc::clone(&probe));
             std::thread::spawn(move || {
-                let mut round = 0;
-                while let Ok(probe) = taken.recv() {
-                    round += 1;
-                    armed.store(round, Ordering::Release);
-                    spin_until(|| go.load(Ordering::Acquire) == round);
-                    drop(probe);
+                for round in 1.. {
+                    spin_until(|| go.load(Ordering::Acquire) >= round);
+                    if go.load(Ordering::Acquire) == usize::MAX {
+                        return;
+                    }
+                    drop(probe.lock().unwrap().take());
                     released.store(round, Ordering::Release);
                 }
             })
@@ -287,31 +325,31 @@ mod tests {
             if between >= 20 && after >= 20 {
                 break;
             }
-            probes.send(breaker.acquire_owned().unwrap()).unwrap();
-            // Both threads spinning, so that neither starts late by a wake-up.
-            spin_until(|| armed.load(Ordering::Acquire) == round);
-            let waiter = Waiter::new(&breaker);
+            *probe.lock().unwrap() = Some(breaker.acquire_owned().unwrap());
+            let (mut waiting, mut looks) = (None, 0);
             let (count, waker) = counting();
             go.store(round, Ordering::Release);
             for _ in 0..lag {
                 std::hint::spin_loop();
             }
-            let first = breaker.acquire_owned().ok();
-            let second = if first.is_none() {
-                waiter.register(&waker);
-                breaker.acquire_owned().ok()
-            } else {
-                None
-            };
+            let polled = Waiter::poll_look(
+                &mut waiting,
+                &breaker,
+                &mut Context::from_waker(&waker),
+                || {
+                    looks += 1;
+                    breaker.acquire_owned().ok()
+                },
+            );
             spin_until(|| released.load(Ordering::Acquire) == round);
             let woken = count.0.load(Ordering::SeqCst) > 0;
-            match (first, second) {
-                (Some(_), _) => {
+            match (polled, looks) {
+                (Poll::Ready(_), 1) => {
                     before += 1;
                     lag = lag.saturating_sub(lag / 8 + 1);
                 }
-                (None, Some(_)) => between += 1,
-                (None, None) => {
+                (Poll::Ready(_), _) => between += 1,
+                (Poll::Pending, _) => {
                     assert!(
                         woken,
                         "round {round}: the slot was given back unseen, unwoken"
@@ -321,7 +359,7 @@ mod tests {
                 }
             }
         }
-        drop(probes);
+        go.store(usize::MAX, Ordering::Release);
         releaser.join().unwrap();
         // The racers met in the window, and around it.
         assert!(
@@ -335,7 +373,7 @@ mod tests {
         let mut spins = 0u32;
         while !done() {
             spins = spins.wrapping_add(1);
-            if spins % 1_024 == 0 {
+            if spins % 64 == 0 {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();
