@@ -176,6 +176,14 @@ pub enum Readiness {
     BackPressure,
 }
 
+impl Readiness {
+    /// Whether readiness waits rather than fail fast on `open`: back-pressure, and the
+    /// circuit is half-open with every probe slot taken.
+    fn waits_on(self, open: &CircuitOpen) -> bool {
+        self == Readiness::BackPressure && open.state() == CircuitState::HalfOpen
+    }
+}
+
 /// A `tower::Layer` that puts a [`CircuitBreaker`] in front of a service.
 #[derive(Debug, Clone)]
 pub struct CircuitBreakerLayer<C = ErrorsAreFailures> {
@@ -324,14 +332,6 @@ impl<S, C> CircuitBreakerService<S, C> {
     }
 }
 
-impl Readiness {
-    /// Whether readiness waits rather than fail fast on `open`: back-pressure, and the
-    /// circuit is half-open with every probe slot taken.
-    fn waits_on(self, open: &CircuitOpen) -> bool {
-        self == Readiness::BackPressure && open.state() == CircuitState::HalfOpen
-    }
-}
-
 impl<S, C, Request> Service<Request> for CircuitBreakerService<S, C>
 where
     S: Service<Request>,
@@ -369,8 +369,10 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         // `poll_ready` decided; a caller that skipped it is admitted or rejected now.
-        let admission =
-            (self.admission.take()).unwrap_or_else(|| self.breaker.acquire_owned().into());
+        let admission = match self.admission.take() {
+            Some(decided) => decided,
+            None => self.breaker.acquire_owned().into(),
+        };
         match admission {
             Admission::Admitted(permit) => ResponseFuture {
                 inner: Some(self.inner.call(request)),
