@@ -226,7 +226,9 @@ impl<C> CircuitBreakerLayer<C> {
     /// use tower::{Service, ServiceBuilder, service_fn};
     ///
     /// let clock = ManualClock::new();
-    /// let config = BreakerConfig::default().with_threshold(1).with_cooldown(Duration::from_secs(5));
+    /// let config = BreakerConfig::default()
+    ///     .with_threshold(1)
+    ///     .with_cooldown(Duration::from_secs(5));
     /// let breaker = Arc::new(CircuitBreaker::with_clock("api", config, clock.clone()));
     /// breaker.acquire().unwrap().failure(); // open
     /// clock.advance(Duration::from_secs(5));

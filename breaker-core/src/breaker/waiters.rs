@@ -69,8 +69,9 @@ impl Waiters {
             }
             list.waiting.store(true, Ordering::Relaxed);
         }
-        // Orders the list's allocation and the flag before the look. Pairs with the fence in `wake_all`: the caller's next look at the breaker sees any
-        // change whose waker did not see this registration.
+        // Orders the list's allocation and the flag before the caller's next look at the
+        // breaker. Pairs with the fence in `wake_all`: that look sees any change whose waker
+        // did not see this registration.
         fence(Ordering::SeqCst);
     }
 
