@@ -1,5 +1,11 @@
 //! A circuit breaker as `tower` middleware: a flaky HTTP upstream behind
-//! `CircuitBreakerLayer`, with the `HttpStatus` classifier (a 5xx or a 429 is a failure).
+//! `CircuitBreakerLayer`, with the `HttpStatus` classifier (a 5xx or a 429 is a failure), and
+//! the whole behind a `tower::buffer::Buffer`, as servers often put a service.
+//!
+//! The buffer's worker polls the one breaker service for every request. An open circuit
+//! does not fail that service's readiness (tower would take that for a broken service, and
+//! the buffer would fail every request after it); the calls fail fast instead, and after the
+//! cooldown the same service sends the probe.
 //!
 //! Run it with `cargo run --example tower_service --features tower`.
 
@@ -9,9 +15,11 @@ use std::time::Duration;
 
 use breaker::tower::{CircuitBreakerLayer, HttpStatus};
 use breaker::{BreakerConfig, BreakerError, CircuitBreaker, ManualClock};
+use tower::buffer::Buffer;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
-fn main() {
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
     // A manual clock, so that the demo shows a cooldown without waiting for it.
     let clock = ManualClock::new();
     let config = BreakerConfig::default()
@@ -34,20 +42,23 @@ fn main() {
                 .body(format!("{path}: {status}"))
         }
     });
-    let service = ServiceBuilder::new()
+    let guarded = ServiceBuilder::new()
         .layer(CircuitBreakerLayer::new(Arc::clone(&breaker)).with_classifier(HttpStatus))
         .service(upstream);
+    let service = Buffer::new(guarded, 32);
 
     for step in 1..=10 {
         if step == 7 {
             println!("... 30 s later");
             clock.advance(Duration::from_secs(30));
         }
-        let answer = futures::executor::block_on(service.clone().oneshot("/stock"));
-        let shown = match answer {
+        let shown = match service.clone().oneshot("/stock").await {
             Ok(response) => format!("upstream said {}", response.status()),
-            Err(BreakerError::Open(open)) => format!("rejected: {open}"),
-            Err(BreakerError::Inner(error)) => format!("upstream error: {error}"),
+            // The buffer boxes the errors: the breaker's is inside.
+            Err(error) => match error.downcast_ref::<BreakerError<http::Error>>() {
+                Some(BreakerError::Open(open)) => format!("rejected: {open}"),
+                _ => format!("upstream error: {error}"),
+            },
         };
         println!("request {step:>2}: {shown:<72} breaker {}", breaker.state());
     }

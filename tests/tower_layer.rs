@@ -1,5 +1,5 @@
 //! `CircuitBreakerLayer` in front of a real `tower` service, driven through Open, HalfOpen
-//! and Closed on a manual clock; `poll_ready` reports the open circuit.
+//! and Closed on a manual clock; an open circuit fails the call, not the readiness.
 #![cfg(feature = "tower")]
 
 use std::sync::Arc;
@@ -59,11 +59,10 @@ fn an_http_service_opens_on_5xx_and_429_and_closes_after_a_good_probe() {
     assert_eq!(call(&mut service).unwrap().status(), 429);
     assert_eq!(breaker.state(), CircuitState::Open);
 
-    // Open: `poll_ready` says so, and the upstream is not called.
+    // Open: ready, and the call says so without calling the upstream.
     let before = calls.load(Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
-    match Service::<&'static str>::poll_ready(&mut service, &mut cx) {
-        Poll::Ready(Err(BreakerError::Open(open))) => {
+    match call(&mut service) {
+        Err(BreakerError::Open(open)) => {
             assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
         }
         other => panic!("expected the open circuit, got {other:?}"),
@@ -134,4 +133,31 @@ fn a_classifier_function_decides_what_counts() {
         );
     }
     assert_eq!(breaker.state(), CircuitState::Open);
+}
+
+/// A panic of the inner service is a failed call, whether its `call` or its future panics;
+/// a response future dropped for any other reason counts as neither.
+#[test]
+fn a_panicking_inner_service_is_a_failure() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let clock = ManualClock::new();
+    let breaker = breaker(&clock);
+    let mut service = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(Arc::clone(&breaker)))
+        .service_fn(|request: &'static str| {
+            assert_ne!(request, "panic in call", "the inner call panics");
+            async move {
+                assert_ne!(request, "panic in future", "the inner future panics");
+                Ok::<_, std::convert::Infallible>(())
+            }
+        });
+    for request in ["panic in future", "panic in call"] {
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            block_on(async { service.ready().await?.call(request).await })
+        }));
+        assert!(caught.is_err(), "{request}: the panic reaches the caller");
+    }
+    let metrics = breaker.metrics();
+    assert_eq!((metrics.failed, metrics.abandoned), (2, 0));
+    assert_eq!(breaker.state(), CircuitState::Open, "threshold 2");
 }

@@ -1,18 +1,18 @@
 //! A circuit breaker as `tower` middleware (feature `tower`).
 //!
-//! [`CircuitBreakerLayer`] wraps any `tower::Service`: `poll_ready` asks the breaker for a
-//! permit and reports an open circuit as [`BreakerError::Open`]; the call's outcome is
-//! judged by a [`Classify`] (every `Err` by default; for HTTP, [`HttpStatus`] also counts a
-//! 5xx or a 429 response) and reported. The futures need no runtime of their own.
+//! [`CircuitBreakerLayer`] wraps any `tower::Service`. Each call needs the breaker's
+//! permit; the call's outcome is judged by a [`Classify`] (every `Err` by default; for
+//! HTTP, [`HttpStatus`] also counts a 5xx or a 429 response) and reported. The futures need
+//! no runtime of their own.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use breaker::tower::{CircuitBreakerLayer, HttpStatus};
 //! use breaker::{BreakerConfig, BreakerError, CircuitBreaker};
-//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower::{Service, ServiceBuilder, ServiceExt};
 //!
 //! let breaker = Arc::new(CircuitBreaker::new("api", BreakerConfig::default().with_threshold(1)));
-//! let service = ServiceBuilder::new()
+//! let mut service = ServiceBuilder::new()
 //!     .layer(CircuitBreakerLayer::new(Arc::clone(&breaker)).with_classifier(HttpStatus))
 //!     .service_fn(|_request: ()| async {
 //!         Ok::<_, std::convert::Infallible>(http::Response::builder().status(503).body(()).unwrap())
@@ -20,9 +20,54 @@
 //!
 //! let response = futures::executor::block_on(service.clone().oneshot(())).unwrap();
 //! assert_eq!(response.status(), 503); // the response is returned as it is...
-//! let rejected = futures::executor::block_on(service.oneshot(()));
-//! assert!(matches!(rejected, Err(BreakerError::Open(_)))); // ...and counted: the circuit is open
+//! // ...and counted: the circuit is open. The service is ready all the same; the call fails.
+//! let ready = futures::executor::block_on(service.ready());
+//! assert!(ready.is_ok());
+//! let rejected = futures::executor::block_on(service.call(()));
+//! assert!(matches!(rejected, Err(BreakerError::Open(_))));
 //! ```
+//!
+//! # Readiness
+//!
+//! In tower, a service whose `poll_ready` fails is broken for good: callers drop it, and
+//! `tower::buffer::Buffer` fails every later request without polling it again. An open
+//! circuit is a passing state, not a broken service, so **`poll_ready` never fails because
+//! of the breaker**; it fails only when the inner service's does.
+//!
+//! - `poll_ready` asks the breaker first. Admitted, the service keeps the permit for its
+//!   next `call` and polls the inner service. Rejected, it is ready at once, without
+//!   polling the inner service (which may be waiting on the very remote that is down), and
+//!   the next `call` fails fast with [`BreakerError::Open`], without calling it.
+//! - The permit is taken at readiness, not in `call`, so that a half-open probe slot is
+//!   reserved by the readiness that precedes the call: a ready service's call is not
+//!   refused for a slot another caller took in between, and [`Readiness::BackPressure`]
+//!   waits for a slot that is then its own. (Taken in `call`, a rejection would also leave
+//!   the inner service's readiness unused, which tower allows; but every waiter woken by a
+//!   freed slot would be ready, and all but one would fail.) The price: a service kept
+//!   ready holds its permit until it calls or is dropped, and a probe admitted while the
+//!   inner service is not ready holds its slot while it waits.
+//! - A rejection is decided anew at each `poll_ready`; a permit, once taken, is kept for the
+//!   call. A clone starts with neither: readiness is for one call of the service that
+//!   polled it.
+//!
+//! With [`Readiness::BackPressure`] ([`CircuitBreakerLayer::with_readiness`]), readiness is
+//! `Pending` while the circuit is half-open with every probe slot taken, and wakes when a
+//! slot is given back (a probe reported, dropped, or its service dropped unused) or the
+//! state changes (then it is admitted in Closed, or fails fast in Open). So a `Buffer`
+//! queues those requests and `load_shed` sheds them, instead of failing them with the
+//! breaker's error. Open and forced open still fail fast: their end is a time, not an
+//! event, and this layer keeps no timer. Nor does a probe's `half_open_timeout`: a probe
+//! that hangs (never finishes, never dropped) keeps its waiters waiting, so put a
+//! `tower::timeout` below the breaker. Each look that finds the slots taken counts as a
+//! rejection in the breaker's [`Metrics`](crate::Metrics).
+//!
+//! # Cancellation
+//!
+//! A response future dropped before it completes (a timeout above, a cancelled task)
+//! counts as neither a success nor a failure, and gives a probe's slot back at once; so
+//! does a service dropped after its readiness and before its call. A panic in the inner
+//! service's future counts as a failure.
+//!
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,7 +78,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::breaker::CircuitBreaker;
+use crate::breaker::{CircuitBreaker, CircuitState, Waiter};
 use crate::error::{BreakerError, CircuitOpen};
 use crate::permit::OwnedPermit;
 
@@ -116,19 +161,45 @@ impl<T, E, V: Into<Verdict>, F: Fn(&Result<T, E>) -> V> Classify<T, E> for Class
     }
 }
 
+/// How a [`CircuitBreakerService`]'s `poll_ready` answers while the breaker would reject a
+/// call (see [the module documentation](self#readiness)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Readiness {
+    /// Ready at once; the call fails fast with [`BreakerError::Open`], without polling or
+    /// calling the inner service. The default.
+    #[default]
+    FailFast,
+    /// Like `FailFast` while the circuit is open or forced open; but while it is half-open
+    /// with every probe slot taken, `Pending` until a slot is given back or the state
+    /// changes. For stacks that prefer to queue (a `Buffer`) or shed (`load_shed`) over
+    /// failing those calls.
+    BackPressure,
+}
+
+impl Readiness {
+    /// Whether readiness waits rather than fail fast on `open`: back-pressure, and the
+    /// circuit is half-open with every probe slot taken.
+    fn waits_on(self, open: &CircuitOpen) -> bool {
+        self == Readiness::BackPressure && open.state() == CircuitState::HalfOpen
+    }
+}
+
 /// A `tower::Layer` that puts a [`CircuitBreaker`] in front of a service.
 #[derive(Debug, Clone)]
 pub struct CircuitBreakerLayer<C = ErrorsAreFailures> {
     breaker: Arc<CircuitBreaker>,
     classifier: C,
+    readiness: Readiness,
 }
 
 impl CircuitBreakerLayer {
-    /// A layer guarding its services with `breaker`; every `Err` is a failure.
+    /// A layer guarding its services with `breaker`; every `Err` is a failure, and an open
+    /// circuit fails calls fast ([`Readiness::FailFast`]).
     pub fn new(breaker: Arc<CircuitBreaker>) -> Self {
         Self {
             breaker,
             classifier: ErrorsAreFailures,
+            readiness: Readiness::FailFast,
         }
     }
 }
@@ -139,7 +210,42 @@ impl<C> CircuitBreakerLayer<C> {
         CircuitBreakerLayer {
             breaker: self.breaker,
             classifier,
+            readiness: self.readiness,
         }
+    }
+
+    /// The layer with `readiness` to say how its services' `poll_ready` answers while the
+    /// breaker would reject a call.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Poll, Waker};
+    /// use std::time::Duration;
+    /// use breaker::tower::{CircuitBreakerLayer, Readiness};
+    /// use breaker::{BreakerConfig, CircuitBreaker, ManualClock};
+    /// use tower::{Service, ServiceBuilder, service_fn};
+    ///
+    /// let clock = ManualClock::new();
+    /// let config = BreakerConfig::default()
+    ///     .with_threshold(1)
+    ///     .with_cooldown(Duration::from_secs(5));
+    /// let breaker = Arc::new(CircuitBreaker::with_clock("api", config, clock.clone()));
+    /// breaker.acquire().unwrap().failure(); // open
+    /// clock.advance(Duration::from_secs(5));
+    ///
+    /// let layer = CircuitBreakerLayer::new(breaker).with_readiness(Readiness::BackPressure);
+    /// let service = ServiceBuilder::new()
+    ///     .layer(layer)
+    ///     .service_fn(|_: ()| async { Ok::<_, std::convert::Infallible>(()) });
+    /// let (mut probe, mut other) = (service.clone(), service);
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(probe.poll_ready(&mut cx).is_ready()); // the one probe slot
+    /// assert!(other.poll_ready(&mut cx).is_pending()); // waits for it
+    /// drop(probe); // ready but never called: the slot is given back
+    /// assert!(other.poll_ready(&mut cx).is_ready());
+    /// ```
+    pub fn with_readiness(self, readiness: Readiness) -> Self {
+        Self { readiness, ..self }
     }
 
     /// The breaker.
@@ -156,7 +262,27 @@ impl<S, C: Clone> Layer<S> for CircuitBreakerLayer<C> {
             inner,
             breaker: Arc::clone(&self.breaker),
             classifier: self.classifier.clone(),
-            permit: None,
+            readiness: self.readiness,
+            admission: None,
+            waiter: None,
+        }
+    }
+}
+
+/// What `poll_ready` decided for the next `call`.
+#[derive(Debug)]
+enum Admission {
+    /// Admitted: the call goes to the inner service (once it is ready) with this permit.
+    Admitted(OwnedPermit),
+    /// Rejected: the call fails fast with this.
+    Rejected(CircuitOpen),
+}
+
+impl From<Result<OwnedPermit, CircuitOpen>> for Admission {
+    fn from(decided: Result<OwnedPermit, CircuitOpen>) -> Self {
+        match decided {
+            Ok(permit) => Admission::Admitted(permit),
+            Err(open) => Admission::Rejected(open),
         }
     }
 }
@@ -167,8 +293,11 @@ pub struct CircuitBreakerService<S, C = ErrorsAreFailures> {
     inner: S,
     breaker: Arc<CircuitBreaker>,
     classifier: C,
-    /// Taken by `poll_ready` for the next `call`.
-    permit: Option<OwnedPermit>,
+    readiness: Readiness,
+    /// Decided by `poll_ready` for the next `call`.
+    admission: Option<Admission>,
+    /// Back-pressure: registered while `poll_ready` waits for a probe slot.
+    waiter: Option<Waiter>,
 }
 
 impl<S: Clone, C: Clone> Clone for CircuitBreakerService<S, C> {
@@ -177,8 +306,10 @@ impl<S: Clone, C: Clone> Clone for CircuitBreakerService<S, C> {
             inner: self.inner.clone(),
             breaker: Arc::clone(&self.breaker),
             classifier: self.classifier.clone(),
-            // A permit is for one call of the service that took it.
-            permit: None,
+            readiness: self.readiness,
+            // Readiness is for one call of the service that polled it: a clone polls its own.
+            admission: None,
+            waiter: None,
         }
     }
 }
@@ -187,6 +318,18 @@ impl<S, C> CircuitBreakerService<S, C> {
     /// The breaker.
     pub fn breaker(&self) -> &Arc<CircuitBreaker> {
         &self.breaker
+    }
+
+    /// Asks the breaker for the next call: a permit, a rejection, or (back-pressure, every
+    /// probe slot taken) `Pending` until a slot is given back or the state changes.
+    fn admit(&mut self, cx: &mut Context<'_>) -> Poll<Admission> {
+        let (breaker, readiness) = (&self.breaker, self.readiness);
+        Waiter::poll_look(&mut self.waiter, breaker, cx, || {
+            match breaker.acquire_owned() {
+                Err(open) if readiness.waits_on(&open) => None,
+                decided => Some(decided.into()),
+            }
+        })
     }
 }
 
@@ -199,19 +342,26 @@ where
     type Error = BreakerError<S::Error>;
     type Future = ResponseFuture<S::Future, C>;
 
-    /// Ready once the breaker admits a call (an open circuit is `Err(BreakerError::Open)`)
-    /// and the inner service is ready.
+    /// Ready once the breaker admits a call and the inner service is ready; ready at once,
+    /// without polling the inner service, when the breaker rejects the call (the call then
+    /// fails fast with [`BreakerError::Open`]). An error only from the inner service.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if self.permit.is_none() {
-            match self.breaker.acquire_owned() {
-                Ok(permit) => self.permit = Some(permit),
-                Err(open) => return Poll::Ready(Err(BreakerError::Open(open))),
+        // A permit taken by an earlier poll is kept; a rejection is decided anew.
+        if !matches!(self.admission, Some(Admission::Admitted(_))) {
+            match std::task::ready!(self.admit(cx)) {
+                rejected @ Admission::Rejected(_) => {
+                    // Ready without asking the inner service, which may be waiting on the
+                    // very remote that is down: the call fails fast.
+                    self.admission = Some(rejected);
+                    return Poll::Ready(Ok(()));
+                }
+                admitted => self.admission = Some(admitted),
             }
         }
         match self.inner.poll_ready(cx) {
             Poll::Ready(Err(error)) => {
                 // Not a call: the permit goes back unreported.
-                self.permit = None;
+                self.admission = None;
                 Poll::Ready(Err(BreakerError::Inner(error)))
             }
             other => other.map_err(BreakerError::Inner),
@@ -219,20 +369,21 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        // `poll_ready` took the permit; a caller that skipped it gets one now, or the
-        // rejection.
-        let permit = match self.permit.take() {
-            Some(permit) => permit,
-            None => match self.breaker.acquire_owned() {
-                Ok(permit) => permit,
-                Err(open) => return ResponseFuture::rejected(open, self.classifier.clone()),
-            },
+        // `poll_ready` decided; a caller that skipped it is admitted or rejected now.
+        let admission = match self.admission.take() {
+            Some(decided) => decided,
+            None => self.breaker.acquire_owned().into(),
         };
-        ResponseFuture {
-            inner: Some(self.inner.call(request)),
-            permit: Some(permit),
-            rejected: None,
-            classifier: self.classifier.clone(),
+        match admission {
+            Admission::Admitted(mut permit) => ResponseFuture {
+                // Run through the permit, here and in each poll: a panic of the inner
+                // service's `call` or future is a failed call.
+                inner: Some(permit.run(|| self.inner.call(request))),
+                permit: Some(permit),
+                rejected: None,
+                classifier: self.classifier.clone(),
+            },
+            Admission::Rejected(open) => ResponseFuture::rejected(open, self.classifier.clone()),
         }
     }
 }

@@ -38,6 +38,7 @@ mod report;
 mod snapshot;
 mod standing;
 mod table;
+mod waiters;
 
 use std::fmt;
 use std::sync::Arc;
@@ -61,6 +62,9 @@ pub(crate) use probes::ProbeSlots;
 pub(crate) use snapshot::Snapshot;
 pub(crate) use standing::Standing;
 pub use table::{Circuit, CircuitEvent, CircuitState};
+#[cfg(feature = "tower")]
+pub(crate) use waiters::Waiter;
+use waiters::Waiters;
 
 /// A circuit breaker: it lets calls through while they succeed, rejects them for a cooldown
 /// once its [trip policy](crate::policy) says the remote is failing (by default `threshold`
@@ -118,6 +122,8 @@ pub struct CircuitBreaker {
     listeners: Listeners,
     /// The random numbers of the open durations' jitter.
     jitter: JitterSource,
+    /// Callers waiting for a probe slot or a state change (the tower layer's back-pressure).
+    waiters: Waiters,
 }
 
 /// Why a transition was not made.
@@ -190,6 +196,7 @@ impl CircuitBreaker {
             counters: CallCounters::new(),
             listeners: Listeners::new(),
             jitter: JitterSource::new(config_seed),
+            waiters: Waiters::new(),
         })
     }
 
@@ -421,6 +428,7 @@ impl CircuitBreaker {
             CircuitState::ForcedOpen => self.open_hint.publish(next.generation, hot::FORCED),
             _ => {}
         }
+        self.wake_waiters();
         self.listeners.emit(&StateChange {
             name: self.name.clone(),
             from: from.state,

@@ -169,6 +169,7 @@ impl CircuitBreaker {
             // success that closes the circuit keeps its slot, so that nobody claims it in
             // a generation about to end.
             snapshot.probes.release(slot, stamp);
+            self.wake_waiters();
             return;
         }
         if self.transition(&snapshot, event, self.clock.now()).is_err() {
@@ -210,7 +211,9 @@ impl CircuitBreaker {
             // probe given up has no slot left either.
             if let Some(snapshot) = self.probes_generation(permit) {
                 let (slot, stamp) = permit.probe_slot();
-                snapshot.probes.release(slot, stamp);
+                if snapshot.probes.release(slot, stamp) {
+                    self.wake_waiters();
+                }
             }
         }
     }
