@@ -44,6 +44,7 @@ impl OwnedPermit {
     }
 
     /// This permit's report, made by `report` on the borrowed permit.
+    #[inline]
     fn reported(mut self, report: impl FnOnce(Permit<'_>)) {
         let permit = Permit {
             breaker: &self.breaker,
@@ -55,6 +56,7 @@ impl OwnedPermit {
     }
 
     /// Reports that the call succeeded; see [`Permit::success`].
+    #[inline]
     pub fn success(self) {
         self.reported(|permit| permit.success());
     }
@@ -65,11 +67,13 @@ impl OwnedPermit {
     }
 
     /// Reports `success` (true) or failure (false).
+    #[inline]
     pub fn report(self, success: bool) {
         self.reported(|permit| permit.report(success));
     }
 
     /// Reports a call's result: `Ok` is a success, `Err` a failure.
+    #[inline]
     pub fn record<T, E>(self, result: &Result<T, E>) {
         self.reported(|permit| permit.record(result));
     }
