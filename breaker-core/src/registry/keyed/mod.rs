@@ -243,10 +243,8 @@ impl<K: RegistryKey> Registry<K> {
     /// If one of the settings is invalid (settings read with serde are validated as they
     /// are read).
     pub fn with_settings(mut self, settings: BreakerSettings) -> Self {
-        for (key, config) in settings.iter() {
-            if let Err(e) = config.validate() {
-                panic!("Registry: invalid settings under `{key}`: {e}");
-            }
+        if let Err(e) = settings.validate() {
+            panic!("Registry: {e}");
         }
         self.settings = settings;
         self
