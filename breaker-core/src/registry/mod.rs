@@ -360,6 +360,18 @@ mod tests {
     }
 
     #[test]
+    fn a_keyed_registry_refuses_invalid_settings_built_in_code() {
+        let mut settings = BreakerSettings::new();
+        settings.insert("tenant-1", BreakerConfig::default().with_threshold(0));
+        let registry = Registry::<String>::new(10, BreakerConfig::default());
+        let err = registry.try_with_settings(settings).err().unwrap();
+        assert_eq!(
+            (err.key(), err.field(), err.value()),
+            (Some("tenant-1"), "threshold", "0")
+        );
+    }
+
+    #[test]
     fn a_registered_breaker_is_the_one_used_and_names_are_unique() {
         let registry = BreakerRegistry::new();
         let clock = ManualClock::new();
