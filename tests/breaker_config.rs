@@ -110,6 +110,10 @@ fn settings_by_key_name_the_key_in_their_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("under `openai`: `cooldown` = 30"), "{err}");
+    let err = serde_json::from_str::<BreakerSettings>(r#"{"openai": {}, "openai": {}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`openai` is given twice"), "{err}");
     let err = serde_json::from_str::<BreakerSettings>(r#"{"openai": 3}"#)
         .unwrap_err()
         .to_string();

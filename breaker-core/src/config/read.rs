@@ -15,26 +15,75 @@ use super::{BreakerConfig, ConfigError, checks};
 use crate::backoff::Jitter;
 use crate::policy::IgnoredErrors;
 
-/// Every setting a file may give, in the order the docs list them.
-const FIELDS: &[&str] = &[
-    "threshold",
-    "cooldown",
-    "half_open_max",
-    "half_open_timeout",
-    "backoff",
-    "backoff_multiplier",
-    "max_cooldown",
-    "jitter",
-    "jitter_seed",
-    "success_threshold",
-    "ignored_errors",
-    "window_size",
-    "window",
-    "window_buckets",
-    "failure_rate",
-    "minimum_calls",
-    "slow_call_duration",
-    "slow_call_rate",
+/// How one setting is read: its value converted by the field's rule, stored in the config.
+type Store = fn(&Read<'_>, &mut RawConfig) -> Result<(), ConfigError>;
+
+/// Every setting a file may give, in the order the docs list them, and how it is read.
+const FIELDS: &[(&str, Store)] = &[
+    ("threshold", |r, raw| r.once(&mut raw.threshold, r.count()?)),
+    ("cooldown", |r, raw| {
+        r.once(&mut raw.cooldown, r.duration()?)
+    }),
+    ("half_open_max", |r, raw| {
+        r.once(&mut raw.half_open_max, r.count()?)
+    }),
+    ("half_open_timeout", |r, raw| {
+        r.once(&mut raw.half_open_timeout, r.duration()?)
+    }),
+    ("backoff", |r, raw| {
+        let kinds = [
+            ("fixed", BackoffKind::Fixed),
+            ("exponential", BackoffKind::Exponential),
+        ];
+        r.once(&mut raw.backoff, r.name(&kinds)?)
+    }),
+    ("backoff_multiplier", |r, raw| {
+        r.once(&mut raw.backoff_multiplier, r.multiplier()?)
+    }),
+    ("max_cooldown", |r, raw| {
+        r.once(&mut raw.max_cooldown, r.duration()?)
+    }),
+    ("jitter", |r, raw| {
+        let kinds = [
+            ("none", Jitter::None),
+            ("full", Jitter::Full),
+            ("equal", Jitter::Equal),
+        ];
+        r.once(&mut raw.jitter, r.name(&kinds)?)
+    }),
+    ("jitter_seed", |r, raw| {
+        let seed = checks::seed(r.whole_number()?, r.value)?;
+        r.once(&mut raw.jitter_seed, seed)
+    }),
+    ("success_threshold", |r, raw| {
+        r.once(&mut raw.success_threshold, r.count()?)
+    }),
+    ("ignored_errors", |r, raw| {
+        let kinds = [
+            ("neither", IgnoredErrors::Neither),
+            ("success", IgnoredErrors::Success),
+        ];
+        r.once(&mut raw.ignored_errors, r.name(&kinds)?)
+    }),
+    ("window_size", |r, raw| {
+        r.once(&mut raw.window_size, r.count()?)
+    }),
+    ("window", |r, raw| r.once(&mut raw.window, r.duration()?)),
+    ("window_buckets", |r, raw| {
+        r.once(&mut raw.window_buckets, r.count()?)
+    }),
+    ("failure_rate", |r, raw| {
+        r.once(&mut raw.failure_rate, r.percent()?)
+    }),
+    ("minimum_calls", |r, raw| {
+        r.once(&mut raw.minimum_calls, r.count()?)
+    }),
+    ("slow_call_duration", |r, raw| {
+        r.once(&mut raw.slow_call_duration, r.duration()?)
+    }),
+    ("slow_call_rate", |r, raw| {
+        r.once(&mut raw.slow_call_rate, r.percent()?)
+    }),
 ];
 
 impl<'de> Deserialize<'de> for BreakerConfig {
@@ -105,8 +154,8 @@ impl<'de> DeserializeSeed<'de> for Setting<'_, '_> {
 /// Converts `value` by the rule of the field `name` and stores it in `raw`. A null is as if
 /// the field were absent.
 fn store(raw: &mut RawConfig, name: &str, value: &Value) -> Result<(), ConfigError> {
-    let Some(&field) = FIELDS.iter().find(|field| **field == name) else {
-        let expected: Vec<String> = FIELDS.iter().map(|f| format!("`{f}`")).collect();
+    let Some(&(field, store)) = FIELDS.iter().find(|(field, _)| *field == name) else {
+        let expected: Vec<String> = FIELDS.iter().map(|(f, _)| format!("`{f}`")).collect();
         return Err(ConfigError::new(
             name.to_owned(),
             value.to_string(),
@@ -116,50 +165,7 @@ fn store(raw: &mut RawConfig, name: &str, value: &Value) -> Result<(), ConfigErr
     if *value == Value::Null {
         return Ok(());
     }
-    let read = Read { field, value };
-    match field {
-        "threshold" => read.once(&mut raw.threshold, read.count()?),
-        "cooldown" => read.once(&mut raw.cooldown, read.duration()?),
-        "half_open_max" => read.once(&mut raw.half_open_max, read.count()?),
-        "half_open_timeout" => read.once(&mut raw.half_open_timeout, read.duration()?),
-        "backoff" => read.once(
-            &mut raw.backoff,
-            read.name(&[
-                ("fixed", BackoffKind::Fixed),
-                ("exponential", BackoffKind::Exponential),
-            ])?,
-        ),
-        "backoff_multiplier" => read.once(&mut raw.backoff_multiplier, read.multiplier()?),
-        "max_cooldown" => read.once(&mut raw.max_cooldown, read.duration()?),
-        "jitter" => read.once(
-            &mut raw.jitter,
-            read.name(&[
-                ("none", Jitter::None),
-                ("full", Jitter::Full),
-                ("equal", Jitter::Equal),
-            ])?,
-        ),
-        "jitter_seed" => {
-            let seed = checks::seed(read.whole_number()?, value)?;
-            read.once(&mut raw.jitter_seed, seed)
-        }
-        "success_threshold" => read.once(&mut raw.success_threshold, read.count()?),
-        "ignored_errors" => read.once(
-            &mut raw.ignored_errors,
-            read.name(&[
-                ("neither", IgnoredErrors::Neither),
-                ("success", IgnoredErrors::Success),
-            ])?,
-        ),
-        "window_size" => read.once(&mut raw.window_size, read.count()?),
-        "window" => read.once(&mut raw.window, read.duration()?),
-        "window_buckets" => read.once(&mut raw.window_buckets, read.count()?),
-        "failure_rate" => read.once(&mut raw.failure_rate, read.percent()?),
-        "minimum_calls" => read.once(&mut raw.minimum_calls, read.count()?),
-        "slow_call_duration" => read.once(&mut raw.slow_call_duration, read.duration()?),
-        "slow_call_rate" => read.once(&mut raw.slow_call_rate, read.percent()?),
-        _ => unreachable!("every name of `FIELDS` is matched"),
-    }
+    store(&Read { field, value }, raw)
 }
 
 /// A field's value being read.
