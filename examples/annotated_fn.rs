@@ -77,7 +77,9 @@ fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/breakers.toml");
     let text = std::fs::read_to_string(path).expect("examples/breakers.toml is readable");
     let settings: BreakerSettings = toml::from_str(&text).expect("the settings are valid");
-    registry::global().load(settings);
+    registry::global()
+        .load(settings)
+        .expect("settings read with serde are valid");
 
     let script = [200, 400, 404, 503, 500, 429, 200, 200];
     for status in script {

@@ -3,9 +3,11 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
+use breaker::events::MAX_LISTENER_CHAIN;
 use breaker::{
     BreakerConfig, CircuitBreaker, CircuitEvent, CircuitState, ManualClock, StateChange,
 };
@@ -253,4 +255,187 @@ fn metrics_count_calls_and_serialize() {
     let json = serde_json::to_value(&fresh).unwrap();
     assert!(json["since_last_transition_ms"].is_null());
     assert!(json["last_transition_unix_ms"].is_null());
+}
+
+/// Counts how deeply listeners nest on this thread, and the deepest it got.
+#[derive(Default)]
+struct Nesting {
+    now: AtomicU32,
+    deepest: AtomicU32,
+}
+
+impl Nesting {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.deepest.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Forces `breaker` open, or resets it if it is forced open: a command that always lands.
+fn toggle(breaker: &CircuitBreaker) -> bool {
+    if breaker.state() == CircuitState::ForcedOpen {
+        breaker.reset()
+    } else {
+        breaker.force_open()
+    }
+}
+
+fn refusals(events: &[Captured]) -> usize {
+    events
+        .iter()
+        .filter(|e| e.level == Level::ERROR && e.fields["message"].contains("was refused"))
+        .count()
+}
+
+#[test]
+fn a_listener_that_answers_every_transition_with_a_command_stops_without_nesting() {
+    let breaker = Arc::new(CircuitBreaker::with_clock(
+        "echo",
+        config(),
+        ManualClock::new(),
+    ));
+    let seen: Arc<Mutex<Vec<(u64, CircuitState)>>> = Arc::default();
+    let nesting = Arc::new(Nesting::default());
+    let refused = Arc::new(AtomicU32::new(0));
+    let (sink, weak, depth, misses) = (
+        Arc::clone(&seen),
+        Arc::downgrade(&breaker),
+        Arc::clone(&nesting),
+        Arc::clone(&refused),
+    );
+    breaker.on_transition(move |change| {
+        depth.enter();
+        sink.lock().unwrap().push((change.generation, change.to));
+        if !toggle(&weak.upgrade().unwrap()) {
+            misses.fetch_add(1, Ordering::SeqCst);
+        }
+        depth.leave();
+    });
+
+    let events = capture(|| assert!(breaker.force_open()));
+
+    let seen = seen.lock().unwrap();
+    let links = 1 + MAX_LISTENER_CHAIN as usize;
+    assert_eq!(seen.len(), links, "{seen:?}");
+    for (i, &(generation, to)) in seen.iter().enumerate() {
+        assert_eq!(generation, i as u64 + 1, "{seen:?}");
+        let expected = if i % 2 == 0 {
+            CircuitState::ForcedOpen
+        } else {
+            CircuitState::Closed
+        };
+        assert_eq!(to, expected, "{seen:?}");
+    }
+    assert_eq!(
+        nesting.deepest.load(Ordering::SeqCst),
+        1,
+        "listeners nested"
+    );
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert_eq!(refusals(&events), 1, "{events:#?}");
+    assert_eq!(breaker.generation(), links as u64);
+    drop(seen);
+    // The chain is over: a command outside listeners lands (and starts a new chain).
+    assert!(breaker.reset());
+    assert_eq!(breaker.generation(), 2 * links as u64);
+}
+
+#[test]
+fn two_breakers_whose_listeners_command_each_other_stop() {
+    let clock = ManualClock::new();
+    let a = Arc::new(CircuitBreaker::with_clock("a", config(), clock.clone()));
+    let b = Arc::new(CircuitBreaker::with_clock("b", config(), clock.clone()));
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let nesting = Arc::new(Nesting::default());
+    for (this, other) in [(&a, &b), (&b, &a)] {
+        let (sink, other, depth) = (
+            Arc::clone(&seen),
+            Arc::downgrade(other),
+            Arc::clone(&nesting),
+        );
+        this.on_transition(move |change| {
+            depth.enter();
+            sink.lock()
+                .unwrap()
+                .push(format!("{} {}", change.name, change.to));
+            toggle(&other.upgrade().unwrap());
+            depth.leave();
+        });
+    }
+
+    let events = capture(|| {
+        a.acquire().unwrap().failure();
+        a.acquire().unwrap().failure();
+    });
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        *seen,
+        [
+            "a Open",
+            "b ForcedOpen",
+            "a ForcedOpen",
+            "b Closed",
+            "a Closed",
+            "b ForcedOpen",
+            "a ForcedOpen",
+            "b Closed",
+            "a Closed",
+        ]
+    );
+    assert_eq!(seen.len(), 1 + MAX_LISTENER_CHAIN as usize);
+    assert_eq!(
+        nesting.deepest.load(Ordering::SeqCst),
+        1,
+        "listeners nested"
+    );
+    assert_eq!(refusals(&events), 1, "{events:#?}");
+    assert_eq!(
+        (a.state(), b.state()),
+        (CircuitState::Closed, CircuitState::Closed)
+    );
+}
+
+#[test]
+fn a_transition_made_by_a_listener_reaches_listeners_after_the_one_being_delivered() {
+    init();
+    let primary = CircuitBreaker::with_clock("primary", config(), ManualClock::new());
+    let follower = Arc::new(CircuitBreaker::with_clock(
+        "follower",
+        config(),
+        ManualClock::new(),
+    ));
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let commanded = Arc::clone(&follower);
+    primary.on_transition(move |change| {
+        if change.to == CircuitState::ForcedOpen {
+            // Made at once, delivered later.
+            assert!(commanded.force_open());
+            assert_eq!(commanded.state(), CircuitState::ForcedOpen);
+        }
+    });
+    for breaker in [&primary, &*follower] {
+        let sink = Arc::clone(&seen);
+        breaker.on_transition(move |change| {
+            sink.lock()
+                .unwrap()
+                .push(format!("{} {}", change.name, change.to));
+        });
+    }
+
+    primary.force_open();
+    primary.reset();
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "primary ForcedOpen",
+            "follower ForcedOpen",
+            "primary Closed"
+        ]
+    );
 }

@@ -324,7 +324,9 @@ fn settings_loaded_from_a_file_replace_the_attribute() {
         "#,
     )
     .unwrap();
-    registry::global().load(settings);
+    registry::global()
+        .load(settings)
+        .expect("settings read with serde are valid");
     from_file().unwrap();
     let config = from_file_breaker().config();
     assert_eq!(config.threshold, 2);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use breaker::registry::BreakerSettings;
-use breaker::{CircuitBreakers, CircuitState, ManualClock};
+use breaker::{BreakerConfig, CircuitBreakers, CircuitState, ManualClock};
 
 #[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
 #[breaker(threshold = 3, cooldown = "30s", rename_all = "kebab-case")]
@@ -196,4 +196,21 @@ fn a_variant_trips_at_its_own_rate_and_closes_after_its_success_threshold() {
     assert_eq!(us.state(), CircuitState::HalfOpen, "one success of two");
     us.acquire().expect("the next probe").success();
     assert_eq!(us.state(), CircuitState::Closed);
+}
+
+#[test]
+fn invalid_settings_built_in_code_are_refused_naming_key_and_field() {
+    let mut settings = BreakerSettings::new();
+    settings.insert("gpt-4o", BreakerConfig::default().with_success_threshold(0));
+    let err = ModelBreakers::try_with_config(&settings).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid circuit breaker config under `gpt-4o`: `success_threshold` = 0: must be at least 1"
+    );
+    let panic = std::panic::catch_unwind(|| ModelBreakers::with_config(&settings)).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("under `gpt-4o`: `success_threshold` = 0"),
+        "{message}"
+    );
 }

@@ -29,12 +29,12 @@ pub mod __private {
     pub use ::core::option::Option::{self, None, Some};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::core::time::Duration;
-    pub use ::core::{concat, module_path};
+    pub use ::core::{concat, module_path, panic};
 
     pub use crate::backoff::{Backoff, Jitter};
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::Clock;
-    pub use crate::config::BreakerConfig;
+    pub use crate::config::{BreakerConfig, ConfigError};
     pub use crate::guard::{LazyBreaker, method_name, reject};
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{BreakerSettings, configured, named};

@@ -289,8 +289,9 @@ pub fn circuit_breaker(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// enum's window, `window` under its `window_size`) is an error on the variant's.
 /// `ModelBreakers::new()` builds the breakers on the real clock,
 /// `with_config(&settings)` takes the settings of a configuration file (keyed by breaker
-/// name) over the attributes', `with_clock(clock)` and `with_config_and_clock` run them on
-/// another clock. `get(model)` is a `match` and an array index: no lock, no hashing.
+/// name) over the attributes' (`try_with_config` returns the error of an invalid config
+/// built in code, where `with_config` panics), `with_clock(clock)` and
+/// `with_config_and_clock` run them on another clock. `get(model)` is a `match` and an array index: no lock, no hashing.
 ///
 /// The enum must be fieldless, not generic, with a distinct name per variant: anything else
 /// is a compile error on the offending token.

@@ -491,12 +491,14 @@ impl CircuitBreaker {
 
     /// Closes the circuit with a fresh generation, from any state: failures counted so far
     /// are forgotten and permits admitted before are stale. Always makes a transition (even
-    /// Closed -> Closed), so it always returns true.
+    /// Closed -> Closed), so it returns true; but for a listener's command at the end of a
+    /// chain of them (see [`events`](crate::events)), which is refused.
     pub fn reset(&self) -> bool {
         self.command(CircuitEvent::Reset)
     }
 
-    /// A manual command: made from whatever the current state is, retried until it lands.
+    /// A manual command: made from whatever the current state is, retried until it lands;
+    /// refused at the end of a chain of listeners' commands.
     fn command(&self, event: CircuitEvent) -> bool {
         loop {
             let current = self.current.load_full();
@@ -504,6 +506,9 @@ impl CircuitBreaker {
                 return false;
             };
             if to == current.state && event != CircuitEvent::Reset {
+                return false;
+            }
+            if !crate::events::command_allowed(&self.name, event) {
                 return false;
             }
             match self.transition(&current, event, self.clock.now()) {
@@ -516,6 +521,9 @@ impl CircuitBreaker {
 
     /// Registers `listener`, called with every later [`StateChange`] on the thread that
     /// made it (see [`events`](crate::events)). A panicking listener is logged and ignored.
+    /// A transition the listener makes (a command, a call) reaches the listeners after it
+    /// returns; a chain of commands made by listeners in answer to each other is cut after
+    /// [`MAX_LISTENER_CHAIN`](crate::events::MAX_LISTENER_CHAIN) links.
     pub fn on_transition(&self, listener: impl Fn(&StateChange) + Send + Sync + 'static) {
         self.listeners.add(Arc::new(listener));
     }

@@ -1,46 +1,56 @@
 //! [`BreakerConfig`]: when a breaker trips, how long it stays open, how it probes.
 //!
-//! The configuration deserializes from any serde format, with durations written as
-//! [`humantime`] strings (`"30s"`, `"1m 30s"`, `"250ms"`), and is validated as it is read:
-//! a zero threshold, a zero probe limit, a malformed duration and an unknown field are each an
-//! error that names the field and the value.
+//! The configuration deserializes from any self-describing serde format (TOML, JSON, YAML...),
+//! with durations written as [`humantime`] strings (`"30s"`, `"1m 30s"`, `"250ms"`), and is
+//! validated as it is read: every bad value (out of range, of the wrong type, an unknown name
+//! or field, a field given twice) is a [`ConfigError`] that names the field and shows the
+//! value as written (`` `threshold` = -1: must be at least 1 ``).
 
-use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::backoff::{Backoff, Jitter};
-use crate::breaker::MAX_THRESHOLD;
 use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+pub use error::ConfigError;
 use raw::RawConfig;
+pub(crate) use read::ConfigVisitor;
 
+mod checks;
+mod error;
 mod raw;
+mod read;
 #[cfg(test)]
 mod tests;
+mod value;
 
 /// How a circuit breaker behaves.
 ///
 /// | field | default | meaning |
 /// | --- | --- | --- |
 /// | `threshold` | 5 | consecutive failures in Closed that open the circuit (1 to 16,777,212) |
-/// | `cooldown` | 30 s | how long the circuit stays Open before the next call is let through as a probe |
+/// | `cooldown` | 30 s | how long the circuit stays Open before the next call is let through as a probe (zero allowed: the next call is the probe at once) |
 /// | `half_open_max` | 1 | how many probes may be in flight at once in HalfOpen (1 to 1,000) |
 /// | `half_open_timeout` | 60 s | how long a probe may be out, from its own admission, before it is given up as lost and its slot goes to the next caller (more than zero) |
 /// | `backoff` | `"fixed"` | `"fixed"`: every opening lasts `cooldown`; `"exponential"`: each opening in a row lasts `backoff_multiplier` times longer, at most `max_cooldown` ([`Backoff`]) |
 /// | `backoff_multiplier` | 2 | exponential only: at least 1 |
-/// | `max_cooldown` | 10 min | exponential only: at least `cooldown` |
+/// | `max_cooldown` | 10 min | exponential only: at least `cooldown`, more than zero |
 /// | `jitter` | `"none"` | `"full"` (anywhere in `[0, d]`) or `"equal"` (in `[d/2, d]`): randomises each opening ([`Jitter`]) |
-/// | `jitter_seed` | random | a seed for the jitter, to make it repeatable (tests) |
+/// | `jitter_seed` | random | a seed for the jitter, to make it repeatable (tests): 0 to 2^64 - 1 |
 /// | `success_threshold` | 1 | successful probes in HalfOpen that close the circuit (at least 1) |
 /// | `ignored_errors` | `"neither"` | what an error the classifier ignores counts as: `"neither"` or `"success"` ([`IgnoredErrors`]) |
 /// | `window_size` | none | trip on rates over the last `window_size` calls instead of consecutive failures ([`Window::Count`]; 1 to 100,000) |
-/// | `window` | none | or over the calls of the last `window` ([`Window::Time`]) |
+/// | `window` | none | or over the calls of the last `window` ([`Window::Time`]; more than zero) |
 /// | `window_buckets` | 10 | time window only: how many buckets it is cut in (1 to 1,000) |
 /// | `failure_rate` | 50 | with a window: the failure rate that trips, in percent (1 to 100) |
 /// | `minimum_calls` | the window size; 10 for a time window | with a window: calls it must hold before a rate trips (at most `window_size`) |
 /// | `slow_call_duration` | none | with a window: a call slower than this is slow ([`SlowCalls`]; at most an hour) |
 /// | `slow_call_rate` | 100 | with `slow_call_duration`: the slow-call rate that trips, in percent (1 to 100) |
+///
+/// Durations are strings, at most a year ([`MAX_DURATION`](Self::MAX_DURATION), `"1year"`):
+/// a longer one is a unit left out or a digit too many, not a wish. Counts are whole numbers
+/// (`3`, not `3.0` or `"3"`); `backoff_multiplier` is any number. A null (JSON) is as if the
+/// field were absent.
 ///
 /// Giving `window_size` or `window` selects the [`TripPolicy::FailureRate`] policy; the
 /// settings of a policy given without it (`threshold` with a window, `failure_rate` without
@@ -71,8 +81,9 @@ mod tests;
 ///     .with_cooldown(Duration::from_secs(10));
 /// assert!(config.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "RawConfig", into = "RawConfig")]
+// Deserialize: in `read`, field by field, so that every error names the field and the value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "RawConfig")]
 pub struct BreakerConfig {
     /// When a Closed circuit opens: after `threshold` consecutive failures (the default), or
     /// on rates over a sliding window.
@@ -117,6 +128,10 @@ impl BreakerConfig {
     pub const DEFAULT_HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default number of successful probes that close the circuit: 1.
     pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+    /// The longest a duration setting may be: a year (`"1year"`, 365.25 days). A longer one
+    /// is a mistake (a unit left out, a misplaced digit), not a wish; and capped durations
+    /// keep every deadline far from overflowing.
+    pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
 
     /// The defaults: 5 consecutive failures, cooldown 30 s, one probe at a time that closes
     /// the circuit, half-open timeout 60 s.
@@ -205,96 +220,71 @@ impl BreakerConfig {
     }
 
     /// Checks the invariants: `1 <= threshold <= 16_777_212`, `1 <= half_open_max <= 1_000`,
-    /// `half_open_timeout > 0`, `success_threshold >= 1`; for an exponential backoff a
-    /// multiplier of at least 1 and a cap of at least the cooldown; for a failure-rate policy
-    /// a window of 1 to 100,000 calls (or of more than zero time in 1 to 1,000 buckets),
-    /// rates from 1 to 100 percent, a minimum of calls from 1 to the window's size, and a
-    /// slow-call duration of more than zero.
+    /// `success_threshold >= 1`; durations of at most [`MAX_DURATION`](Self::MAX_DURATION)
+    /// and more than zero, but for `cooldown`, which may be zero; for an exponential backoff
+    /// a multiplier of at least 1 and a cap of at least the cooldown; for a failure-rate
+    /// policy a window of 1 to 100,000 calls (or of a time in 1 to 1,000 buckets of at least a
+    /// nanosecond), rates from 1 to 100 percent, a minimum of calls from 1 to the window's
+    /// size, and a slow-call duration of at most an hour.
+    ///
+    /// A configuration read with serde is validated as it is read; one built in code is
+    /// validated by the breaker and the registries that take it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.threshold == 0 {
-            return Err(ConfigError::new("threshold", "0", "must be at least 1"));
-        }
-        if self.threshold > MAX_THRESHOLD {
-            return Err(ConfigError::new(
-                "threshold",
-                self.threshold.to_string(),
-                format!("must be at most {MAX_THRESHOLD}"),
-            ));
-        }
-        if self.half_open_max == 0 {
-            return Err(ConfigError::new("half_open_max", "0", "must be at least 1"));
-        }
-        if self.half_open_max > Self::MAX_HALF_OPEN {
-            return Err(ConfigError::new(
-                "half_open_max",
-                self.half_open_max.to_string(),
-                format!("must be at most {}", Self::MAX_HALF_OPEN),
-            ));
-        }
-        if self.half_open_timeout.is_zero() {
-            return Err(ConfigError::new(
-                "half_open_timeout",
-                "0s",
-                "must be more than zero",
-            ));
-        }
-        if self.success_threshold == 0 {
-            return Err(ConfigError::new(
-                "success_threshold",
-                "0",
-                "must be at least 1",
-            ));
-        }
+        checks::count("threshold", self.threshold.into(), self.threshold)?;
+        checks::duration("cooldown", self.cooldown, quoted(self.cooldown))?;
+        checks::count(
+            "half_open_max",
+            self.half_open_max.into(),
+            self.half_open_max,
+        )?;
+        checks::duration(
+            "half_open_timeout",
+            self.half_open_timeout,
+            quoted(self.half_open_timeout),
+        )?;
+        checks::count(
+            "success_threshold",
+            self.success_threshold.into(),
+            self.success_threshold,
+        )?;
         if let TripPolicy::FailureRate(rate) = &self.policy {
             validate_rate(rate)?;
         }
         if let Backoff::Exponential { multiplier, max } = self.backoff {
-            if !(multiplier.is_finite() && multiplier >= 1.0) {
-                return Err(ConfigError::new(
-                    "backoff_multiplier",
-                    multiplier.to_string(),
-                    "must be a number of at least 1",
-                ));
-            }
-            if max < self.cooldown {
-                return Err(ConfigError::new(
-                    "max_cooldown",
-                    quoted(max),
-                    format!(
-                        "must be at least the cooldown ({}): it caps how long the circuit stays open",
-                        quoted(self.cooldown)
-                    ),
-                ));
-            }
+            checks::multiplier(multiplier, multiplier)?;
+            checks::duration("max_cooldown", max, quoted(max))?;
+            at_least_the_cooldown(max, quoted(max), self.cooldown)?;
         }
         Ok(())
     }
 }
 
+/// `max_cooldown`, checked against the cooldown.
+fn at_least_the_cooldown(
+    max: Duration,
+    shown: String,
+    cooldown: Duration,
+) -> Result<(), ConfigError> {
+    if max < cooldown {
+        return Err(ConfigError::new(
+            "max_cooldown",
+            shown,
+            format!(
+                "must be at least the cooldown ({}): it caps how long the circuit stays open",
+                quoted(cooldown)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The invariants of a [`FailureRate`] policy.
 fn validate_rate(rate: &FailureRate) -> Result<(), ConfigError> {
     let size = match rate.window {
-        Window::Count { size } => {
-            if !(1..=Window::MAX_SIZE).contains(&size) {
-                return Err(ConfigError::new(
-                    "window_size",
-                    size.to_string(),
-                    format!("must be from 1 to {}", Window::MAX_SIZE),
-                ));
-            }
-            Some(size)
-        }
+        Window::Count { size } => Some(checks::count("window_size", size.into(), size)?),
         Window::Time { length, buckets } => {
-            if length.is_zero() {
-                return Err(ConfigError::new("window", "0s", "must be more than zero"));
-            }
-            if !(1..=Window::MAX_BUCKETS).contains(&buckets) {
-                return Err(ConfigError::new(
-                    "window_buckets",
-                    buckets.to_string(),
-                    format!("must be from 1 to {}", Window::MAX_BUCKETS),
-                ));
-            }
+            checks::duration("window", length, quoted(length))?;
+            checks::count("window_buckets", buckets.into(), buckets)?;
             if length.as_nanos() < u128::from(buckets) {
                 return Err(ConfigError::new(
                     "window_buckets",
@@ -308,10 +298,12 @@ fn validate_rate(rate: &FailureRate) -> Result<(), ConfigError> {
             None
         }
     };
-    percent("failure_rate", rate.failure_rate)?;
-    if rate.minimum_calls == 0 {
-        return Err(ConfigError::new("minimum_calls", "0", "must be at least 1"));
-    }
+    checks::percent("failure_rate", rate.failure_rate.into(), rate.failure_rate)?;
+    checks::count(
+        "minimum_calls",
+        rate.minimum_calls.into(),
+        rate.minimum_calls,
+    )?;
     if let Some(size) = size.filter(|&size| rate.minimum_calls > size) {
         return Err(ConfigError::new(
             "minimum_calls",
@@ -320,36 +312,10 @@ fn validate_rate(rate: &FailureRate) -> Result<(), ConfigError> {
         ));
     }
     if let Some(slow) = rate.slow_calls {
-        if slow.duration.is_zero() {
-            return Err(ConfigError::new(
-                "slow_call_duration",
-                "0s",
-                "must be more than zero",
-            ));
-        }
-        if slow.duration > SlowCalls::MAX_DURATION {
-            return Err(ConfigError::new(
-                "slow_call_duration",
-                quoted(slow.duration),
-                "must be at most an hour (\"1h\")",
-            ));
-        }
-        percent("slow_call_rate", slow.rate)?;
+        checks::duration("slow_call_duration", slow.duration, quoted(slow.duration))?;
+        checks::percent("slow_call_rate", slow.rate.into(), slow.rate)?;
     }
     Ok(())
-}
-
-/// A rate in percent: from 1 to 100.
-fn percent(field: &'static str, rate: u8) -> Result<(), ConfigError> {
-    if (1..=100).contains(&rate) {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            field,
-            rate.to_string(),
-            "must be a percentage from 1 to 100",
-        ))
-    }
 }
 
 /// A duration as a configuration file writes it.
@@ -362,43 +328,3 @@ impl Default for BreakerConfig {
         Self::new()
     }
 }
-
-/// An invalid [`BreakerConfig`]: which field, the value it had, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    field: &'static str,
-    value: String,
-    problem: String,
-}
-
-impl ConfigError {
-    fn new(field: &'static str, value: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            field,
-            value: value.into(),
-            problem: problem.into(),
-        }
-    }
-
-    /// The field that is wrong, as written in a configuration file.
-    pub fn field(&self) -> &'static str {
-        self.field
-    }
-
-    /// The value it had, as written.
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid circuit breaker config: `{}` = {}: {}",
-            self.field, self.value, self.problem
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}

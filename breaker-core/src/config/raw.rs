@@ -1,136 +1,93 @@
-//! [`RawConfig`]: a [`BreakerConfig`] as a file writes it, flat, with humantime durations.
+//! [`RawConfig`]: a [`BreakerConfig`] as a file writes it, flat, with humantime durations;
+//! and the checks between its fields.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
 
-use super::{BreakerConfig, ConfigError, quoted};
+use super::{BreakerConfig, ConfigError, at_least_the_cooldown, quoted};
 use crate::backoff::{Backoff, Jitter};
 use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 
-/// The configuration as written: durations as humantime strings, every field optional.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The configuration as written: every field optional, each already checked on its own.
+#[derive(Default, Serialize)]
 pub(super) struct RawConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    threshold: Option<u32>,
-    #[serde(default = "default_cooldown")]
-    cooldown: HumanDuration,
-    #[serde(default = "default_half_open_max")]
-    half_open_max: u32,
-    #[serde(default = "default_half_open_timeout")]
-    half_open_timeout: HumanDuration,
-    #[serde(default, skip_serializing_if = "BackoffKind::is_fixed")]
-    backoff: BackoffKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    backoff_multiplier: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_cooldown: Option<HumanDuration>,
-    #[serde(default, skip_serializing_if = "Jitter::is_none")]
-    jitter: Jitter,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    jitter_seed: Option<u64>,
-    #[serde(default = "default_success_threshold", skip_serializing_if = "is_one")]
-    success_threshold: u32,
-    #[serde(default, skip_serializing_if = "IgnoredErrors::is_neither")]
-    ignored_errors: IgnoredErrors,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    window_size: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    window: Option<HumanDuration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    window_buckets: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    failure_rate: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    minimum_calls: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    slow_call_duration: Option<HumanDuration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    slow_call_rate: Option<u64>,
-}
-
-fn default_success_threshold() -> u32 {
-    BreakerConfig::DEFAULT_SUCCESS_THRESHOLD
-}
-
-fn is_one(n: &u32) -> bool {
-    *n == 1
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) threshold: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) cooldown: Option<Written<Duration>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) half_open_max: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) half_open_timeout: Option<Written<Duration>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) backoff: Option<BackoffKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) backoff_multiplier: Option<Written<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) max_cooldown: Option<Written<Duration>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) jitter: Option<Jitter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) jitter_seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) success_threshold: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) ignored_errors: Option<IgnoredErrors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) window_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) window: Option<Written<Duration>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) window_buckets: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) failure_rate: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) minimum_calls: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) slow_call_duration: Option<Written<Duration>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) slow_call_rate: Option<u8>,
 }
 
 /// `backoff` as written.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum BackoffKind {
-    #[default]
+pub(super) enum BackoffKind {
     Fixed,
     Exponential,
 }
 
-impl BackoffKind {
-    fn is_fixed(&self) -> bool {
-        matches!(self, BackoffKind::Fixed)
-    }
-}
-
-fn default_cooldown() -> HumanDuration {
-    HumanDuration::Parsed(BreakerConfig::DEFAULT_COOLDOWN)
-}
-
-fn default_half_open_max() -> u32 {
-    BreakerConfig::DEFAULT_HALF_OPEN_MAX
-}
-
-fn default_half_open_timeout() -> HumanDuration {
-    HumanDuration::Parsed(BreakerConfig::DEFAULT_HALF_OPEN_TIMEOUT)
-}
-
-/// A duration read as a humantime string. Parsing is deferred to the conversion into
-/// [`BreakerConfig`], which knows the field's name for the error.
+/// A value and how the file wrote it, for an error about it that another field raises.
 #[derive(Clone)]
-enum HumanDuration {
-    Parsed(Duration),
-    Text(String),
+pub(super) struct Written<T> {
+    pub(super) value: T,
+    pub(super) shown: String,
 }
 
-impl HumanDuration {
-    /// The duration as written, for an error message.
-    fn text(&self) -> String {
-        match self {
-            HumanDuration::Parsed(duration) => quoted(*duration),
-            HumanDuration::Text(text) => format!("{text:?}"),
-        }
-    }
-
-    fn parse(self, field: &'static str) -> Result<Duration, ConfigError> {
-        match self {
-            HumanDuration::Parsed(duration) => Ok(duration),
-            HumanDuration::Text(text) => humantime::parse_duration(text.trim()).map_err(|e| {
-                ConfigError::new(
-                    field,
-                    format!("{text:?}"),
-                    format!("not a duration ({e}); write it like \"30s\", \"1m 30s\" or \"250ms\""),
-                )
-            }),
+impl Written<Duration> {
+    fn duration(duration: Duration) -> Self {
+        Self {
+            value: duration,
+            shown: quoted(duration),
         }
     }
 }
 
-impl Serialize for HumanDuration {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            HumanDuration::Parsed(duration) => {
-                serializer.collect_str(&humantime::format_duration(*duration))
-            }
-            HumanDuration::Text(text) => serializer.serialize_str(text),
-        }
+impl Serialize for Written<Duration> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&humantime::format_duration(self.value))
     }
 }
 
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(HumanDuration::Text)
+impl Serialize for Written<f64> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.value)
     }
+}
+
+fn value<T: Copy>(written: &Option<Written<T>>) -> Option<T> {
+    written.as_ref().map(|w| w.value)
 }
 
 impl TryFrom<RawConfig> for BreakerConfig {
@@ -138,26 +95,24 @@ impl TryFrom<RawConfig> for BreakerConfig {
 
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
         let policy = policy(&raw)?;
-        let backoff = match raw.backoff {
+        let cooldown = value(&raw.cooldown).unwrap_or(BreakerConfig::DEFAULT_COOLDOWN);
+        let backoff = match raw.backoff.unwrap_or(BackoffKind::Fixed) {
             BackoffKind::Fixed => {
                 if let Some(multiplier) = raw.backoff_multiplier {
-                    return Err(exponential_only(
-                        "backoff_multiplier",
-                        multiplier.to_string(),
-                    ));
+                    return Err(exponential_only("backoff_multiplier", multiplier.shown));
                 }
                 if let Some(max) = raw.max_cooldown {
-                    let max = max.parse("max_cooldown")?;
-                    return Err(exponential_only("max_cooldown", quoted(max)));
+                    return Err(exponential_only("max_cooldown", max.shown));
                 }
                 Backoff::Fixed
             }
             BackoffKind::Exponential => Backoff::Exponential {
-                multiplier: raw
-                    .backoff_multiplier
-                    .unwrap_or(Backoff::DEFAULT_MULTIPLIER),
+                multiplier: value(&raw.backoff_multiplier).unwrap_or(Backoff::DEFAULT_MULTIPLIER),
                 max: match raw.max_cooldown {
-                    Some(max) => max.parse("max_cooldown")?,
+                    Some(max) => {
+                        at_least_the_cooldown(max.value, max.shown, cooldown)?;
+                        max.value
+                    }
                     None => Backoff::DEFAULT_MAX,
                 },
             },
@@ -172,14 +127,19 @@ impl TryFrom<RawConfig> for BreakerConfig {
         let config = BreakerConfig {
             policy,
             threshold: raw.threshold.unwrap_or(BreakerConfig::DEFAULT_THRESHOLD),
-            cooldown: raw.cooldown.parse("cooldown")?,
-            half_open_max: raw.half_open_max,
-            half_open_timeout: raw.half_open_timeout.parse("half_open_timeout")?,
+            cooldown,
+            half_open_max: raw
+                .half_open_max
+                .unwrap_or(BreakerConfig::DEFAULT_HALF_OPEN_MAX),
+            half_open_timeout: value(&raw.half_open_timeout)
+                .unwrap_or(BreakerConfig::DEFAULT_HALF_OPEN_TIMEOUT),
             backoff,
-            jitter: raw.jitter,
+            jitter: raw.jitter.unwrap_or_default(),
             jitter_seed: raw.jitter_seed,
-            success_threshold: raw.success_threshold,
-            ignored_errors: raw.ignored_errors,
+            success_threshold: raw
+                .success_threshold
+                .unwrap_or(BreakerConfig::DEFAULT_SUCCESS_THRESHOLD),
+            ignored_errors: raw.ignored_errors.unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)
@@ -192,7 +152,7 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
         (Some(_), Some(window)) => {
             return Err(ConfigError::new(
                 "window",
-                window.text(),
+                window.shown.clone(),
                 "a window counts calls (`window_size`) or time (`window`), not both",
             ));
         }
@@ -207,7 +167,7 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
             Some(Window::Count { size })
         }
         (None, Some(length)) => Some(Window::Time {
-            length: length.clone().parse("window")?,
+            length: length.value,
             buckets: raw.window_buckets.unwrap_or(Window::DEFAULT_BUCKETS),
         }),
         (None, None) => None,
@@ -219,7 +179,7 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
             ("minimum_calls", raw.minimum_calls.map(|n| n.to_string())),
             (
                 "slow_call_duration",
-                raw.slow_call_duration.as_ref().map(HumanDuration::text),
+                raw.slow_call_duration.as_ref().map(|d| d.shown.clone()),
             ),
             ("slow_call_rate", raw.slow_call_rate.map(|n| n.to_string())),
         ];
@@ -232,24 +192,17 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
         }
         return Ok(TripPolicy::ConsecutiveFailures);
     };
-    let failure_rate = percent(
-        "failure_rate",
-        raw.failure_rate,
-        FailureRate::DEFAULT_FAILURE_RATE,
-    )?;
+    let failure_rate = raw
+        .failure_rate
+        .unwrap_or(FailureRate::DEFAULT_FAILURE_RATE);
     let mut rate = FailureRate::new(window, failure_rate);
     if let Some(minimum) = raw.minimum_calls {
         rate = rate.with_minimum_calls(minimum);
     }
     match &raw.slow_call_duration {
         Some(duration) => {
-            let duration = duration.clone().parse("slow_call_duration")?;
-            let slow_rate = percent(
-                "slow_call_rate",
-                raw.slow_call_rate,
-                SlowCalls::DEFAULT_RATE,
-            )?;
-            rate = rate.with_slow_calls(SlowCalls::new(duration).with_rate(slow_rate));
+            let slow_rate = raw.slow_call_rate.unwrap_or(SlowCalls::DEFAULT_RATE);
+            rate = rate.with_slow_calls(SlowCalls::new(duration.value).with_rate(slow_rate));
         }
         None => {
             if let Some(slow_rate) = raw.slow_call_rate {
@@ -264,20 +217,6 @@ fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
     Ok(TripPolicy::FailureRate(rate))
 }
 
-/// A percentage as written, or its default; checked here, as a number of any size, so that
-/// 300 gets the same message as 0.
-fn percent(field: &'static str, written: Option<u64>, default: u8) -> Result<u8, ConfigError> {
-    match written {
-        None => Ok(default),
-        Some(rate @ 1..=100) => Ok(rate as u8),
-        Some(rate) => Err(ConfigError::new(
-            field,
-            rate.to_string(),
-            "must be a percentage from 1 to 100",
-        )),
-    }
-}
-
 /// A setting of the exponential backoff given with `backoff = "fixed"`.
 fn exponential_only(field: &'static str, value: String) -> ConfigError {
     ConfigError::new(
@@ -289,48 +228,39 @@ fn exponential_only(field: &'static str, value: String) -> ConfigError {
 
 impl From<BreakerConfig> for RawConfig {
     fn from(config: BreakerConfig) -> Self {
-        let (backoff, backoff_multiplier, max_cooldown) = match config.backoff {
-            Backoff::Fixed => (BackoffKind::Fixed, None, None),
-            Backoff::Exponential { multiplier, max } => (
-                BackoffKind::Exponential,
-                Some(multiplier),
-                Some(HumanDuration::Parsed(max)),
-            ),
-        };
-        let consecutive = config.policy == TripPolicy::ConsecutiveFailures;
         let mut raw = RawConfig {
-            threshold: consecutive.then_some(config.threshold),
-            cooldown: HumanDuration::Parsed(config.cooldown),
-            half_open_max: config.half_open_max,
-            half_open_timeout: HumanDuration::Parsed(config.half_open_timeout),
-            backoff,
-            backoff_multiplier,
-            max_cooldown,
-            jitter: config.jitter,
+            threshold: (config.policy == TripPolicy::ConsecutiveFailures)
+                .then_some(config.threshold),
+            cooldown: Some(Written::duration(config.cooldown)),
+            half_open_max: Some(config.half_open_max),
+            half_open_timeout: Some(Written::duration(config.half_open_timeout)),
+            jitter: (!config.jitter.is_none()).then_some(config.jitter),
             jitter_seed: config.jitter_seed,
-            success_threshold: config.success_threshold,
-            ignored_errors: config.ignored_errors,
-            window_size: None,
-            window: None,
-            window_buckets: None,
-            failure_rate: None,
-            minimum_calls: None,
-            slow_call_duration: None,
-            slow_call_rate: None,
+            success_threshold: (config.success_threshold != 1).then_some(config.success_threshold),
+            ignored_errors: (!config.ignored_errors.is_neither()).then_some(config.ignored_errors),
+            ..RawConfig::default()
         };
+        if let Backoff::Exponential { multiplier, max } = config.backoff {
+            raw.backoff = Some(BackoffKind::Exponential);
+            raw.backoff_multiplier = Some(Written {
+                value: multiplier,
+                shown: multiplier.to_string(),
+            });
+            raw.max_cooldown = Some(Written::duration(max));
+        }
         if let TripPolicy::FailureRate(rate) = config.policy {
             match rate.window {
                 Window::Count { size } => raw.window_size = Some(size),
                 Window::Time { length, buckets } => {
-                    raw.window = Some(HumanDuration::Parsed(length));
+                    raw.window = Some(Written::duration(length));
                     raw.window_buckets = Some(buckets);
                 }
             }
-            raw.failure_rate = Some(u64::from(rate.failure_rate));
+            raw.failure_rate = Some(rate.failure_rate);
             raw.minimum_calls = Some(rate.minimum_calls);
             if let Some(slow) = rate.slow_calls {
-                raw.slow_call_duration = Some(HumanDuration::Parsed(slow.duration));
-                raw.slow_call_rate = Some(u64::from(slow.rate));
+                raw.slow_call_duration = Some(Written::duration(slow.duration));
+                raw.slow_call_rate = Some(slow.rate);
             }
         }
         raw

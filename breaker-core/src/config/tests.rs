@@ -1,4 +1,5 @@
 use super::*;
+use crate::breaker::MAX_THRESHOLD;
 
 fn from_toml(text: &str) -> Result<BreakerConfig, String> {
     toml::from_str(text).map_err(|e| e.to_string())
@@ -100,7 +101,7 @@ fn zero_half_open_max_is_an_error_naming_field_and_value() {
 #[test]
 fn zero_half_open_timeout_is_an_error() {
     let err = from_toml("half_open_timeout = \"0s\"").unwrap_err();
-    assert!(err.contains("`half_open_timeout` = 0s"), "{err}");
+    assert!(err.contains("`half_open_timeout` = \"0s\""), "{err}");
 }
 
 #[test]
@@ -115,15 +116,22 @@ fn malformed_duration_is_an_error_naming_field_and_value() {
 #[test]
 fn a_number_is_not_a_duration() {
     let err = from_json(r#"{"cooldown": 30}"#).unwrap_err();
-    assert!(err.contains("cooldown") || err.contains("string"), "{err}");
+    assert!(
+        err.contains("`cooldown` = 30: must be a duration written as a string, such as \"30s\""),
+        "{err}"
+    );
+    assert!(err.contains("not a whole number"), "{err}");
 }
 
 #[test]
 fn unknown_field_is_an_error_naming_it() {
     let err = from_toml("treshold = 3").unwrap_err();
-    assert!(err.contains("unknown field `treshold`"), "{err}");
+    assert!(
+        err.contains("`treshold` = 3: unknown field, expected one of `threshold`, `cooldown`"),
+        "{err}"
+    );
     let err = from_json(r#"{"threshold": 3, "colldown": "1s"}"#).unwrap_err();
-    assert!(err.contains("unknown field `colldown`"), "{err}");
+    assert!(err.contains("`colldown` = \"1s\": unknown field"), "{err}");
 }
 
 #[test]
@@ -240,4 +248,80 @@ fn policy_settings_name_the_field_and_the_value() {
         let err = from_toml(text).unwrap_err();
         assert!(err.contains(expected), "{text:?}: {err}");
     }
+}
+
+#[test]
+fn a_zero_cooldown_is_allowed_and_durations_are_capped_at_a_year() {
+    let config = from_toml("cooldown = \"0s\"").unwrap();
+    assert_eq!(config.cooldown, Duration::ZERO);
+    let config = from_toml("cooldown = \"1year\"\nhalf_open_timeout = \"365d\"").unwrap();
+    assert_eq!(config.cooldown, BreakerConfig::MAX_DURATION);
+    let err = from_toml("cooldown = \"1year 1s\"").unwrap_err();
+    assert!(
+        err.contains("`cooldown` = \"1year 1s\": must be at most a year (\"1year\")"),
+        "{err}"
+    );
+    // The same limits for a config built in code.
+    let forever = Duration::from_secs(u64::MAX);
+    for (config, field) in [
+        (BreakerConfig::default().with_cooldown(forever), "cooldown"),
+        (
+            BreakerConfig::default().with_half_open_timeout(forever),
+            "half_open_timeout",
+        ),
+        (
+            BreakerConfig::default().with_backoff(Backoff::Exponential {
+                multiplier: 2.0,
+                max: forever,
+            }),
+            "max_cooldown",
+        ),
+        (
+            BreakerConfig::default().with_policy(TripPolicy::FailureRate(FailureRate::new(
+                Window::Time {
+                    length: forever,
+                    buckets: 10,
+                },
+                50,
+            ))),
+            "window",
+        ),
+    ] {
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.field(), field);
+        assert!(err.to_string().contains("must be at most a year"), "{err}");
+    }
+    assert!(
+        BreakerConfig::default()
+            .with_cooldown(Duration::ZERO)
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
+fn an_exponential_backoff_needs_a_cap_of_more_than_zero() {
+    let config = BreakerConfig::default()
+        .with_cooldown(Duration::ZERO)
+        .with_backoff(Backoff::Exponential {
+            multiplier: 2.0,
+            max: Duration::ZERO,
+        });
+    let err = config.validate().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid circuit breaker config: `max_cooldown` = \"0s\": must be more than zero"
+    );
+}
+
+#[test]
+fn null_is_as_if_the_field_were_absent() {
+    let config = from_json(r#"{"cooldown": null, "threshold": null, "backoff": null}"#).unwrap();
+    assert_eq!(config, BreakerConfig::default());
+}
+
+#[test]
+fn a_field_given_twice_is_an_error() {
+    let err = from_json(r#"{"threshold": 3, "threshold": 4}"#).unwrap_err();
+    assert!(err.contains("`threshold` = 4: is given twice"), "{err}");
 }

@@ -12,11 +12,52 @@
 //!
 //! Two transitions made at nearly the same moment on two threads may reach a listener in
 //! either order; their [`generation`](StateChange::generation)s tell the true order.
+//!
+//! # Listeners that make transitions
+//!
+//! A listener may command breakers (its own or others: [`reset`](crate::CircuitBreaker::reset),
+//! [`force_open`](crate::CircuitBreaker::force_open)...) and make calls. A transition made
+//! while a listener runs is not delivered inside it: its tracing event is emitted at once,
+//! and its listeners are called on the same thread once the transition being delivered has
+//! reached all of its own, in the order the transitions were made. So listeners never nest,
+//! and a command made by a listener has happened when it returns, but its listeners have not
+//! run yet.
+//!
+//! Listeners that answer every transition with a command would go on for ever; a chain of
+//! such answers is cut after [`MAX_LISTENER_CHAIN`] links: the command that would go
+//! further is refused (it returns false) and reported as a tracing ERROR event. Calls made
+//! by listeners are never refused.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+//!
+//! // Whenever `primary` opens, force `fallback` open too.
+//! let primary = CircuitBreaker::new("primary", BreakerConfig::default().with_threshold(1));
+//! let fallback = Arc::new(CircuitBreaker::new("fallback", BreakerConfig::default()));
+//! let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+//! let (follower, sink) = (Arc::clone(&fallback), Arc::clone(&seen));
+//! primary.on_transition(move |change| {
+//!     if change.to == CircuitState::Open {
+//!         assert!(follower.force_open()); // made now...
+//!     }
+//!     sink.lock().unwrap().push(format!("{} {}", change.name, change.to));
+//! });
+//! let sink = Arc::clone(&seen);
+//! fallback.on_transition(move |change| {
+//!     sink.lock().unwrap().push(format!("{} {}", change.name, change.to));
+//! });
+//!
+//! primary.acquire().unwrap().failure();
+//! // ...delivered after the listener that made it returned.
+//! assert_eq!(*seen.lock().unwrap(), ["primary Open", "fallback ForcedOpen"]);
+//! assert_eq!(fallback.state(), CircuitState::ForcedOpen);
+//! ```
 
 mod counters;
+mod delivery;
 mod metrics;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +67,8 @@ use serde::{Serialize, Serializer};
 use crate::breaker::{BreakerName, CircuitEvent, CircuitState};
 
 pub(crate) use counters::CallCounters;
+pub use delivery::MAX_LISTENER_CHAIN;
+pub(crate) use delivery::command_allowed;
 pub(crate) use metrics::unix_millis_ago;
 pub use metrics::{Metrics, WindowCounts};
 
@@ -109,23 +152,17 @@ impl Listeners {
         self.list.load().len()
     }
 
-    /// Emits `change`: the tracing event, then each listener in registration order. A
+    /// Emits `change`: the tracing event, then each listener in registration order (at once,
+    /// or after the listener running on this thread, if one is: see the module's docs). A
     /// listener that panics is reported (a tracing ERROR event) and does not stop the others
     /// or the caller: the transition it was told about has already happened.
     pub(crate) fn emit(&self, change: &StateChange) {
         trace(change);
         #[cfg(feature = "metrics")]
         crate::export::state_changed(change);
-        let list = self.list.load();
-        for listener in list.iter() {
-            if catch_unwind(AssertUnwindSafe(|| listener(change))).is_err() {
-                tracing::error!(
-                    target: "breaker",
-                    name = %change.name,
-                    generation = change.generation,
-                    "a circuit breaker transition listener panicked"
-                );
-            }
+        let list = self.list.load_full();
+        if !list.is_empty() {
+            delivery::deliver(list, change);
         }
     }
 }

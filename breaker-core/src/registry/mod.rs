@@ -13,10 +13,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::{BreakerName, CircuitBreaker};
-use crate::config::BreakerConfig;
+use crate::config::{BreakerConfig, ConfigError, ConfigVisitor};
 use crate::events::Metrics;
 
 mod keyed;
@@ -39,11 +40,12 @@ pub use keyed::{BreakerRef, Pinned, Registry, RegistryKey, RegistryPermit, SendB
 /// assert_eq!(settings.get("openai").unwrap().threshold, 3);
 /// assert_eq!(settings.get("anthropic").unwrap().cooldown, Duration::from_secs(60));
 ///
-/// // A bad value names its field and the value.
-/// let err = toml::from_str::<BreakerSettings>("[openai]\nthreshold = 0").unwrap_err();
-/// assert!(err.to_string().contains("threshold"), "{err}");
+/// // A bad value names its key, its field and the value.
+/// let err = toml::from_str::<BreakerSettings>("[openai]\nthreshold = -1").unwrap_err();
+/// assert!(err.to_string().contains("under `openai`: `threshold` = -1"), "{err}");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Deserialize: below, with each key in the errors of its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct BreakerSettings {
     by_key: HashMap<String, BreakerConfig>,
@@ -73,6 +75,68 @@ impl BreakerSettings {
     /// Every key and its settings.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &BreakerConfig)> {
         self.by_key.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Checks every config (see [`BreakerConfig::validate`]): the error of the first invalid
+    /// one in key order, naming its key. Settings read with serde were checked as they were
+    /// read; settings built in code are checked by whatever installs them.
+    ///
+    /// ```
+    /// use breaker::registry::BreakerSettings;
+    /// use breaker::BreakerConfig;
+    ///
+    /// let mut settings = BreakerSettings::new();
+    /// settings.insert("openai", BreakerConfig::default().with_half_open_max(0));
+    /// let err = settings.validate().unwrap_err();
+    /// assert_eq!((err.key(), err.field()), (Some("openai"), "half_open_max"));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut keys: Vec<&String> = self.by_key.keys().collect();
+        keys.sort();
+        for key in keys {
+            self.by_key[key].validate().map_err(|e| e.under(key))?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for BreakerSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SettingsVisitor)
+    }
+}
+
+struct SettingsVisitor;
+
+impl<'de> Visitor<'de> for SettingsVisitor {
+    type Value = BreakerSettings;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("breaker settings by key, a table of tables")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BreakerSettings, A::Error> {
+        let mut settings = BreakerSettings::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let config = map.next_value_seed(Keyed(&key))?;
+            if settings.by_key.insert(key.clone(), config).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "breaker settings: `{key}` is given twice"
+                )));
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// The settings under one key.
+struct Keyed<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for Keyed<'_> {
+    type Value = BreakerConfig;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<BreakerConfig, D::Error> {
+        deserializer.deserialize_map(ConfigVisitor { key: Some(self.0) })
     }
 }
 
@@ -110,6 +174,11 @@ impl BreakerRegistry {
 
     /// The breaker named `name`; if there is none, one is created with the settings loaded
     /// under `settings_key` when there are some, and with `config` otherwise.
+    ///
+    /// # Panics
+    ///
+    /// If the breaker is created with `config` and `config` is invalid (settings loaded with
+    /// [`load`](Self::load) are valid: it refuses the others).
     pub fn get_or_create(
         &self,
         name: impl Into<BreakerName>,
@@ -162,11 +231,36 @@ impl BreakerRegistry {
     /// Loads settings (read from a file, say): a breaker created afterwards for a function
     /// with `config = "key"` takes the settings under `key`. Breakers already created keep
     /// theirs.
-    pub fn load(&self, settings: BreakerSettings) {
+    ///
+    /// Every config is validated first: if one is invalid, nothing is loaded and the error
+    /// names its key and its field (a config that would make every call of its functions
+    /// panic is refused here, once, rather than in the request path).
+    ///
+    /// ```
+    /// use breaker::registry::{BreakerRegistry, BreakerSettings};
+    /// use breaker::BreakerConfig;
+    ///
+    /// let registry = BreakerRegistry::new();
+    /// let mut settings = BreakerSettings::new();
+    /// settings.insert("openai", BreakerConfig::default().with_threshold(3));
+    /// registry.load(settings.clone()).unwrap();
+    /// assert_eq!(registry.settings("openai").unwrap().threshold, 3);
+    ///
+    /// settings.insert("anthropic", BreakerConfig::default().with_threshold(0));
+    /// let err = registry.load(settings).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid circuit breaker config under `anthropic`: `threshold` = 0: must be at least 1"
+    /// );
+    /// assert!(registry.settings("anthropic").is_none());
+    /// ```
+    pub fn load(&self, settings: BreakerSettings) -> Result<(), ConfigError> {
+        settings.validate()?;
         let mut current = write(&self.settings);
         for (key, config) in settings.by_key {
             current.by_key.insert(key, config);
         }
+        Ok(())
     }
 
     /// The settings loaded under `key`.
@@ -229,7 +323,7 @@ mod tests {
         let registry = BreakerRegistry::new();
         let mut settings = BreakerSettings::new();
         settings.insert("openai", BreakerConfig::default().with_threshold(9));
-        registry.load(settings);
+        registry.load(settings).unwrap();
         let configured = registry.get_or_create(
             "a",
             BreakerConfig::default().with_threshold(2),
@@ -242,6 +336,42 @@ mod tests {
             Some("missing"),
         );
         assert_eq!(unconfigured.config().threshold, 2);
+    }
+
+    #[test]
+    fn load_refuses_invalid_settings_built_in_code_naming_key_and_field() {
+        let registry = BreakerRegistry::new();
+        let mut settings = BreakerSettings::new();
+        settings.insert("good", BreakerConfig::default().with_threshold(3));
+        settings.insert("bad", BreakerConfig::default().with_half_open_max(0));
+        let refused = registry.load(settings);
+        // The function configured with `bad` gets its attribute's config, not a panic on
+        // its first call.
+        let breaker =
+            registry.get_or_create("f", BreakerConfig::default().with_threshold(2), Some("bad"));
+        assert_eq!(breaker.config().threshold, 2);
+        let err = refused.unwrap_err();
+        assert_eq!(
+            (err.key(), err.field(), err.value()),
+            (Some("bad"), "half_open_max", "0")
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid circuit breaker config under `bad`: `half_open_max` = 0: must be at least 1"
+        );
+        assert!(registry.settings("good").is_none(), "all or nothing");
+    }
+
+    #[test]
+    fn a_keyed_registry_refuses_invalid_settings_built_in_code() {
+        let mut settings = BreakerSettings::new();
+        settings.insert("tenant-1", BreakerConfig::default().with_threshold(0));
+        let registry = Registry::<String>::new(10, BreakerConfig::default());
+        let err = registry.try_with_settings(settings).err().unwrap();
+        assert_eq!(
+            (err.key(), err.field(), err.value()),
+            (Some("tenant-1"), "threshold", "0")
+        );
     }
 
     #[test]

@@ -422,6 +422,8 @@ const MAX_HALF_OPEN: u32 = 1_000;
 const MAX_WINDOW_SIZE: u32 = 100_000;
 const MAX_WINDOW_BUCKETS: u32 = 1_000;
 const MAX_SLOW_CALL_DURATION: Duration = Duration::from_secs(3600);
+/// `BreakerConfig::MAX_DURATION`: humantime's year.
+const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
 
 fn unknown_key(key: &Ident, place: Place) -> syn::Error {
     let name = key.to_string();

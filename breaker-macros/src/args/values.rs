@@ -150,6 +150,8 @@ fn whole_number(arg: &Arg, example: &str) -> syn::Result<(u128, Span)> {
     Ok((value, int.span()))
 }
 
+/// A duration string: more than zero if `must_be_positive`, and at most a year, as the
+/// runtime's `BreakerConfig::validate` requires.
 pub(super) fn duration(arg: &Arg, must_be_positive: bool) -> syn::Result<Spanned<Duration>> {
     let lit = string_literal(arg, "\"30s\"", || {
         format!(
@@ -177,6 +179,15 @@ pub(super) fn duration(arg: &Arg, must_be_positive: bool) -> syn::Result<Spanned
         return Err(syn::Error::new(
             lit.span(),
             format!("`{}` must be more than zero", arg.key),
+        ));
+    }
+    if duration > super::MAX_DURATION {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{} = \"{text}\"` is too long: it must be at most a year (\"1year\")",
+                arg.key
+            ),
         ));
     }
     Ok(Spanned {

@@ -49,8 +49,20 @@ pub fn expand(keys: &Keys) -> TokenStream {
 
             /// The breakers, with the settings in `settings` (read from a file, keyed by
             /// breaker name) where there are some, and the attributes' otherwise.
+            ///
+            /// # Panics
+            ///
+            /// If a config in `settings` is invalid (settings read with serde are valid);
+            /// [`try_with_config`](Self::try_with_config) returns the error instead.
             pub fn with_config(settings: &#p::BreakerSettings) -> Self {
                 Self::build(settings, #p::CircuitBreaker::new)
+            }
+
+            /// The breakers with `settings`, or the error of the first invalid config in them
+            /// (settings built in code), which names its key and its field.
+            pub fn try_with_config(settings: &#p::BreakerSettings) -> #p::Result<Self, #p::ConfigError> {
+                settings.validate()?;
+                #p::Ok(Self::build(settings, #p::CircuitBreaker::new))
             }
 
             /// The breakers on `clock` (a manual clock in tests).
@@ -59,6 +71,10 @@ pub fn expand(keys: &Keys) -> TokenStream {
             }
 
             /// The breakers with `settings` where there are some, on `clock`.
+            ///
+            /// # Panics
+            ///
+            /// If a config in `settings` is invalid, as [`with_config`](Self::with_config).
             pub fn with_config_and_clock<K: #p::Clock + #p::Clone>(settings: &#p::BreakerSettings, clock: K) -> Self {
                 Self::build(settings, |name, config| #p::CircuitBreaker::with_clock(name, config, clock.clone()))
             }
@@ -67,6 +83,9 @@ pub fn expand(keys: &Keys) -> TokenStream {
                 settings: &#p::BreakerSettings,
                 mut make: impl #p::FnMut(&'static str, #p::BreakerConfig) -> #p::CircuitBreaker,
             ) -> Self {
+                if let #p::Err(error) = settings.validate() {
+                    #p::panic!("{}", error);
+                }
                 Self {
                     breakers: [#(#builds),*],
                 }

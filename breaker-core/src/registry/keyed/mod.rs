@@ -77,7 +77,7 @@ use papaya::{Guard, LocalGuard};
 use super::BreakerSettings;
 use crate::breaker::CircuitBreaker;
 use crate::clock::Clock;
-use crate::config::BreakerConfig;
+use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
 use crate::events::Metrics;
 use evict::Evictor;
@@ -248,15 +248,18 @@ impl<K: RegistryKey> Registry<K> {
     /// # Panics
     ///
     /// If one of the settings is invalid (settings read with serde are validated as they
-    /// are read).
-    pub fn with_settings(mut self, settings: BreakerSettings) -> Self {
-        for (key, config) in settings.iter() {
-            if let Err(e) = config.validate() {
-                panic!("Registry: invalid settings under `{key}`: {e}");
-            }
-        }
+    /// are read); [`try_with_settings`](Self::try_with_settings) returns the error instead.
+    pub fn with_settings(self, settings: BreakerSettings) -> Self {
+        self.try_with_settings(settings)
+            .unwrap_or_else(|e| panic!("Registry: {e}"))
+    }
+
+    /// This registry with `settings`, or the error of the first invalid config in them
+    /// (settings built in code), which names its key and its field.
+    pub fn try_with_settings(mut self, settings: BreakerSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
         self.settings = settings;
-        self
+        Ok(self)
     }
 
     /// How many breakers the registry holds before it evicts.
