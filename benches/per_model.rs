@@ -1,6 +1,6 @@
 //! A breaker per model over 8 models, called round robin (admitted, then a success), from
 //! 1 thread and from 2 threads at once: the `#[derive(CircuitBreakers)]` enum (a `match` and
-//! an array index) against the seed-001-shaped `RwLock<HashMap<String, State>>` (a write
+//! an array index) against the `RwLock<HashMap<String, State>>` baseline (a write
 //! lock and a `String` key per check, a write lock per report).
 //!
 //! Target: ours at least 15x faster than the RwLock-HashMap baseline, 1 and 2

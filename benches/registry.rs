@@ -1,7 +1,7 @@
 //! Breakers looked up by a string key among 8, 1,000 and 10,000 keys, called round robin
 //! (admitted, then a success), on one thread: the keyed registry against the enum path (the
 //! `#[derive(CircuitBreakers)]` enum over its 8 variants, no key to look up), with the
-//! seed-001-shaped `RwLock<HashMap<String, State>>` at the same sizes for reference, and the
+//! `RwLock<HashMap<String, State>>` baseline at the same sizes for reference, and the
 //! floor of any hashed lookup: a plain `std` `HashMap` (hashbrown, the same foldhash), with
 //! no pin, no recency and no eviction. Then at 8 and 10,000 keys on two threads at once
 //! (half a lap apart): the registry, and the same `std` `HashMap` read by both threads.

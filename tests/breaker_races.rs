@@ -240,7 +240,7 @@ fn probe_timeout_race() {
 }
 
 #[test]
-#[ignore = "long: a million trials; run by hand with --ignored --release"]
+#[ignore = "long: 1.6 million trials; run by hand with --ignored --release"]
 fn probe_race_long() {
     let _serial = serial();
     probe_race(Moment::CooldownElapsed, 2, 400_000, 1);

@@ -1,4 +1,5 @@
-//! The behaviours of the two reference designs (shared/seeds), kept: each of their tests,
+//! The behaviours of the two breakers this crate replaces (oxios-kernel 0.3.0 and awaken-runtime
+//! 0.4.0), kept: each of their tests,
 //! rewritten against `CircuitBreaker` with a manual clock instead of sleeps.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Baseline in the shape of seed 000 (oxios-kernel 0.3.0): one breaker held in three atomics
+//! Baseline in the shape of oxios-kernel 0.3.0's breaker: one breaker held in three atomics
 //! (state, consecutive failures, time of the last failure in milliseconds since the Unix
 //! epoch) and a flag for the single half-open probe.
 //!

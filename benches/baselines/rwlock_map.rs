@@ -1,4 +1,4 @@
-//! Baseline in the shape of seed 001 (awaken-runtime 0.4.0): the breakers of every model in
+//! Baseline in the shape of awaken-runtime 0.4.0's breakers: the breakers of every model in
 //! one `parking_lot::RwLock<HashMap<String, ModelState>>`, looked up by the model's name.
 //!
 //! What it costs per call, as the seed does:
@@ -10,7 +10,7 @@
 //!   and a `format!` of the error message naming the model (another allocation).
 //!
 //! The map keeps every name it has ever been asked about. Config names and defaults
-//! (`failure_threshold` 5, `cooldown` 30 s, `half_open_max` 1) are the seed's.
+//! (`failure_threshold` 5, `cooldown` 30 s, `half_open_max` 1) are the original's.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -65,7 +65,7 @@ impl ModelState {
     }
 }
 
-/// A rejection, as the seed's: a message naming the model and saying "circuit breaker".
+/// A rejection, as the original's: a message naming the model and saying "circuit breaker".
 #[derive(Debug)]
 pub struct ModelOpen(pub String);
 

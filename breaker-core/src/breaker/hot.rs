@@ -2,8 +2,8 @@
 //!
 //! The current [`Snapshot`](super::Snapshot) in the `ArcSwap` is the truth about the breaker's
 //! state, and every transition is a compare-and-swap on it. But loading an `ArcSwap` costs a
-//! few atomic read-modify-writes on thread-local debt slots (about 13 ns), several times the
-//! whole cost of a call through the seed's three-atomics design. So the winner of each
+//! few atomic read-modify-writes on thread-local debt slots, several times the whole cost
+//! of a call through a three-atomics breaker. So the winner of each
 //! transition also publishes a summary of the snapshot it installed in one atomic word:
 //!
 //! ```text

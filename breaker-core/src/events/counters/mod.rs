@@ -1,8 +1,8 @@
 //! [`CallCounters`]: the per-call counters of one breaker.
 //!
 //! Every call bumps a counter or two (admitted, then succeeded or failed; or rejected), so the
-//! counters must be neither a contended cache line nor an atomic read-modify-write (about
-//! 5 ns each, more than a whole call through the seed's design). So each thread counts in a
+//! counters must be neither a contended cache line nor an atomic read-modify-write (each
+//! costs more than a whole call through a three-atomics breaker). So each thread counts in a
 //! shard of its own, on its own cache line, with a plain load and store: a live thread owns
 //! its slot exclusively (slots are handed out by a global allocator and given back when the
 //! thread exits, under a mutex that orders the last owner's counts before the next one's).
@@ -19,6 +19,19 @@
 //! | --- | --- |
 //! | idle, or called only by threads of the first four slots | 512 bytes |
 //! | called by `n` threads of later slots too | `128 (n + 5) + 8 (slots + 2)` (slots: four per core, 16 to 256) |
+//!
+//! # Invariants
+//!
+//! The `unsafe` blocks below rest on these, kept by the code of this module alone:
+//! - A live thread owns its slot exclusively: only it stores to its shard's counters (plain
+//!   load and store); any thread may read them.
+//! - `others` goes from null to a table once, published with `Release` (a compare-and-swap
+//!   that a loser's table never passes), and is read with `Acquire`; the table has
+//!   `table_len()` entries and never moves.
+//! - A table entry goes from null to a shard once, likewise published; the shared shard is
+//!   set before the table is published.
+//! - The table and its shards are freed only when the counters are dropped (`&mut self`),
+//!   once, when no thread can count any more.
 
 use std::ptr::null_mut as null;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
