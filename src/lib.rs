@@ -36,12 +36,15 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use breaker_core::export;
 pub use breaker_core::machine;
 pub use breaker_core::machine::{InvalidTransition, Machine, StateMachine, Transition, Typed};
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use breaker_core::tower;
 pub use breaker_core::{
     BreakerConfig, BreakerError, BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen,

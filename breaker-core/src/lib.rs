@@ -5,6 +5,7 @@
 //! built on it.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod machine;
 
@@ -33,7 +34,7 @@ pub mod __private {
 
     pub use crate::backoff::{Backoff, Jitter};
     pub use crate::breaker::CircuitBreaker;
-    pub use crate::clock::Clock;
+    pub use crate::clock::{Clock, RealClock};
     pub use crate::config::{BreakerConfig, ConfigError};
     pub use crate::guard::{LazyBreaker, method_name, reject};
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
@@ -49,12 +50,14 @@ pub mod config;
 pub mod error;
 pub mod events;
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod export;
 pub mod guard;
 pub mod permit;
 pub mod policy;
 pub mod registry;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
 pub use breaker::{BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitState};

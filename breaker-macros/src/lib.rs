@@ -207,7 +207,10 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// `fallback` (called with the inner value and the arguments), or `skip` (forwarded
 /// unguarded). A method's setting that conflicts with one it inherits from the trait is
 /// reported on the method's. Native `async fn` works;
-/// so does a trait under `#[async_trait]`, written below `#[circuit_breaker]`.
+/// so does a trait under `#[async_trait]`, written below `#[circuit_breaker]`. An `unsafe
+/// trait` is refused: the wrapper's `unsafe impl` would promise the trait's safety contract
+/// for you. With an error in the arguments, the wrapper is still generated (unguarded, never
+/// run), so that the error is the only one reported, however the wrapper is used.
 ///
 /// ```
 /// use breaker::{CircuitOpen, ManualClock, circuit_breaker};

@@ -263,7 +263,7 @@ pub fn check_fallback_arguments(sig: &Signature, errors: &mut Vec<syn::Error>) {
 }
 
 /// Whether `ty` mentions `impl Trait`, which a closure or a `let` cannot be annotated with.
-fn contains_impl_trait(ty: &Type) -> bool {
+pub fn contains_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'ast> Visit<'ast> for Finder {
         fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {

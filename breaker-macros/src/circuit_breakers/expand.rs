@@ -108,12 +108,14 @@ pub fn expand(keys: &Keys) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #p::Default for #breakers {
             fn default() -> Self {
                 Self::new()
             }
         }
 
+        #[automatically_derived]
         impl #p::fmt::Debug for #breakers {
             fn fmt(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
                 f.debug_map()

@@ -211,6 +211,7 @@ fn impl_name_and_display(
             }
         }
 
+        #[automatically_derived]
         impl #p::fmt::Display for #ty {
             fn fmt(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
                 f.pad(self.name())
@@ -377,6 +378,7 @@ fn state_machine_impl(n: &Names<'_>) -> TokenStream {
         quote!(*event)
     };
     quote! {
+        #[automatically_derived]
         impl #p::StateMachine for #machine {
             type State = #state;
             type Event = #event;
@@ -460,6 +462,7 @@ fn fire_impl(n: &Names<'_>) -> TokenStream {
         }
     });
     quote! {
+        #[automatically_derived]
         impl<C: #context + ?#p::Sized> #p::Fire<C> for #machine {
             fn next(
                 from: #state,

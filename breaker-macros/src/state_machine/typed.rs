@@ -81,6 +81,7 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
     let state_impls = table.states.iter().map(|s| {
         let ident = &s.ident;
         quote! {
+            #[automatically_derived]
             impl #p::StateType for #module::state::#ident {
                 type Machine = #machine;
                 const STATE: #state = #state::#ident;
@@ -114,12 +115,14 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
             quote!(event)
         };
         quote! {
+            #[automatically_derived]
             impl #p::From<#module::event::#ident> for #event {
                 fn from(#param: #module::event::#ident) -> Self {
                     #body
                 }
             }
 
+            #[automatically_derived]
             impl #p::EventType for #module::event::#ident {
                 type Machine = #machine;
             }
@@ -131,6 +134,7 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
         let to = &table.states[edge.to].ident;
         let unguarded = edge.unguarded.then(|| {
             quote! {
+                #[automatically_derived]
                 impl #p::Edge<#module::state::#from> for #module::event::#ev {
                     type To = #module::state::#to;
                 }
@@ -138,6 +142,7 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
         });
         quote! {
             #unguarded
+            #[automatically_derived]
             impl #p::GuardedEdge<#module::state::#from> for #module::event::#ev {
                 type To = #module::state::#to;
             }
