@@ -143,6 +143,7 @@ pub fn expand(
             quote!(.field(#name, &self.#ident))
         });
 
+    let inner_accessors = inner_accessors();
     quote! {
         #item
 
@@ -180,20 +181,7 @@ pub fn expand(
                 }
             }
 
-            /// The wrapped value.
-            pub fn inner(&self) -> &P {
-                &self.inner
-            }
-
-            /// The wrapped value, mutably.
-            pub fn inner_mut(&mut self) -> &mut P {
-                &mut self.inner
-            }
-
-            /// The wrapped value, giving up the breakers.
-            pub fn into_inner(self) -> P {
-                self.inner
-            }
+            #inner_accessors
         }
 
         #[automatically_derived]
@@ -216,6 +204,7 @@ fn stub_wrapper(p: &TokenStream, item: &ItemTrait, trait_impl: TokenStream) -> T
     let wrapper = format_ident!("{}Breaker", item.ident);
     let vis = &item.vis;
     let name = item.ident.to_string();
+    let inner_accessors = inner_accessors();
     quote! {
         #item
 
@@ -245,20 +234,30 @@ fn stub_wrapper(p: &TokenStream, item: &ItemTrait, trait_impl: TokenStream) -> T
                 #p::Some(&self.breaker)
             }
 
-            pub fn inner(&self) -> &P {
-                &self.inner
-            }
-
-            pub fn inner_mut(&mut self) -> &mut P {
-                &mut self.inner
-            }
-
-            pub fn into_inner(self) -> P {
-                self.inner
-            }
+            #inner_accessors
         }
 
         #trait_impl
+    }
+}
+
+/// The wrapper's methods that reach the wrapped value.
+fn inner_accessors() -> TokenStream {
+    quote! {
+        /// The wrapped value.
+        pub fn inner(&self) -> &P {
+            &self.inner
+        }
+
+        /// The wrapped value, mutably.
+        pub fn inner_mut(&mut self) -> &mut P {
+            &mut self.inner
+        }
+
+        /// The wrapped value, giving up the breakers.
+        pub fn into_inner(self) -> P {
+            self.inner
+        }
     }
 }
 
