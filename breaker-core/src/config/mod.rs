@@ -84,6 +84,7 @@ mod value;
 // Deserialize: in `read`, field by field, so that every error names the field and the value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "RawConfig")]
+#[non_exhaustive]
 pub struct BreakerConfig {
     /// When a Closed circuit opens: after `threshold` consecutive failures (the default), or
     /// on rates over a sliding window.

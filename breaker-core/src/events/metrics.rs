@@ -28,6 +28,7 @@ use crate::breaker::{BreakerName, CircuitState};
 /// assert_eq!(json["name"], "embeddings");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Metrics {
     /// The breaker's name.
     pub name: BreakerName,
@@ -72,6 +73,7 @@ pub struct Metrics {
 
 /// What a sliding window holds: the calls the trip policy's rates are computed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
 pub struct WindowCounts {
     /// Calls in the window.
     pub calls: u64,

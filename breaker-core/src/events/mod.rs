@@ -95,6 +95,7 @@ pub use metrics::{Metrics, WindowCounts};
 /// It serializes (for a listener that ships transitions as JSON) with the states and the
 /// event by name and `at` in milliseconds, as `at_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StateChange {
     /// The breaker's name.
     pub name: BreakerName,

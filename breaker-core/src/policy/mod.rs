@@ -55,6 +55,7 @@ pub enum TripPolicy {
 /// window of 10 and a minimum of 5, the calls S F S F S F open the circuit on the sixth
 /// (3 of 6) and not before (2 of 5 is 40%).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct FailureRate {
     /// Which calls the rates are computed over.
     pub window: Window,
@@ -153,6 +154,7 @@ impl Window {
 /// it is done only when a policy asks for it. In HalfOpen, a slow probe counts as a failed
 /// one: the remote has not recovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SlowCalls {
     /// How long a call may take before it is slow; more than zero, at most an hour (calls
     /// are timed to the microsecond).
