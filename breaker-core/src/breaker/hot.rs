@@ -37,8 +37,10 @@ const NOT_CLOSED: u64 = (1 << FAILURE_BITS) - 1;
 const WINDOWED: u64 = NOT_CLOSED - 1;
 /// The same, for a window that also watches for slow calls: its calls are timed.
 const WINDOWED_TIMED: u64 = NOT_CLOSED - 2;
-/// The largest threshold the word can count to (below the markers).
-pub(crate) const MAX_THRESHOLD: u32 = (WINDOWED_TIMED - 1) as u32;
+/// The largest threshold the word counts to: the configuration's limit, which must stay
+/// below the markers.
+pub(crate) const MAX_THRESHOLD: u32 = crate::config::BreakerConfig::MAX_THRESHOLD;
+const _: () = assert!(MAX_THRESHOLD as u64 == WINDOWED_TIMED - 1);
 
 /// Whether the low bits of a word count consecutive failures.
 #[inline]

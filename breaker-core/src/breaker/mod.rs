@@ -56,7 +56,7 @@ use crate::policy::TripPolicy;
 use hot::{Hot, OpenHint, Summary};
 use probes::Claim;
 
-pub(crate) use hot::{MAX_THRESHOLD, tag as hot_tag};
+pub(crate) use hot::tag as hot_tag;
 pub use name::BreakerName;
 pub(crate) use probes::ProbeSlots;
 pub(crate) use snapshot::Snapshot;

@@ -21,6 +21,10 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::config::BreakerConfig;
+use crate::permit::PROBE_SLOTS;
+
+// A probe's permit names its slot in a few bits: every slot must have a name.
+const _: () = assert!(BreakerConfig::MAX_HALF_OPEN as u64 <= PROBE_SLOTS);
 
 /// A value alone on its cache line (128 bytes: two lines, for adjacent-line prefetchers).
 #[repr(align(128))]

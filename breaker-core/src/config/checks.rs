@@ -5,7 +5,6 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use super::{BreakerConfig, ConfigError};
-use crate::breaker::MAX_THRESHOLD;
 use crate::policy::{SlowCalls, Window};
 
 /// A count setting (`threshold`, `half_open_max`, `success_threshold`, `window_size`,
@@ -13,7 +12,7 @@ use crate::policy::{SlowCalls, Window};
 /// any whole number, so that -1 and 2^32 get the message of the range they are outside.
 pub(super) fn count(field: &'static str, n: i128, shown: impl Display) -> Result<u32, ConfigError> {
     let max = match field {
-        "threshold" => MAX_THRESHOLD,
+        "threshold" => BreakerConfig::MAX_THRESHOLD,
         "half_open_max" => BreakerConfig::MAX_HALF_OPEN,
         "window_size" => Window::MAX_SIZE,
         "window_buckets" => Window::MAX_BUCKETS,

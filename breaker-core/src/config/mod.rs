@@ -121,6 +121,9 @@ impl BreakerConfig {
     pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
     /// The default number of probes in flight in HalfOpen: 1.
     pub const DEFAULT_HALF_OPEN_MAX: u32 = 1;
+    /// The largest `threshold`: consecutive failures are counted in the low 24 bits of the
+    /// word a call in Closed reads, below three marker values.
+    pub const MAX_THRESHOLD: u32 = 16_777_212;
     /// The most probes that may be in flight in HalfOpen: each has a slot of its own,
     /// which remembers when its probe was admitted (so that a lost one is given up on its
     /// own timeout).

@@ -1,5 +1,4 @@
 use super::*;
-use crate::breaker::MAX_THRESHOLD;
 
 fn from_toml(text: &str) -> Result<BreakerConfig, String> {
     toml::from_str(text).map_err(|e| e.to_string())
@@ -86,7 +85,7 @@ fn a_huge_threshold_is_an_error() {
     );
     assert!(
         BreakerConfig::default()
-            .with_threshold(MAX_THRESHOLD)
+            .with_threshold(BreakerConfig::MAX_THRESHOLD)
             .validate()
             .is_ok()
     );

@@ -48,9 +48,10 @@ const REPORTED: u64 = 1 << 63;
 /// pass for a current one).
 const PROBE_GENERATION_BITS: u32 = 47;
 const PROBE_GENERATION_MASK: u64 = (1 << PROBE_GENERATION_BITS) - 1;
-/// A probe's slot, above its generation: 10 bits, room for `BreakerConfig::MAX_HALF_OPEN`.
+/// A probe's slot, above its generation: 10 bits.
 const SLOT_MASK: u64 = 0x3ff;
-const _: () = assert!(crate::config::BreakerConfig::MAX_HALF_OPEN as u64 <= SLOT_MASK + 1);
+/// How many probe slots a permit can name (the breaker checks that `half_open_max` fits).
+pub(crate) const PROBE_SLOTS: u64 = SLOT_MASK + 1;
 
 /// What the admission bits of a permit's word say.
 #[inline]
