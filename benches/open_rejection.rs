@@ -4,7 +4,7 @@
 //!
 //! Target: ours at most 0.3x failsafe (no system-clock read per rejected call).
 //! Ours is measured twice: by default (an exact TSC read per rejection, no thread) and with
-//! the opt-in upkeep thread (`breaker::clock::start_upkeep`: one atomic load instead).
+//! the opt-in upkeep thread (`breaker::RealClock::start_upkeep`: one atomic load instead).
 //!
 //! `cargo bench --bench open_rejection`
 
@@ -69,7 +69,7 @@ fn open_rejection(criterion: &mut Criterion) {
     // The upkeep is process-wide: started after the default path is measured, stopped
     // before the others are.
     let upkeep = support::with_both_cpus(|| {
-        breaker::clock::start_upkeep(Duration::from_millis(1)).expect("no other upkeep")
+        breaker::RealClock::start_upkeep(Duration::from_millis(1)).expect("no other upkeep")
     });
     group.bench_function("ours, upkeep 1 ms: acquire + success", |b| {
         b.iter(|| match black_box(&ours).acquire() {

@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use breaker::registry::Registry;
+use breaker::Registry;
 use breaker::{BreakerConfig, CircuitBreaker};
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};

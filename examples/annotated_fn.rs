@@ -6,7 +6,7 @@
 
 use std::cell::Cell;
 
-use breaker::registry::{self, BreakerSettings};
+use breaker::{BreakerRegistry, BreakerSettings};
 use breaker::{CircuitOpen, circuit_breaker};
 
 /// What the remote answers with.
@@ -77,7 +77,7 @@ fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/breakers.toml");
     let text = std::fs::read_to_string(path).expect("examples/breakers.toml is readable");
     let settings: BreakerSettings = toml::from_str(&text).expect("the settings are valid");
-    registry::global()
+    BreakerRegistry::global()
         .load(settings)
         .expect("settings read with serde are valid");
 

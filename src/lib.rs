@@ -34,6 +34,60 @@
 //! assert!(door.is_final());
 //! assert_eq!(door.context().log, ["Lock"]);
 //! ```
+//!
+//! # A tour of the API
+//!
+//! **State machines.** [`state_machine!`] declares a machine as a table, checked when it
+//! compiles (above); the framework it implements is in [`machine`]: [`machine::Machine`]
+//! holds a state as a value, [`machine::Typed`] as a type, so that an undeclared transition
+//! does not compile.
+//!
+//! **A circuit breaker** is a [`CircuitBreaker`], configured by a [`BreakerConfig`] and
+//! moving along the [`Circuit`] table through the [`CircuitState`]s. A call asks it for a
+//! [`Permit`] (or an [`OwnedPermit`], which holds the breaker) and reports its outcome on
+//! it; a rejected call gets a [`CircuitOpen`], which says when to come back.
+//! [`CircuitBreaker::call`] and [`call_async`](CircuitBreaker::call_async) do both, and
+//! return a [`BreakerError`] that keeps the call's own error apart from the rejection.
+//!
+//! ```
+//! use std::time::Duration;
+//! use breaker::{BreakerConfig, CircuitBreaker, CircuitState, ManualClock};
+//!
+//! let clock = ManualClock::new();
+//! let config = BreakerConfig::default().with_threshold(2).with_cooldown(Duration::from_secs(30));
+//! let breaker = CircuitBreaker::with_clock("openai", config, clock.clone());
+//!
+//! for _ in 0..2 {
+//!     breaker.acquire().expect("closed").failure();
+//! }
+//! let open = breaker.acquire().unwrap_err();
+//! assert_eq!(open.retry_after(), Some(Duration::from_secs(30)));
+//! clock.advance(Duration::from_secs(30));
+//! let probe = breaker.acquire().expect("the cooldown has passed: a probe");
+//! probe.success();
+//! assert_eq!(breaker.state(), CircuitState::Closed);
+//! ```
+//!
+//! **When it trips and for how long**: the [`TripPolicy`] (consecutive failures, or a
+//! [`FailureRate`] over a [`Window`], with [`SlowCalls`]), which errors count
+//! ([`IgnoredErrors`]), and the cooldown's [`Backoff`] and [`Jitter`]. Time comes from a
+//! [`Clock`]: [`RealClock`] by default, [`ManualClock`] in tests.
+//!
+//! **Without glue**: [`#[circuit_breaker]`](circuit_breaker) on a function or a trait
+//! generates the guarded call; [`#[derive(CircuitBreakers)]`](CircuitBreakers) on an enum of
+//! models gives one breaker per variant.
+//!
+//! **Many breakers**: [`BreakerRegistry`] holds breakers by name (the process-wide one,
+//! [`BreakerRegistry::global`], is where the macros' breakers live, and where
+//! [`BreakerSettings`] read from a file apply); [`Registry`] holds breakers by a key known
+//! only at run time (a model id, a tenant), bounded whatever keys arrive, handing out
+//! [`BreakerRef`]s, [`Pinned`] views and [`RegistryPermit`]s.
+//!
+//! **Watching**: every transition is a [`StateChange`], sent to `tracing` and to listeners
+//! ([`CircuitBreaker::on_transition`]); [`CircuitBreaker::metrics`] gives [`Metrics`].
+//!
+//! **Features**: `tower` adds [`tower`]'s `CircuitBreakerLayer`; `metrics` adds [`export`] to
+//! the `metrics` facade. Items that need a feature say so in these docs.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -42,16 +96,16 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use breaker_core::export;
 pub use breaker_core::machine;
-pub use breaker_core::machine::{InvalidTransition, Machine, StateMachine, Transition, Typed};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use breaker_core::tower;
 pub use breaker_core::{
-    BreakerConfig, BreakerError, BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen,
-    CircuitState, Clock, ConfigError, FailureRate, IgnoredErrors, ManualClock, Metrics,
-    OwnedPermit, Permit, RealClock, SlowCalls, StateChange, TripPolicy, Window,
+    Backoff, BreakerConfig, BreakerError, BreakerName, BreakerRef, BreakerRegistry,
+    BreakerSettings, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen, CircuitState, Clock,
+    ConfigError, FailureRate, IgnoredErrors, Jitter, MAX_LISTENER_CHAIN, ManualClock, Metrics,
+    OwnedPermit, Permit, Pinned, RealClock, Registry, RegistryKey, RegistryPermit, RunFuture,
+    SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Window, WindowCounts,
 };
-pub use breaker_core::{backoff, clock, config, error, events, guard, permit, policy, registry};
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 
 /// What generated code names, by absolute path. Not a public API: it changes without notice.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use breaker::backoff::{Backoff, Jitter};
+use breaker::{Backoff, Jitter};
 use breaker::{BreakerConfig, CircuitBreaker, CircuitState, ManualClock};
 
 fn secs(n: u64) -> Duration {

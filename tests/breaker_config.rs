@@ -97,7 +97,7 @@ fn an_unknown_field_is_rejected_naming_it() {
 
 #[test]
 fn settings_by_key_name_the_key_in_their_errors() {
-    use breaker::registry::BreakerSettings;
+    use breaker::BreakerSettings;
     let err =
         toml::from_str::<BreakerSettings>("[openai]\nthreshold = 1\n[anthropic]\nthreshold = -1\n")
             .unwrap_err()

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use breaker::events::MAX_LISTENER_CHAIN;
+use breaker::MAX_LISTENER_CHAIN;
 use breaker::{
     BreakerConfig, CircuitBreaker, CircuitEvent, CircuitState, ManualClock, StateChange,
 };

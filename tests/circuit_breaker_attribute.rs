@@ -8,10 +8,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use breaker::registry::{self, BreakerSettings};
 use breaker::{
     BreakerConfig, CircuitBreaker, CircuitOpen, CircuitState, ManualClock, circuit_breaker,
 };
+use breaker::{BreakerRegistry, BreakerSettings};
 use futures::executor::block_on;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,14 +42,17 @@ fn manual_breaker(name: &'static str, threshold: u32, cooldown: Duration) -> Man
     let config = BreakerConfig::default()
         .with_threshold(threshold)
         .with_cooldown(cooldown);
-    registry::global()
+    BreakerRegistry::global()
         .register(CircuitBreaker::with_clock(name, config, clock.clone()))
         .expect("each test registers its own name");
     clock
 }
 
 fn state_of(name: &str) -> CircuitState {
-    registry::global().get(name).expect("registered").state()
+    BreakerRegistry::global()
+        .get(name)
+        .expect("registered")
+        .state()
 }
 
 static SYNC_FAILS: AtomicU32 = AtomicU32::new(0);
@@ -155,7 +158,7 @@ fn a_cancelled_async_probe_counts_as_neither_and_frees_its_slot() {
     // The slot is free at once: the next call is admitted as a probe.
     assert_eq!(block_on(slow(true)), Err(ProviderError::Timeout));
     assert_eq!(state_of("tests::async_cancel"), CircuitState::Open);
-    let metrics = registry::global()
+    let metrics = BreakerRegistry::global()
         .get("tests::async_cancel")
         .unwrap()
         .metrics();
@@ -214,7 +217,7 @@ fn a_method_is_named_after_its_type_and_takes_the_attribute_config() {
     };
     client.default_name().unwrap();
     let name = "circuit_breaker_attribute::Client::default_name";
-    let breaker = registry::global()
+    let breaker = BreakerRegistry::global()
         .get(name)
         .expect("registered under the method's path");
     assert_eq!(breaker.config().threshold, 3);
@@ -324,7 +327,7 @@ fn settings_loaded_from_a_file_replace_the_attribute() {
         "#,
     )
     .unwrap();
-    registry::global()
+    BreakerRegistry::global()
         .load(settings)
         .expect("settings read with serde are valid");
     from_file().unwrap();
@@ -471,12 +474,12 @@ fn backoff_and_jitter_arguments_reach_the_config() {
     let config = with_backoff_breaker().config();
     assert_eq!(
         config.backoff,
-        breaker::backoff::Backoff::Exponential {
+        breaker::Backoff::Exponential {
             multiplier: 3.0,
             max: Duration::from_secs(120)
         }
     );
-    assert_eq!(config.jitter, breaker::backoff::Jitter::Equal);
+    assert_eq!(config.jitter, breaker::Jitter::Equal);
 }
 
 /// The attribute's settings, as a configuration file would write them.
@@ -637,7 +640,7 @@ fn a_panic_beside_a_guarded_call_is_not_its_failure() {
     });
     assert!(caught.is_err());
     assert_eq!(state_of("tests::sibling_panic"), CircuitState::Closed);
-    let metrics = registry::global()
+    let metrics = BreakerRegistry::global()
         .get("tests::sibling_panic")
         .unwrap()
         .metrics();

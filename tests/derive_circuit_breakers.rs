@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use breaker::registry::BreakerSettings;
+use breaker::BreakerSettings;
 use breaker::{BreakerConfig, CircuitBreakers, CircuitState, ManualClock};
 
 #[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]

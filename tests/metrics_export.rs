@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use breaker::registry::BreakerRegistry;
+use breaker::BreakerRegistry;
 use breaker::{
     BreakerConfig, CircuitBreaker, FailureRate, ManualClock, SlowCalls, TripPolicy, Window,
 };

@@ -1,4 +1,4 @@
-//! `breaker::registry::Registry`'s eviction rules against what keys can do to it.
+//! `breaker::Registry`'s eviction rules against what keys can do to it.
 //!
 //! - Calls whose errors are ignored end: their breakers are evicted like any other.
 //! - A flood of failing keys leaves the registry within twice its capacity; their Open
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use breaker::registry::Registry;
+use breaker::Registry;
 use breaker::{BreakerConfig, CircuitState, ManualClock};
 
 const COOLDOWN: Duration = Duration::from_secs(60);

@@ -1,4 +1,4 @@
-//! `breaker::registry::Registry` under real concurrency, and its hot path's allocations.
+//! `breaker::Registry` under real concurrency, and its hot path's allocations.
 //!
 //! - Many threads, released together by a spin gate, look up and insert the same new keys
 //!   and call through them: every key ends up with exactly one breaker, the one every thread
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use breaker::registry::Registry;
+use breaker::Registry;
 use breaker::{BreakerConfig, CircuitState, ManualClock};
 
 #[path = "support/counting_alloc.rs"]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use std::time::Duration;
-/// use breaker::backoff::Backoff;
+/// use breaker::Backoff;
 ///
 /// let backoff = Backoff::Exponential { multiplier: 2.0, max: Duration::from_secs(60) };
 /// let base = Duration::from_secs(10);
@@ -105,7 +105,7 @@ impl Hash for Backoff {
 ///
 /// ```
 /// use std::time::Duration;
-/// use breaker::backoff::Jitter;
+/// use breaker::Jitter;
 ///
 /// let d = Duration::from_secs(10);
 /// assert_eq!(Jitter::None.apply(d, 0.73), d);

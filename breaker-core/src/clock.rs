@@ -9,7 +9,7 @@
 //!   system call, so a call rejected while the circuit is open costs no `clock_gettime`.
 //! - [`ManualClock`]: time that moves only when a test says so; every time-dependent test of
 //!   a breaker uses it instead of sleeping.
-//! - [`start_upkeep`]: opt in to a background thread that keeps a coarse time in one atomic
+//! - [`RealClock::start_upkeep`]: opt in to a background thread that keeps a coarse time in one atomic
 //!   word. While it runs, a [`RealClock`] breaker rejects a call in Open without reading the
 //!   TSC (about 10 ns on some CPUs, most of a rejection) as long as the deadline is
 //!   comfortably ahead, and reads it exactly near the deadline, so the first call at or after
@@ -27,7 +27,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use breaker::clock::{Clock, ManualClock};
+/// use breaker::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let before = clock.now();
@@ -77,7 +77,7 @@ fn global() -> &'static Global {
 /// such a rejection is accurate to the interval.
 ///
 /// ```
-/// use breaker::clock::{Clock, RealClock};
+/// use breaker::{Clock, RealClock};
 ///
 /// let clock = RealClock;
 /// let a = clock.now();
@@ -95,6 +95,77 @@ impl Clock for RealClock {
 }
 
 impl RealClock {
+    /// Starts a background thread that refreshes a coarse time every `interval`, which
+    /// [`RealClock`] breakers then read (one atomic load) to reject calls in Open; stops it when
+    /// the returned [`Upkeep`] is dropped.
+    ///
+    /// This is opt-in because a library must not start threads on its own; without it, every
+    /// rejection reads the exact clock. The trade-off is small: a rejection is decided from the
+    /// coarse time only while the deadline is more than two intervals ahead; after that the
+    /// exact clock decides, so the first call at or after the deadline becomes the probe. Only
+    /// if the thread is starved (not run for more than an interval past its due time) can a
+    /// probe be admitted late, by as much, never early. The `retry_after` of a rejection decided
+    /// on the coarse time is accurate to the interval. A millisecond is a reasonable interval:
+    /// the thread then wakes a thousand times a second to do one clock read and one store.
+    ///
+    /// # Errors
+    ///
+    /// [`UpkeepError`] if an upkeep is already running, or the thread cannot be spawned.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{BreakerConfig, CircuitBreaker};
+    ///
+    /// // Hold the handle for as long as the breakers run, e.g. in `main`.
+    /// let upkeep = breaker::RealClock::RealClock::start_upkeep(Duration::from_millis(1)).expect("one upkeep");
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().with_threshold(1));
+    /// breaker.acquire().expect("closed").failure();
+    /// assert!(breaker.acquire().is_err()); // rejected on the coarse time
+    /// drop(upkeep);
+    /// assert!(breaker.acquire().is_err()); // and without it
+    /// ```
+    pub fn start_upkeep(interval: Duration) -> Result<Upkeep, UpkeepError> {
+        if UPKEEP
+            .running
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(UpkeepError::Running);
+        }
+        let global = global();
+        let margin = duration_to_nanos(interval).saturating_mul(2).max(1);
+        UPKEEP.margin.store(margin, Ordering::Relaxed);
+        let refresh = move || {
+            UPKEEP
+                .bound
+                .store(global.nanos().saturating_add(margin), Ordering::Relaxed)
+        };
+        // Valid from the start, whenever the thread gets to run.
+        refresh();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let spawned = std::thread::Builder::new()
+            .name("breaker-clock".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Acquire) {
+                    refresh();
+                    std::thread::park_timeout(interval);
+                }
+            });
+        match spawned {
+            Ok(thread) => Ok(Upkeep {
+                thread: Some(thread),
+                stop,
+                interval,
+            }),
+            Err(error) => {
+                UPKEEP.bound.store(0, Ordering::Relaxed);
+                UPKEEP.running.store(false, Ordering::Release);
+                Err(UpkeepError::Spawn(error))
+            }
+        }
+    }
+
     /// How long until `until` (nanoseconds of this clock), `None` if it has come: from the
     /// upkeep's coarse time while `until` is certainly ahead, else from an exact reading.
     #[inline]
@@ -131,78 +202,7 @@ static UPKEEP: UpkeepTime = UpkeepTime {
     running: AtomicBool::new(false),
 };
 
-/// Starts a background thread that refreshes a coarse time every `interval`, which
-/// [`RealClock`] breakers then read (one atomic load) to reject calls in Open; stops it when
-/// the returned [`Upkeep`] is dropped.
-///
-/// This is opt-in because a library must not start threads on its own; without it, every
-/// rejection reads the exact clock. The trade-off is small: a rejection is decided from the
-/// coarse time only while the deadline is more than two intervals ahead; after that the
-/// exact clock decides, so the first call at or after the deadline becomes the probe. Only
-/// if the thread is starved (not run for more than an interval past its due time) can a
-/// probe be admitted late, by as much, never early. The `retry_after` of a rejection decided
-/// on the coarse time is accurate to the interval. A millisecond is a reasonable interval:
-/// the thread then wakes a thousand times a second to do one clock read and one store.
-///
-/// # Errors
-///
-/// [`UpkeepError`] if an upkeep is already running, or the thread cannot be spawned.
-///
-/// ```
-/// use std::time::Duration;
-/// use breaker::{BreakerConfig, CircuitBreaker};
-///
-/// // Hold the handle for as long as the breakers run, e.g. in `main`.
-/// let upkeep = breaker::clock::start_upkeep(Duration::from_millis(1)).expect("one upkeep");
-/// let breaker = CircuitBreaker::new("search", BreakerConfig::default().with_threshold(1));
-/// breaker.acquire().expect("closed").failure();
-/// assert!(breaker.acquire().is_err()); // rejected on the coarse time
-/// drop(upkeep);
-/// assert!(breaker.acquire().is_err()); // and without it
-/// ```
-pub fn start_upkeep(interval: Duration) -> Result<Upkeep, UpkeepError> {
-    if UPKEEP
-        .running
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return Err(UpkeepError::Running);
-    }
-    let global = global();
-    let margin = duration_to_nanos(interval).saturating_mul(2).max(1);
-    UPKEEP.margin.store(margin, Ordering::Relaxed);
-    let refresh = move || {
-        UPKEEP
-            .bound
-            .store(global.nanos().saturating_add(margin), Ordering::Relaxed)
-    };
-    // Valid from the start, whenever the thread gets to run.
-    refresh();
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::clone(&stop);
-    let spawned = std::thread::Builder::new()
-        .name("breaker-clock".into())
-        .spawn(move || {
-            while !stopped.load(Ordering::Acquire) {
-                refresh();
-                std::thread::park_timeout(interval);
-            }
-        });
-    match spawned {
-        Ok(thread) => Ok(Upkeep {
-            thread: Some(thread),
-            stop,
-            interval,
-        }),
-        Err(error) => {
-            UPKEEP.bound.store(0, Ordering::Relaxed);
-            UPKEEP.running.store(false, Ordering::Release);
-            Err(UpkeepError::Spawn(error))
-        }
-    }
-}
-
-/// A running upkeep thread (see [`start_upkeep`]); dropping it stops the thread (at once:
+/// A running upkeep thread (see [`RealClock::start_upkeep`]); dropping it stops the thread (at once:
 /// it is woken up) and breakers go back to reading the exact clock.
 #[derive(Debug)]
 #[must_use = "dropping the handle stops the upkeep thread"]
@@ -232,7 +232,7 @@ impl Drop for Upkeep {
     }
 }
 
-/// Why [`start_upkeep`] could not start the thread.
+/// Why [`RealClock::start_upkeep`] could not start the thread.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum UpkeepError {
@@ -267,7 +267,7 @@ impl std::error::Error for UpkeepError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use breaker::clock::{Clock, ManualClock};
+/// use breaker::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let handle = clock.clone();
@@ -469,10 +469,10 @@ mod tests {
 
     #[test]
     fn the_upkeep_keeps_a_coarse_time_until_dropped() {
-        let upkeep = start_upkeep(Duration::from_millis(1)).expect("the only upkeep");
+        let upkeep = RealClock::start_upkeep(Duration::from_millis(1)).expect("the only upkeep");
         assert_eq!(upkeep.interval(), Duration::from_millis(1));
         assert!(matches!(
-            start_upkeep(Duration::from_millis(1)),
+            RealClock::start_upkeep(Duration::from_millis(1)),
             Err(UpkeepError::Running)
         ));
         let first = UPKEEP.bound.load(Ordering::Relaxed);
@@ -489,7 +489,8 @@ mod tests {
         assert!(clock.left_until(now + 1_000_000_000).is_some());
         drop(upkeep);
         assert_eq!(UPKEEP.bound.load(Ordering::Relaxed), 0);
-        let again = start_upkeep(Duration::from_secs(1)).expect("stopped, so startable again");
+        let again =
+            RealClock::start_upkeep(Duration::from_secs(1)).expect("stopped, so startable again");
         assert!(format!("{again:?}").contains("Upkeep"));
     }
 

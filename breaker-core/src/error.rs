@@ -6,7 +6,8 @@ use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
-use crate::breaker::{BreakerName, CircuitState};
+use crate::circuit::CircuitState;
+use crate::name::BreakerName;
 
 /// A call rejected by an open circuit breaker: the call did not run.
 ///

@@ -28,26 +28,15 @@
 //! breaker.export_metrics();
 //! ```
 //!
-//! [`BreakerRegistry::export_metrics`]: crate::registry::BreakerRegistry::export_metrics
+//! [`BreakerRegistry::export_metrics`]: crate::BreakerRegistry::export_metrics
 
-use crate::breaker::{CircuitBreaker, CircuitState};
-use crate::events::{Metrics, StateChange};
-use crate::registry::BreakerRegistry;
-
-/// The gauge value of a state: its position in the breaker's table.
-fn state_value(state: CircuitState) -> f64 {
-    f64::from(state as u8)
-}
-
-/// Sets the state gauge of the breaker that changed state.
-pub(crate) fn state_changed(change: &StateChange) {
-    metrics::gauge!("breaker_state", "name" => change.name.to_string()).set(state_value(change.to));
-}
+use crate::breaker::CircuitBreaker;
+use crate::events::{Metrics, state_gauge_value};
 
 /// Publishes `metrics` (one breaker's) to the installed recorder.
-fn publish(metrics: &Metrics) {
+pub(crate) fn publish(metrics: &Metrics) {
     let name = metrics.name.to_string();
-    metrics::gauge!("breaker_state", "name" => name.clone()).set(state_value(metrics.state));
+    metrics::gauge!("breaker_state", "name" => name.clone()).set(state_gauge_value(metrics.state));
     let counters = [
         ("breaker_calls_admitted_total", metrics.admitted),
         ("breaker_calls_rejected_total", metrics.rejected),
@@ -67,15 +56,5 @@ impl CircuitBreaker {
     /// (feature `metrics`; see [`export`](crate::export) for the metric names).
     pub fn export_metrics(&self) {
         publish(&self.metrics());
-    }
-}
-
-impl BreakerRegistry {
-    /// Publishes the state and call counts of every breaker of the registry through the
-    /// `metrics` facade (feature `metrics`).
-    pub fn export_metrics(&self) {
-        for metrics in self.metrics() {
-            publish(&metrics);
-        }
     }
 }

@@ -31,7 +31,7 @@ use crate::error::CircuitOpen;
 ///     }
 /// }
 ///
-/// fn accepts<E: breaker::guard::Rejection>() {}
+/// fn accepts<E: breaker::__private::Rejection>() {}
 /// accepts::<ProviderError>();
 /// ```
 #[diagnostic::on_unimplemented(

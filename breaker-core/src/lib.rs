@@ -1,15 +1,76 @@
 //! Runtime of the [`breaker`](https://docs.rs/breaker) crate.
 //!
-//! Users depend on `breaker`, which re-exports this crate and the macros; this crate holds
-//! everything that runs: the state-machine framework ([`machine`]) and the circuit breaker
-//! built on it.
+//! Users depend on `breaker`, which re-exports this crate's public items and the macros,
+//! and whose root documentation is the tour of the API. This crate holds everything that
+//! runs: the state-machine framework ([`machine`]) and the circuit breaker built on it.
+//!
+//! # Module map
+//!
+//! The modules form layers: a module uses only modules of the layers below its own (and
+//! leaf modules of its own layer that come before it in this list). A test
+//! (`layers::modules_use_only_the_layers_below`) reads the sources and fails on an import
+//! that goes up or sideways, so the map stays true.
+//!
+//! | layer | modules | what they hold |
+//! | --- | --- | --- |
+//! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`] |
+//! | 1: vocabulary | `circuit`, `config`, `error`, `events` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`] and [`Metrics`] with listener delivery |
+//! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
+//! | 3: on top | `registry`, `keyed`, `guard`, `export`, `tower` | [`BreakerRegistry`] (by name, for the macros), [`Registry`] (bounded, by run-time key), the plumbing of generated code, the `metrics` export, the tower layer |
+//!
+//! Nothing below calls up: a breaker emits its [`StateChange`]s to listeners and to the
+//! `tracing` and `metrics` facades without knowing who listens; the registries and the
+//! export read breakers; the macros' generated code reaches the runtime only through the
+//! hidden `__private` module.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Layer 0: leaves.
+mod backoff;
+mod clock;
 pub mod machine;
+mod name;
+mod policy;
+
+// Layer 1: what the breaker is described with.
+mod circuit;
+mod config;
+mod error;
+mod events;
+
+// Layer 2: the breaker.
+mod breaker;
+mod permit;
+
+// Layer 3: what is built on breakers.
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod export;
+mod guard;
+mod keyed;
+mod registry;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
+
+#[cfg(test)]
+mod layers;
 
 pub use breaker_macros::state_machine;
+
+pub use backoff::{Backoff, Jitter};
+pub use breaker::CircuitBreaker;
+pub use circuit::{Circuit, CircuitEvent, CircuitState};
+pub use clock::{Clock, ManualClock, RealClock, Upkeep, UpkeepError};
+pub use config::{BreakerConfig, BreakerSettings, ConfigError};
+pub use error::{BreakerError, CircuitOpen};
+pub use events::{MAX_LISTENER_CHAIN, Metrics, StateChange, WindowCounts};
+pub use keyed::{BreakerRef, Pinned, Registry, RegistryKey, RegistryPermit};
+pub use name::BreakerName;
+pub use permit::{OwnedPermit, Permit, RunFuture};
+pub use policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+pub use registry::BreakerRegistry;
 
 /// What generated code names, by absolute path. Not a public API: it changes without notice.
 #[doc(hidden)]
@@ -35,35 +96,10 @@ pub mod __private {
     pub use crate::backoff::{Backoff, Jitter};
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::{Clock, RealClock};
-    pub use crate::config::{BreakerConfig, ConfigError};
-    pub use crate::guard::{LazyBreaker, method_name, reject};
+    pub use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
+    pub use crate::guard::{LazyBreaker, Rejection, method_name, reject};
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
-    pub use crate::registry::{BreakerSettings, configured, named};
+    pub use crate::registry::{configured, named};
     pub use ::core::borrow::Borrow;
     pub use ::core::iter::{IntoIterator, Iterator};
 }
-
-pub mod backoff;
-pub mod breaker;
-pub mod clock;
-pub mod config;
-pub mod error;
-pub mod events;
-#[cfg(feature = "metrics")]
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-pub mod export;
-pub mod guard;
-pub mod permit;
-pub mod policy;
-pub mod registry;
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub mod tower;
-
-pub use breaker::{BreakerName, Circuit, CircuitBreaker, CircuitEvent, CircuitState};
-pub use clock::{Clock, ManualClock, RealClock};
-pub use config::{BreakerConfig, ConfigError};
-pub use error::{BreakerError, CircuitOpen};
-pub use events::{Metrics, StateChange};
-pub use permit::{OwnedPermit, Permit};
-pub use policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};

@@ -78,7 +78,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::breaker::{CircuitBreaker, CircuitState, Waiter};
+use crate::breaker::{CircuitBreaker, Waiter};
+use crate::circuit::CircuitState;
 use crate::error::{BreakerError, CircuitOpen};
 use crate::permit::OwnedPermit;
 

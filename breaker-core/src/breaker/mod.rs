@@ -32,12 +32,10 @@
 
 mod call;
 mod hot;
-mod name;
 mod probes;
 mod report;
 mod snapshot;
 mod standing;
-mod table;
 mod waiters;
 
 use std::fmt;
@@ -56,18 +54,18 @@ use crate::policy::TripPolicy;
 use hot::{Hot, OpenHint, Summary};
 use probes::Claim;
 
+pub use crate::circuit::{Circuit, CircuitEvent, CircuitState};
+pub use crate::name::BreakerName;
 pub(crate) use hot::tag as hot_tag;
-pub use name::BreakerName;
 pub(crate) use probes::ProbeSlots;
 pub(crate) use snapshot::Snapshot;
 pub(crate) use standing::Standing;
-pub use table::{Circuit, CircuitEvent, CircuitState};
 #[cfg(feature = "tower")]
 pub(crate) use waiters::Waiter;
 use waiters::Waiters;
 
 /// A circuit breaker: it lets calls through while they succeed, rejects them for a cooldown
-/// once its [trip policy](crate::policy) says the remote is failing (by default `threshold`
+/// once its [trip policy](crate::TripPolicy) says the remote is failing (by default `threshold`
 /// consecutive failures), then lets probes through to find out whether the remote has
 /// recovered.
 ///
@@ -228,7 +226,7 @@ impl CircuitBreaker {
     ///
     /// In Closed this is one atomic load and one comparison (and a clock read with a policy
     /// that times calls). In Open it reads the open deadline and the clock (cheap: see
-    /// [`RealClock`], and [`start_upkeep`](crate::clock::start_upkeep) to skip even that);
+    /// [`RealClock`], and [`start_upkeep`](crate::RealClock::start_upkeep) to skip even that);
     /// the first call after the cooldown moves the breaker to HalfOpen and is admitted as its
     /// first probe.
     ///
@@ -492,7 +490,7 @@ impl CircuitBreaker {
     /// Closes the circuit with a fresh generation, from any state: failures counted so far
     /// are forgotten and permits admitted before are stale. Always makes a transition (even
     /// Closed -> Closed), so it returns true; but for a listener's command at the end of a
-    /// chain of them (see [`events`](crate::events)), which is refused.
+    /// chain of them (see [`on_transition`](Self::on_transition)), which is refused.
     pub fn reset(&self) -> bool {
         self.command(CircuitEvent::Reset)
     }
@@ -520,10 +518,59 @@ impl CircuitBreaker {
     }
 
     /// Registers `listener`, called with every later [`StateChange`] on the thread that
-    /// made it (see [`events`](crate::events)). A panicking listener is logged and ignored.
-    /// A transition the listener makes (a command, a call) reaches the listeners after it
-    /// returns; a chain of commands made by listeners in answer to each other is cut after
-    /// [`MAX_LISTENER_CHAIN`](crate::events::MAX_LISTENER_CHAIN) links.
+    /// made it. A panicking listener is logged and ignored.
+    ///
+    /// Every transition is emitted exactly once, by the caller whose compare-and-swap installed
+    /// it:
+    /// - as a `tracing` event with target `breaker`, message "circuit breaker state changed",
+    ///   level WARN when the circuit opens (INFO otherwise) and the fields `name`, `from`, `to`,
+    ///   `event` and `generation`;
+    /// - to every listener registered here, called on the thread that made the transition,
+    ///   after it was installed.
+    ///
+    /// Two transitions made at nearly the same moment on two threads may reach a listener in
+    /// either order; their [`generation`](StateChange::generation)s tell the true order.
+    ///
+    /// # Listeners that make transitions
+    ///
+    /// A listener may command breakers (its own or others: [`reset`](Self::reset),
+    /// [`force_open`](Self::force_open)...) and make calls. A transition made
+    /// while a listener runs is not delivered inside it: its tracing event is emitted at once,
+    /// and its listeners are called on the same thread once the transition being delivered has
+    /// reached all of its own, in the order the transitions were made. So listeners never nest,
+    /// and a command made by a listener has happened when it returns, but its listeners have not
+    /// run yet.
+    ///
+    /// Listeners that answer every transition with a command would go on for ever; a chain of
+    /// such answers is cut after [`MAX_LISTENER_CHAIN`](crate::MAX_LISTENER_CHAIN) links: the
+    /// command that would go further is refused (it returns false) and reported as a tracing
+    /// ERROR event. Calls made by listeners are never refused.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+    ///
+    /// // Whenever `primary` opens, force `fallback` open too.
+    /// let primary = CircuitBreaker::new("primary", BreakerConfig::default().with_threshold(1));
+    /// let fallback = Arc::new(CircuitBreaker::new("fallback", BreakerConfig::default()));
+    /// let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    /// let (follower, sink) = (Arc::clone(&fallback), Arc::clone(&seen));
+    /// primary.on_transition(move |change| {
+    ///     if change.to == CircuitState::Open {
+    ///         assert!(follower.force_open()); // made now...
+    ///     }
+    ///     sink.lock().unwrap().push(format!("{} {}", change.name, change.to));
+    /// });
+    /// let sink = Arc::clone(&seen);
+    /// fallback.on_transition(move |change| {
+    ///     sink.lock().unwrap().push(format!("{} {}", change.name, change.to));
+    /// });
+    ///
+    /// primary.acquire().unwrap().failure();
+    /// // ...delivered after the listener that made it returned.
+    /// assert_eq!(*seen.lock().unwrap(), ["primary Open", "fallback ForcedOpen"]);
+    /// assert_eq!(fallback.state(), CircuitState::ForcedOpen);
+    /// ```
     pub fn on_transition(&self, listener: impl Fn(&StateChange) + Send + Sync + 'static) {
         self.listeners.add(Arc::new(listener));
     }

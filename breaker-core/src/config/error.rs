@@ -5,7 +5,7 @@ use std::fmt;
 
 /// An invalid [`BreakerConfig`](super::BreakerConfig): which field, the value it had (as a
 /// file writes it: strings and durations quoted), and what is wrong with it; and, for
-/// settings keyed by breaker ([`BreakerSettings`](crate::registry::BreakerSettings)), under
+/// settings keyed by breaker ([`BreakerSettings`](crate::BreakerSettings)), under
 /// which key.
 ///
 /// ```

@@ -12,10 +12,12 @@ use serde::Serialize;
 
 use crate::backoff::{Backoff, Jitter};
 use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+pub use by_key::BreakerSettings;
 pub use error::ConfigError;
 use raw::RawConfig;
 pub(crate) use read::ConfigVisitor;
 
+mod by_key;
 mod checks;
 mod error;
 mod raw;

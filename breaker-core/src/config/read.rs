@@ -93,7 +93,7 @@ impl<'de> Deserialize<'de> for BreakerConfig {
 }
 
 /// Reads one breaker's settings; `key`, the key they are under in
-/// [`BreakerSettings`](crate::registry::BreakerSettings), goes into every error.
+/// [`BreakerSettings`](crate::BreakerSettings), goes into every error.
 pub(crate) struct ConfigVisitor<'k> {
     pub(crate) key: Option<&'k str>,
 }

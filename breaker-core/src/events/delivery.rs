@@ -16,7 +16,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::{Listener, StateChange};
-use crate::breaker::{BreakerName, CircuitEvent};
+use crate::circuit::CircuitEvent;
+use crate::name::BreakerName;
 
 /// The longest chain of transitions made by listeners' commands in answer to each other:
 /// a listener told of a transition made outside any listener may command a breaker, the
@@ -26,7 +27,7 @@ use crate::breaker::{BreakerName, CircuitEvent};
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use breaker::events::MAX_LISTENER_CHAIN;
+/// use breaker::MAX_LISTENER_CHAIN;
 /// use breaker::{BreakerConfig, CircuitBreaker};
 ///
 /// // A listener that answers every transition with a reset: it stops.

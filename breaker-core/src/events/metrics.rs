@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
 
-use crate::breaker::{BreakerName, CircuitState};
+use crate::circuit::CircuitState;
+use crate::name::BreakerName;
 
 /// A point-in-time view of a breaker: its state and what it has counted since it was built.
 ///

@@ -1,61 +1,12 @@
-//! What a breaker tells the world: a [`StateChange`] for every transition, and
-//! [`Metrics`] on demand.
-//!
-//! Every transition is emitted exactly once, by the caller whose compare-and-swap installed
-//! it:
-//! - as a `tracing` event with target `breaker`, message "circuit breaker state changed",
-//!   level WARN when the circuit opens (INFO otherwise) and the fields `name`, `from`, `to`,
-//!   `event` and `generation`;
-//! - to every listener registered with
-//!   [`CircuitBreaker::on_transition`](crate::CircuitBreaker::on_transition), called on the
-//!   thread that made the transition, after it was installed.
-//!
-//! Two transitions made at nearly the same moment on two threads may reach a listener in
-//! either order; their [`generation`](StateChange::generation)s tell the true order.
-//!
-//! # Listeners that make transitions
-//!
-//! A listener may command breakers (its own or others: [`reset`](crate::CircuitBreaker::reset),
-//! [`force_open`](crate::CircuitBreaker::force_open)...) and make calls. A transition made
-//! while a listener runs is not delivered inside it: its tracing event is emitted at once,
-//! and its listeners are called on the same thread once the transition being delivered has
-//! reached all of its own, in the order the transitions were made. So listeners never nest,
-//! and a command made by a listener has happened when it returns, but its listeners have not
-//! run yet.
-//!
-//! Listeners that answer every transition with a command would go on for ever; a chain of
-//! such answers is cut after [`MAX_LISTENER_CHAIN`] links: the command that would go
-//! further is refused (it returns false) and reported as a tracing ERROR event. Calls made
-//! by listeners are never refused.
-//!
-//! ```
-//! use std::sync::{Arc, Mutex};
-//! use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
-//!
-//! // Whenever `primary` opens, force `fallback` open too.
-//! let primary = CircuitBreaker::new("primary", BreakerConfig::default().with_threshold(1));
-//! let fallback = Arc::new(CircuitBreaker::new("fallback", BreakerConfig::default()));
-//! let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-//! let (follower, sink) = (Arc::clone(&fallback), Arc::clone(&seen));
-//! primary.on_transition(move |change| {
-//!     if change.to == CircuitState::Open {
-//!         assert!(follower.force_open()); // made now...
-//!     }
-//!     sink.lock().unwrap().push(format!("{} {}", change.name, change.to));
-//! });
-//! let sink = Arc::clone(&seen);
-//! fallback.on_transition(move |change| {
-//!     sink.lock().unwrap().push(format!("{} {}", change.name, change.to));
-//! });
-//!
-//! primary.acquire().unwrap().failure();
-//! // ...delivered after the listener that made it returned.
-//! assert_eq!(*seen.lock().unwrap(), ["primary Open", "fallback ForcedOpen"]);
-//! assert_eq!(fallback.state(), CircuitState::ForcedOpen);
-//! ```
+//! What a breaker tells the world: a [`StateChange`] for every transition (to `tracing`,
+//! to the `metrics` gauge with feature `metrics`, and to the listeners registered with
+//! [`CircuitBreaker::on_transition`](crate::CircuitBreaker::on_transition), whose docs say
+//! how listeners are called), and [`Metrics`] on demand.
 
 mod counters;
 mod delivery;
+#[cfg(feature = "metrics")]
+mod gauge;
 mod metrics;
 
 use std::sync::Arc;
@@ -64,11 +15,14 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use serde::{Serialize, Serializer};
 
-use crate::breaker::{BreakerName, CircuitEvent, CircuitState};
+use crate::circuit::{CircuitEvent, CircuitState};
+use crate::name::BreakerName;
 
 pub(crate) use counters::CallCounters;
 pub use delivery::MAX_LISTENER_CHAIN;
 pub(crate) use delivery::command_allowed;
+#[cfg(feature = "metrics")]
+pub(crate) use gauge::state_gauge_value;
 pub(crate) use metrics::unix_millis_ago;
 pub use metrics::{Metrics, WindowCounts};
 
@@ -160,7 +114,7 @@ impl Listeners {
     pub(crate) fn emit(&self, change: &StateChange) {
         trace(change);
         #[cfg(feature = "metrics")]
-        crate::export::state_changed(change);
+        gauge::state_changed(change);
         let list = self.list.load_full();
         if !list.is_empty() {
             delivery::deliver(list, change);

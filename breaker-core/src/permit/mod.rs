@@ -8,7 +8,8 @@ mod run;
 
 use std::fmt;
 
-use crate::breaker::{CircuitBreaker, CircuitState};
+use crate::breaker::CircuitBreaker;
+use crate::circuit::CircuitState;
 
 pub use owned::OwnedPermit;
 pub use run::RunFuture;

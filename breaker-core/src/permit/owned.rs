@@ -5,7 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{Permit, REPORTED, RunFuture, run};
-use crate::breaker::{CircuitBreaker, CircuitState};
+use crate::breaker::CircuitBreaker;
+use crate::circuit::CircuitState;
 use crate::error::CircuitOpen;
 
 /// A [`Permit`] that holds its breaker by `Arc`, from [`CircuitBreaker::acquire_owned`]: it

@@ -1,28 +1,4 @@
-//! When a Closed circuit opens: [`TripPolicy`].
-//!
-//! The default, as in the reference designs, is a number of consecutive failures
-//! (`threshold`). That trips late under a steady error rate (one success in four resets the
-//! count) and never on calls that succeed too slowly, so a breaker can instead trip on
-//! rates over a sliding window ([`FailureRate`]): the failure rate, the slow-call rate, or
-//! either, once the window holds `minimum_calls` calls.
-//!
-//! ```
-//! use std::time::Duration;
-//! use breaker::policy::{FailureRate, SlowCalls, TripPolicy, Window};
-//! use breaker::{BreakerConfig, CircuitBreaker, CircuitState, ManualClock};
-//!
-//! // Trip when half of the last 10 calls failed, once 5 calls have been made.
-//! let policy = FailureRate::new(Window::Count { size: 10 }, 50).with_minimum_calls(5);
-//! let config = BreakerConfig::default().with_policy(TripPolicy::FailureRate(policy));
-//! let breaker = CircuitBreaker::with_clock("search", config, ManualClock::new());
-//!
-//! for call in 1..=6 {
-//!     let permit = breaker.acquire().unwrap();
-//!     permit.report(call % 2 == 1); // S F S F S F
-//!     let expected = if call < 6 { CircuitState::Closed } else { CircuitState::Open };
-//!     assert_eq!(breaker.state(), expected, "after call {call}");
-//! }
-//! ```
+//! When a Closed circuit opens: [`TripPolicy`] and the windows of the rate policy.
 
 mod count;
 mod time;
@@ -35,6 +11,30 @@ pub(crate) use count::CountWindow;
 pub(crate) use time::TimeWindow;
 
 /// When a Closed circuit opens.
+///
+/// The default is a number of consecutive failures
+/// (`threshold`). That trips late under a steady error rate (one success in four resets the
+/// count) and never on calls that succeed too slowly, so a breaker can instead trip on
+/// rates over a sliding window ([`FailureRate`]): the failure rate, the slow-call rate, or
+/// either, once the window holds `minimum_calls` calls.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::{FailureRate, SlowCalls, TripPolicy, Window};
+/// use breaker::{BreakerConfig, CircuitBreaker, CircuitState, ManualClock};
+///
+/// // Trip when half of the last 10 calls failed, once 5 calls have been made.
+/// let policy = FailureRate::new(Window::Count { size: 10 }, 50).with_minimum_calls(5);
+/// let config = BreakerConfig::default().with_policy(TripPolicy::FailureRate(policy));
+/// let breaker = CircuitBreaker::with_clock("search", config, ManualClock::new());
+///
+/// for call in 1..=6 {
+///     let permit = breaker.acquire().unwrap();
+///     permit.report(call % 2 == 1); // S F S F S F
+///     let expected = if call < 6 { CircuitState::Closed } else { CircuitState::Open };
+///     assert_eq!(breaker.state(), expected, "after call {call}");
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TripPolicy {
     /// After `threshold` consecutive failures (see

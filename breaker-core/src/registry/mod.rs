@@ -13,132 +13,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
-
-use crate::breaker::{BreakerName, CircuitBreaker};
-use crate::config::{BreakerConfig, ConfigError, ConfigVisitor};
+use crate::breaker::CircuitBreaker;
+use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
 use crate::events::Metrics;
-
-mod keyed;
-pub use keyed::{BreakerRef, Pinned, Registry, RegistryKey, RegistryPermit, SendBreakerRef};
-
-/// Breaker settings by key, as read from a configuration file.
-///
-/// ```
-/// use std::time::Duration;
-/// use breaker::registry::BreakerSettings;
-///
-/// let settings: BreakerSettings = toml::from_str(r#"
-///     [openai]
-///     threshold = 3
-///     cooldown = "10s"
-///
-///     [anthropic]
-///     cooldown = "1m"
-/// "#).unwrap();
-/// assert_eq!(settings.get("openai").unwrap().threshold, 3);
-/// assert_eq!(settings.get("anthropic").unwrap().cooldown, Duration::from_secs(60));
-///
-/// // A bad value names its key, its field and the value.
-/// let err = toml::from_str::<BreakerSettings>("[openai]\nthreshold = -1").unwrap_err();
-/// assert!(err.to_string().contains("under `openai`: `threshold` = -1"), "{err}");
-/// ```
-// Deserialize: below, with each key in the errors of its settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct BreakerSettings {
-    by_key: HashMap<String, BreakerConfig>,
-}
-
-impl BreakerSettings {
-    /// No settings.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The settings under `key`.
-    pub fn get(&self, key: &str) -> Option<&BreakerConfig> {
-        self.by_key.get(key)
-    }
-
-    /// The settings under `key`, or `default` if there are none.
-    pub fn get_or(&self, key: &str, default: BreakerConfig) -> BreakerConfig {
-        self.by_key.get(key).cloned().unwrap_or(default)
-    }
-
-    /// Sets the settings under `key`.
-    pub fn insert(&mut self, key: impl Into<String>, config: BreakerConfig) {
-        self.by_key.insert(key.into(), config);
-    }
-
-    /// Every key and its settings.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &BreakerConfig)> {
-        self.by_key.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    /// Checks every config (see [`BreakerConfig::validate`]): the error of the first invalid
-    /// one in key order, naming its key. Settings read with serde were checked as they were
-    /// read; settings built in code are checked by whatever installs them.
-    ///
-    /// ```
-    /// use breaker::registry::BreakerSettings;
-    /// use breaker::BreakerConfig;
-    ///
-    /// let mut settings = BreakerSettings::new();
-    /// settings.insert("openai", BreakerConfig::default().with_half_open_max(0));
-    /// let err = settings.validate().unwrap_err();
-    /// assert_eq!((err.key(), err.field()), (Some("openai"), "half_open_max"));
-    /// ```
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut keys: Vec<&String> = self.by_key.keys().collect();
-        keys.sort();
-        for key in keys {
-            self.by_key[key].validate().map_err(|e| e.under(key))?;
-        }
-        Ok(())
-    }
-}
-
-impl<'de> Deserialize<'de> for BreakerSettings {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(SettingsVisitor)
-    }
-}
-
-struct SettingsVisitor;
-
-impl<'de> Visitor<'de> for SettingsVisitor {
-    type Value = BreakerSettings;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("breaker settings by key, a table of tables")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BreakerSettings, A::Error> {
-        let mut settings = BreakerSettings::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let config = map.next_value_seed(Keyed(&key))?;
-            if settings.by_key.insert(key.clone(), config).is_some() {
-                return Err(serde::de::Error::custom(format!(
-                    "breaker settings: `{key}` is given twice"
-                )));
-            }
-        }
-        Ok(settings)
-    }
-}
-
-/// The settings under one key.
-struct Keyed<'k>(&'k str);
-
-impl<'de> DeserializeSeed<'de> for Keyed<'_> {
-    type Value = BreakerConfig;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<BreakerConfig, D::Error> {
-        deserializer.deserialize_map(ConfigVisitor { key: Some(self.0) })
-    }
-}
+use crate::name::BreakerName;
 
 /// The breakers of a process by name, and the settings loaded for them.
 ///
@@ -146,10 +24,9 @@ impl<'de> DeserializeSeed<'de> for Keyed<'_> {
 /// lock here costs nothing per call.
 ///
 /// ```
-/// use breaker::registry;
-/// use breaker::{BreakerConfig, CircuitBreaker};
+/// use breaker::{BreakerConfig, BreakerRegistry, CircuitBreaker};
 ///
-/// let registry = registry::BreakerRegistry::new();
+/// let registry = BreakerRegistry::new();
 /// let a = registry.get_or_create("search", BreakerConfig::default(), None);
 /// let b = registry.get_or_create("search", BreakerConfig::default(), None);
 /// assert!(std::sync::Arc::ptr_eq(&a, &b), "one breaker per name");
@@ -237,7 +114,7 @@ impl BreakerRegistry {
     /// panic is refused here, once, rather than in the request path).
     ///
     /// ```
-    /// use breaker::registry::{BreakerRegistry, BreakerSettings};
+    /// use breaker::{BreakerRegistry, BreakerSettings};
     /// use breaker::BreakerConfig;
     ///
     /// let registry = BreakerRegistry::new();
@@ -257,8 +134,8 @@ impl BreakerRegistry {
     pub fn load(&self, settings: BreakerSettings) -> Result<(), ConfigError> {
         settings.validate()?;
         let mut current = write(&self.settings);
-        for (key, config) in settings.by_key {
-            current.by_key.insert(key, config);
+        for (key, config) in settings {
+            current.insert(key, config);
         }
         Ok(())
     }
@@ -277,10 +154,19 @@ impl std::fmt::Debug for BreakerRegistry {
     }
 }
 
-/// The process-wide registry, which `#[circuit_breaker]` functions use.
-pub fn global() -> &'static BreakerRegistry {
-    static GLOBAL: OnceLock<BreakerRegistry> = OnceLock::new();
-    GLOBAL.get_or_init(BreakerRegistry::new)
+impl BreakerRegistry {
+    /// The process-wide registry, which `#[circuit_breaker]` functions and
+    /// `#[derive(CircuitBreakers)]` enums use.
+    ///
+    /// ```
+    /// use breaker::BreakerRegistry;
+    ///
+    /// assert!(std::ptr::eq(BreakerRegistry::global(), BreakerRegistry::global()));
+    /// ```
+    pub fn global() -> &'static BreakerRegistry {
+        static GLOBAL: OnceLock<BreakerRegistry> = OnceLock::new();
+        GLOBAL.get_or_init(BreakerRegistry::new)
+    }
 }
 
 /// The breaker of a guarded function, from the process-wide registry.
@@ -290,14 +176,14 @@ pub fn named(
     config: BreakerConfig,
     settings_key: Option<&str>,
 ) -> Arc<CircuitBreaker> {
-    global().get_or_create(name, config, settings_key)
+    BreakerRegistry::global().get_or_create(name, config, settings_key)
 }
 
 /// `config` unless settings were loaded under `settings_key` in the process-wide registry.
 #[doc(hidden)]
 pub fn configured(settings_key: Option<&str>, config: BreakerConfig) -> BreakerConfig {
     settings_key
-        .and_then(|key| global().settings(key))
+        .and_then(|key| BreakerRegistry::global().settings(key))
         .unwrap_or(config)
 }
 
@@ -310,6 +196,19 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(feature = "metrics")]
+impl BreakerRegistry {
+    /// Publishes the state and call counts of every breaker of the registry through the
+    /// `metrics` facade (feature `metrics`; see [`export`](crate::export) for the metric
+    /// names).
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn export_metrics(&self) {
+        for metrics in self.metrics() {
+            crate::export::publish(&metrics);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -366,7 +265,7 @@ mod tests {
     fn a_keyed_registry_refuses_invalid_settings_built_in_code() {
         let mut settings = BreakerSettings::new();
         settings.insert("tenant-1", BreakerConfig::default().with_threshold(0));
-        let registry = Registry::<String>::new(10, BreakerConfig::default());
+        let registry = crate::Registry::<String>::new(10, BreakerConfig::default());
         let err = registry.try_with_settings(settings).err().unwrap();
         assert_eq!(
             (err.key(), err.field(), err.value()),

@@ -1,6 +1,6 @@
 //! Final states end the machine; `_` rows apply to every non-final state that has no
 //! unguarded row of its own for the event.
-use breaker::StateMachine;
+use breaker::machine::StateMachine;
 use breaker::state_machine;
 
 state_machine! {

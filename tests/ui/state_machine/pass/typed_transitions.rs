@@ -1,6 +1,6 @@
 //! The typed API: states are types and only the table's transitions compile.
 use breaker::machine::{Edge, StateType};
-use breaker::Typed;
+use breaker::machine::Typed;
 use breaker::state_machine;
 
 state_machine! {

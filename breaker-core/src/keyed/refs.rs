@@ -9,7 +9,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::{MapGuard, Registry, RegistryKey};
-use crate::breaker::{CircuitBreaker, CircuitState};
+use crate::breaker::CircuitBreaker;
+use crate::circuit::CircuitState;
 use crate::error::CircuitOpen;
 use crate::permit::{OwnedPermit, RunFuture};
 

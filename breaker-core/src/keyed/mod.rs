@@ -74,10 +74,9 @@ use std::time::Duration;
 
 use papaya::{Guard, LocalGuard};
 
-use super::BreakerSettings;
 use crate::breaker::CircuitBreaker;
 use crate::clock::Clock;
-use crate::config::{BreakerConfig, ConfigError};
+use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
 use crate::error::CircuitOpen;
 use crate::events::Metrics;
 use evict::Evictor;
@@ -125,7 +124,7 @@ struct Tick(AtomicU64);
 ///
 /// ```
 /// use std::sync::Arc;
-/// use breaker::registry::Registry;
+/// use breaker::Registry;
 /// use breaker::{BreakerConfig, CircuitState};
 ///
 /// let models: Registry<Arc<str>> = Registry::new(1_000, BreakerConfig::default());
@@ -179,7 +178,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use breaker::registry::Registry;
+    /// use breaker::Registry;
     /// use breaker::{BreakerConfig, CircuitState, ManualClock};
     ///
     /// let clock = ManualClock::new();
@@ -232,7 +231,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::registry::{BreakerSettings, Registry};
+    /// use breaker::{BreakerSettings, Registry};
     /// use breaker::BreakerConfig;
     ///
     /// let settings: BreakerSettings = toml::from_str(r#"
@@ -302,7 +301,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::registry::Registry;
+    /// use breaker::Registry;
     /// use breaker::BreakerConfig;
     ///
     /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
@@ -327,7 +326,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::registry::Registry;
+    /// use breaker::Registry;
     /// use breaker::BreakerConfig;
     ///
     /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
@@ -362,7 +361,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::registry::Registry;
+    /// use breaker::Registry;
     /// use breaker::BreakerConfig;
     ///
     /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
@@ -396,7 +395,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::registry::Registry;
+    /// use breaker::Registry;
     /// use breaker::BreakerConfig;
     ///
     /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
@@ -435,7 +434,7 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::registry::Registry;
+    /// use breaker::Registry;
     /// use breaker::BreakerConfig;
     ///
     /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
