@@ -1,5 +1,5 @@
 //! A call in Closed (admitted, then reported a success) on one breaker, from 1 thread and
-//! from 2 threads at once: ours against the seed-shaped baselines and the peer crates.
+//! from 2 threads at once: ours against the baselines (`baselines/`: the shapes of the breakers this library replaces) and the peer crates.
 //!
 //! Targets: ours at most 1.0x the atomics baseline and at most 0.4x failsafe.
 //! Also measured: the same call under the failure-rate policies, which record every report

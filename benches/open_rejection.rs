@@ -1,5 +1,5 @@
 //! A call rejected in Open (the cooldown not over), on one thread: ours against the
-//! seed-shaped baselines and the peer crates. Every competitor is opened by 5 failures
+//! baselines in the shapes of the breakers this library replaces (`baselines/`) and the peer crates. Every competitor is opened by 5 failures
 //! before the group, with a cooldown of a day so that it stays open while the group runs.
 //!
 //! Target: ours at most 0.3x failsafe (no system-clock read per rejected call).

@@ -2,7 +2,7 @@
 //! (state, consecutive failures, time of the last failure in milliseconds since the Unix
 //! epoch) and a flag for the single half-open probe.
 //!
-//! What it costs per call, as the seed does:
+//! What it costs per call, as that breaker does:
 //! - Closed, admitted: one load of the state word;
 //! - a success: three stores (failures = 0, state = Closed, probe flag = false), every call,
 //!   to the cache line all callers share;
@@ -11,7 +11,7 @@
 //!
 //! Its known weaknesses (a lost probe wedges it in HalfOpen, two callers racing the
 //! Open -> HalfOpen moment can both be admitted, a late report counts against the next state)
-//! are kept: this is what is measured against, not a fixed version. The seed's metrics gauge
+//! are kept: this is what is measured against, not a fixed version. That breaker's metrics gauge
 //! and `tracing` warning are left out (they are not the breaker's own cost).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -21,7 +21,7 @@ const CLOSED: u32 = 0;
 const OPEN: u32 = 1;
 const HALF_OPEN: u32 = 2;
 
-/// Three atomics and a probe flag; defaults 5 failures / 30 s like the seed.
+/// Three atomics and a probe flag; defaults 5 failures / 30 s like the original.
 pub struct AtomicsBreaker {
     state: AtomicU32,
     failures: AtomicU32,

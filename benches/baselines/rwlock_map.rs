@@ -1,7 +1,7 @@
 //! Baseline in the shape of awaken-runtime 0.4.0's breakers: the breakers of every model in
 //! one `parking_lot::RwLock<HashMap<String, ModelState>>`, looked up by the model's name.
 //!
-//! What it costs per call, as the seed does:
+//! What it costs per call, as those breakers do:
 //! - a check: the write lock, the name hashed and copied into a new `String` (the map's
 //!   `entry` API takes the key by value, so every check allocates, even for a model already
 //!   in the map);
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
-/// The seed's configuration.
+/// The original's configuration.
 #[derive(Debug, Clone)]
 pub struct MapConfig {
     /// Consecutive failures that open a model's circuit.

@@ -38,10 +38,10 @@ pub fn empty_call<T>(subject: &T) {
 
 /// Pins the calling thread to CPU `cpu` (Linux; elsewhere, or if refused, it stays free).
 ///
-/// On this project's 2-vCPU machine an unpinned bench process moves between the CPUs, and
-/// the same binary measured the same call at 3.4 ns in one process and 5.0 ns in the next;
-/// pinned, six processes in a row gave 3.4-3.5 ns. Each bench file pins its main thread
-/// to CPU 0 before measuring, and [`on_two_threads`] pins its threads to CPUs 0 and 1.
+/// On a machine with few CPUs an unpinned bench process moves between them, and the same
+/// binary measures the same call differently from one process to the next; pinned, the
+/// processes agree. Each bench file pins its main thread to
+/// CPU 0 before measuring, and [`on_two_threads`] pins its threads to CPUs 0 and 1.
 pub fn pin_to_cpu(cpu: usize) {
     set_cpus(&[cpu]);
 }

@@ -11,7 +11,7 @@
 //!   a breaker uses it instead of sleeping.
 //! - [`RealClock::start_upkeep`]: opt in to a background thread that keeps a coarse time in one atomic
 //!   word. While it runs, a [`RealClock`] breaker rejects a call in Open without reading the
-//!   TSC (about 10 ns on some CPUs, most of a rejection) as long as the deadline is
+//!   TSC (on some CPUs most of a rejection's cost) as long as the deadline is
 //!   comfortably ahead, and reads it exactly near the deadline, so the first call at or after
 //!   the deadline still becomes the probe.
 
