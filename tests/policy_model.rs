@@ -110,6 +110,7 @@ impl Model {
                         self.open(now);
                     }
                 }
+                other => panic!("the model knows no trip policy {other:?}"),
             },
             CircuitState::HalfOpen => {
                 if failed || slow {
@@ -139,6 +140,7 @@ impl Model {
                 self.window
                     .retain(|record| record.at.as_nanos() / bucket >= oldest);
             }
+            other => panic!("the model knows no window {other:?}"),
         }
         let calls = self.window.len() as u64;
         let failures = self.window.iter().filter(|r| r.failed).count() as u64;

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(Backoff::Fixed.open_for(base, 9), base);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub enum Backoff {
     /// The cooldown every time (the default).
     #[default]
@@ -114,6 +115,7 @@ impl Hash for Backoff {
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Jitter {
     /// The duration as it is (the default).
     #[default]

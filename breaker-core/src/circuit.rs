@@ -19,7 +19,7 @@ state_machine! {
     ///
     /// A [`CircuitBreaker`](crate::CircuitBreaker) computes every next state with
     /// `Circuit::next(from, &event, &mut ())` and installs it with a compare-and-swap.
-    #[state_machine(crate = crate, typed = false)]
+    #[state_machine(crate = crate, typed = false, non_exhaustive)]
     pub Circuit {
         states: [
             /// Calls go through; consecutive failures are counted.

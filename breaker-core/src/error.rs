@@ -138,6 +138,10 @@ impl Error for CircuitOpen {}
 /// assert!(err.is_open()); // the breaker tripped on the first failure
 /// assert!(err.open().unwrap().to_string().contains("circuit breaker `llama`"));
 /// ```
+///
+/// Exhaustive on purpose: a call either did not run or ran, so a `match` on the two is
+/// complete; why a call did not run (and what may be added to that) is for
+/// [`CircuitOpen`] to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BreakerError<E> {
     /// The breaker rejected the call: it did not run.

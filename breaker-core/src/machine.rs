@@ -105,6 +105,7 @@ pub struct Transition<S: 'static, E: 'static> {
 
 /// Why an event was refused: the table has no row for it, or no row's guard held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Refusal {
     /// The table declares no transition from this state on this event.
     Undeclared,

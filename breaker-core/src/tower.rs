@@ -85,6 +85,7 @@ use crate::permit::OwnedPermit;
 
 /// What a call's outcome says about the remote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The remote did its job.
     Success,
@@ -165,6 +166,7 @@ impl<T, E, V: Into<Verdict>, F: Fn(&Result<T, E>) -> V> Classify<T, E> for Class
 /// How a [`CircuitBreakerService`]'s `poll_ready` answers while the breaker would reject a
 /// call (see [the module documentation](self#readiness)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Readiness {
     /// Ready at once; the call fails fast with [`BreakerError::Open`], without polling or
     /// calling the inner service. The default.

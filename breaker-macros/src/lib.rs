@@ -64,7 +64,9 @@ use proc_macro::TokenStream;
 /// `#[state_machine(crate = path)]` names the `breaker` crate when it is re-exported under
 /// another name; `#[state_machine(module = name)]` renames the module of typed states;
 /// `#[state_machine(typed = false)]` leaves the typed API out (for a machine driven only by
-/// value, such as the circuit breaker's own).
+/// value, such as the circuit breaker's own); `#[state_machine(non_exhaustive)]` makes the
+/// state and event enums `#[non_exhaustive]`, for a table that a library publishes and may
+/// grow (the circuit breaker's own is).
 ///
 /// Rows are tried in the order written (`_` rows after the others): the first whose guard
 /// holds runs its actions and gives the next state.

@@ -36,6 +36,7 @@ pub(crate) use time::TimeWindow;
 /// }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum TripPolicy {
     /// After `threshold` consecutive failures (see
     /// [`BreakerConfig::threshold`](crate::BreakerConfig::threshold)); a success resets the
@@ -118,6 +119,7 @@ impl FailureRate {
 
 /// The calls a [`FailureRate`] is computed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Window {
     /// The last `size` calls (1 to 100,000).
     Count {
@@ -191,6 +193,7 @@ impl SlowCalls {
 /// The error is returned to the caller either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum IgnoredErrors {
     /// Neither a success nor a failure (the default): not counted towards any trip, and a
     /// probe's slot is freed for another probe.

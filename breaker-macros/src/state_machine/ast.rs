@@ -400,6 +400,9 @@ pub struct Options {
     pub module: Option<Ident>,
     /// `typed = false`: no typed states and events (`<module>::state`, `<module>::event`).
     pub typed: Option<syn::LitBool>,
+    /// `non_exhaustive`: the state and event enums are `#[non_exhaustive]`, so that a table
+    /// published by a library can gain states and events without breaking its users.
+    pub non_exhaustive: Option<Span>,
 }
 
 impl Options {
@@ -410,6 +413,7 @@ impl Options {
             krate: None,
             module: None,
             typed: None,
+            non_exhaustive: None,
         };
         attrs.retain(|attr| {
             if attr.path().is_ident("doc") {
@@ -418,7 +422,7 @@ impl Options {
             if !attr.path().is_ident("state_machine") {
                 errors.push(syn::Error::new_spanned(
                     attr,
-                    "a state machine takes doc comments and `#[state_machine(crate = ..., module = ..., typed = ...)]`",
+                    "a state machine takes doc comments and `#[state_machine(crate = ..., module = ..., typed = ..., non_exhaustive)]`",
                 ));
                 return false;
             }
@@ -442,10 +446,16 @@ impl Options {
                     }
                     options.typed = Some(meta.value()?.parse()?);
                     Ok(())
+                } else if meta.path.is_ident("non_exhaustive") {
+                    if options.non_exhaustive.is_some() {
+                        return Err(meta.error("duplicate `non_exhaustive` option"));
+                    }
+                    options.non_exhaustive = Some(meta.path.span());
+                    Ok(())
                 } else {
                     let name = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
-                    let hint = crate::suggest::did_you_mean(&name, ["crate", "module", "typed"]);
-                    Err(meta.error(format!("unknown option `{name}`{hint}: expected `crate = path`, `module = name` or `typed = false`")))
+                    let hint = crate::suggest::did_you_mean(&name, ["crate", "module", "typed", "non_exhaustive"]);
+                    Err(meta.error(format!("unknown option `{name}`{hint}: expected `crate = path`, `module = name`, `typed = false` or `non_exhaustive`")))
                 }
             });
             if let Err(err) = result {

@@ -23,6 +23,8 @@ pub struct Table {
     pub module: Ident,
     /// Whether to generate the typed API.
     pub typed: bool,
+    /// Whether the state and event enums are `#[non_exhaustive]`.
+    pub non_exhaustive: bool,
     pub states: Vec<Named>,
     pub events: Vec<Named>,
     pub initial: usize,
@@ -274,6 +276,7 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
             .krate
             .unwrap_or_else(|| syn::parse_quote!(::breaker)),
         typed: options.typed.is_none_or(|typed| typed.value),
+        non_exhaustive: options.non_exhaustive.is_some(),
         name: input.name,
         states: states_vec,
         events: events_vec,

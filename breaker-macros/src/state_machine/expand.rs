@@ -90,9 +90,11 @@ fn state_enum(n: &Names<'_>) -> TokenStream {
     } = n;
     let vis = &table.vis;
     let doc = doc_attrs(&format!("The states of [`{machine}`]."));
+    let non_exhaustive = table.non_exhaustive.then(|| quote!(#[non_exhaustive]));
     let variants = table.states.iter().map(|s| variant(s, "State", machine));
     let mut out = quote! {
         #doc
+        #non_exhaustive
         #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
         #vis enum #state {
             #(#variants,)*
@@ -118,6 +120,7 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
     } = n;
     let vis = &table.vis;
     let doc = doc_attrs(&format!("The events of [`{machine}`]."));
+    let non_exhaustive = table.non_exhaustive.then(|| quote!(#[non_exhaustive]));
     let variants = table.events.iter().map(|e| {
         let fields = &e.fields;
         let head = variant(e, "Event", machine);
@@ -128,12 +131,14 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
         let kinds = table.events.iter().map(|e| variant(e, "Event", machine));
         quote! {
             #doc
+            #non_exhaustive
             #[derive(#p::Debug)]
             #vis enum #event {
                 #(#variants,)*
             }
 
             #kind_doc
+            #non_exhaustive
             #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
             #vis enum #kind {
                 #(#kinds,)*
@@ -142,6 +147,7 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
     } else {
         quote! {
             #doc
+            #non_exhaustive
             #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
             #vis enum #event {
                 #(#variants,)*

@@ -92,3 +92,15 @@ fn typed_false_leaves_out_the_typed_api() {
     assert!(!out.contains("fn typed"), "{out}");
     assert!(out.contains("fn machine"), "{out}");
 }
+
+#[test]
+fn a_published_table_that_may_grow() {
+    insta::assert_snapshot!(expand_pretty(quote! {
+        #[state_machine(typed = false, non_exhaustive)]
+        pub Valve {
+            initial: Shut,
+            Shut + Open => Flowing,
+            Flowing + Shut => Shut,
+        }
+    }));
+}
