@@ -1,5 +1,9 @@
 //! The hot paths do not allocate: a call in Closed (acquire + success) and a call rejected
 //! while Open, counted by a global allocator that tallies this thread's allocations.
+//!
+//! A test binary of its own, so that the count sees the breaker alone: no other test can
+//! install a global `tracing` subscriber or `metrics` recorder whose handling of the
+//! breaker's events would allocate on this thread.
 
 use std::time::Duration;
 

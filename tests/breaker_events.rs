@@ -1,4 +1,8 @@
 //! Transition events (listeners and `tracing`, target `breaker`) and the metrics snapshot.
+//!
+//! A test binary of its own: it installs the process-wide `tracing` subscriber, and a
+//! breaker of another test registering a call site while the subscriber is being installed
+//! could leave that call site's cached interest at "never", losing the events checked here.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

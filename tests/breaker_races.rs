@@ -13,6 +13,9 @@
 //! moment: 100,000 with 2 threads and 60,000 with 8 (40,000 with one probe slot, 20,000 with
 //! three); at a lost probe's timeout: 50,000 with 2 threads and 20,000 with 8;
 //! `probe_race_long` (ignored) runs 1.6 million.
+//!
+//! A test binary of its own: the races want both cores, and their checks that the racers
+//! met and that the storm ends in time assume that no other test runs beside them.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

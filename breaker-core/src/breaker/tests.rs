@@ -1,5 +1,6 @@
 //! Unit tests of the breaker's internals: snapshots, generations, counters. The behaviours
-//! users see are tested again, through the facade, in the workspace's `tests/breaker_*.rs`.
+//! users see are tested again, through the facade, in the workspace's `tests/runtime/` and
+//! `tests/breaker_*.rs`.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,7 @@
 //!   can go.
 //!
 //! The full-size runs (a million failing keys; eight threads for a minute) are `#[ignore]`d:
-//! `cargo test --release --test registry_eviction -- --ignored --nocapture`.
+//! `cargo test --release --test registry -- --ignored --nocapture eviction::`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,16 +1,13 @@
 //! The tower layer's back-pressure mode (`Readiness::BackPressure`): while the circuit is
 //! half-open with every probe slot taken, readiness is `Pending`, and wakes when a slot is
 //! given back or the state changes; an open circuit still fails fast.
-#![cfg(feature = "tower")]
-
-#[path = "support/upstream.rs"]
-mod upstream;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use crate::upstream::{Down, Reply, Upstream, later};
 use breaker::tower::{CircuitBreakerLayer, CircuitBreakerService, Readiness};
 use breaker::{BreakerConfig, BreakerError, CircuitBreaker, CircuitState, ManualClock};
 use futures::FutureExt;
@@ -18,7 +15,6 @@ use futures::executor::block_on;
 use tower::buffer::Buffer;
 use tower::load_shed::error::Overloaded;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-use upstream::{Down, Reply, Upstream, later};
 
 const COOLDOWN: Duration = Duration::from_secs(10);
 

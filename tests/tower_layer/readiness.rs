@@ -2,15 +2,12 @@
 //! discards a service whose readiness fails); the service is ready at once and the call
 //! fails fast, without polling or calling the inner service. Behind a `Buffer`, in
 //! `ServiceBuilder` stacks, on clones, and when calls or services are dropped midway.
-#![cfg(feature = "tower")]
-
-#[path = "support/upstream.rs"]
-mod upstream;
 
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::upstream::{Down, Reply, Upstream, later};
 use breaker::tower::{
     CircuitBreakerLayer, CircuitBreakerService, ErrorsAreFailures, ResponseFuture,
 };
@@ -22,7 +19,6 @@ use tower::buffer::Buffer;
 use tower::limit::ConcurrencyLimit;
 use tower::retry::Policy;
 use tower::{BoxError, Layer, Service, ServiceBuilder, ServiceExt, service_fn};
-use upstream::{Down, Reply, Upstream, later};
 
 const COOLDOWN: Duration = Duration::from_secs(10);
 

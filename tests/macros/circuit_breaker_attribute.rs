@@ -216,7 +216,7 @@ fn a_method_is_named_after_its_type_and_takes_the_attribute_config() {
         failing: false,
     };
     client.default_name().unwrap();
-    let name = "circuit_breaker_attribute::Client::default_name";
+    let name = "macros::circuit_breaker_attribute::Client::default_name";
     let breaker = BreakerRegistry::global()
         .get(name)
         .expect("registered under the method's path");

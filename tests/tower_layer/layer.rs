@@ -1,6 +1,5 @@
 //! `CircuitBreakerLayer` in front of a real `tower` service, driven through Open, HalfOpen
 //! and Closed on a manual clock; an open circuit fails the call, not the readiness.
-#![cfg(feature = "tower")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};

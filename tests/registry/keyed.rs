@@ -20,10 +20,7 @@ use std::time::Duration;
 use breaker::Registry;
 use breaker::{BreakerConfig, CircuitState, ManualClock};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-
-use counting_alloc::allocations_in;
+use crate::counting_alloc::allocations_in;
 
 const THREADS: usize = 8;
 

@@ -1,0 +1,7 @@
+//! The macros' integration tests, in one test binary: `#[circuit_breaker]` on functions and
+//! trait methods (whose breakers live in the process-wide registry, each test under names of
+//! its own) and `#[derive(CircuitBreakers)]`. Their compile-time diagnostics are the
+//! trybuild cases of `tests/ui.rs`.
+
+mod circuit_breaker_attribute;
+mod derive_circuit_breakers;
