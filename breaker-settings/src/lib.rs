@@ -177,6 +177,16 @@ impl Value {
         }
     }
 
+    /// This value as an input to [`check`] (to check a value built in code).
+    pub fn input(self) -> Input<'static> {
+        match self {
+            Value::Whole(n) => Input::Whole(n.into()),
+            Value::Duration(d) => Input::Duration(d),
+            Value::Number(x) => Input::Number(x),
+            Value::Choice(name) => Input::Text(name),
+        }
+    }
+
     /// As a configuration file writes it: durations and names quoted (`"1m 30s"`).
     pub fn shown(self) -> String {
         match self {

@@ -3,9 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{
-    Default, Value, setting,
-};
+use crate::{Default, Value, setting};
 
 /// The settings of one breaker as a side has them, for the rules between them.
 pub trait Given {
@@ -57,7 +55,9 @@ impl Rule {
     pub fn is_layout(self) -> bool {
         !matches!(
             self,
-            Rule::MaxBelowCooldown { .. } | Rule::BucketsTooShort { .. } | Rule::MinimumAboveSize { .. }
+            Rule::MaxBelowCooldown { .. }
+                | Rule::BucketsTooShort { .. }
+                | Rule::MinimumAboveSize { .. }
         )
     }
 }

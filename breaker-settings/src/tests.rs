@@ -5,7 +5,10 @@ fn keys_are_unique_and_snake_case() {
     for (i, setting) in SETTINGS.iter().enumerate() {
         assert_eq!(index(setting.key), Some(i), "`{}` twice", setting.key);
         assert!(
-            setting.key.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            setting
+                .key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'),
             "{}",
             setting.key
         );
@@ -16,20 +19,22 @@ fn keys_are_unique_and_snake_case() {
 fn every_default_and_example_is_a_value_the_setting_takes() {
     for setting in SETTINGS {
         if let Default::Is(value) = setting.default {
-            let input = match value {
-                Value::Whole(n) => Input::Whole(n.into()),
-                Value::Duration(d) => Input::Duration(d),
-                Value::Number(x) => Input::Number(x),
-                Value::Choice(name) => Input::Text(name),
-            };
+            let input = value.input();
             assert_eq!(check(setting, input), Ok(value), "`{}`", setting.key);
         }
         let example = match setting.example.strip_prefix('"') {
             Some(text) => Input::Text(text.trim_end_matches('"')),
-            None if setting.example.contains('.') => Input::Number(setting.example.parse().unwrap()),
+            None if setting.example.contains('.') => {
+                Input::Number(setting.example.parse().unwrap())
+            }
             None => Input::Whole(setting.example.parse().unwrap()),
         };
-        assert!(check(setting, example).is_ok(), "`{}` = {}", setting.key, setting.example);
+        assert!(
+            check(setting, example).is_ok(),
+            "`{}` = {}",
+            setting.key,
+            setting.example
+        );
     }
 }
 

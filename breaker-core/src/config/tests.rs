@@ -1,4 +1,5 @@
 use super::*;
+use crate::policy::{FailureRate, Window};
 
 fn from_toml(text: &str) -> Result<BreakerConfig, String> {
     toml::from_str(text).map_err(|e| e.to_string())
