@@ -12,6 +12,8 @@ use syn::{Expr, Ident, LitStr, Path, Token};
 
 use crate::suggest;
 
+#[cfg(test)]
+mod agreement;
 mod combination;
 mod expand;
 mod values;
