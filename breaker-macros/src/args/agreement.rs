@@ -219,6 +219,8 @@ fn values(kind: Kind) -> Vec<Written> {
             Whole(max.into()),
             Whole(i128::from(max) + 1),
             Number(1.5),
+            // A whole number written as a float is still a float.
+            Number(3.0),
             text("3"),
         ],
         Kind::Percent => vec![
@@ -229,6 +231,7 @@ fn values(kind: Kind) -> Vec<Written> {
             Whole(101),
             Whole(256),
             Number(50.5),
+            Number(50.0),
             text("50"),
         ],
         Kind::Duration { max, .. } => vec![
