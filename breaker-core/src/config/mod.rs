@@ -234,9 +234,13 @@ impl BreakerConfig {
     /// A configuration read with serde is validated as it is read; one built in code is
     /// validated by the breaker and the registries that take it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let raw = RawConfig::every(self);
+        let mut raw = RawConfig::every(self);
         for (key, written) in raw.iter() {
-            checks::value(key, written.value.input(), &written.shown)?;
+            checks::value(key, written.value.input(), written)?;
+        }
+        // The threshold a window replaces is kept in code, but not part of the policy.
+        if self.policy != TripPolicy::ConsecutiveFailures {
+            *raw.slot("threshold") = None;
         }
         raw.check_conflicts(true)
     }

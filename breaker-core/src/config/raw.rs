@@ -1,6 +1,7 @@
 //! [`RawConfig`]: a [`BreakerConfig`] as a file writes it, one slot per setting of the
 //! shared table, each value already checked on its own and kept with how it was written.
 
+use std::fmt;
 use std::time::Duration;
 
 use breaker_settings::{Default, Given, SETTINGS, Value, conflicts};
@@ -15,7 +16,18 @@ use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 #[derive(Debug, Clone)]
 pub(super) struct Written {
     pub(super) value: Value,
-    pub(super) shown: String,
+    /// As the file wrote it; `None` for a value built in code, shown as a file writes it
+    /// only when an error shows it (validating a configuration does not allocate).
+    pub(super) shown: Option<String>,
+}
+
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.shown {
+            Some(shown) => f.write_str(shown),
+            None => f.write_str(&self.value.shown()),
+        }
+    }
 }
 
 /// The settings as written: a slot per setting of the table, in its order.
@@ -37,10 +49,7 @@ impl RawConfig {
     }
 
     fn set(&mut self, key: &str, value: Value) {
-        *self.slot(key) = Some(Written {
-            value,
-            shown: value.shown(),
-        });
+        *self.slot(key) = Some(Written { value, shown: None });
     }
 
     /// The settings written, in the table's order.
@@ -58,7 +67,7 @@ impl RawConfig {
         match found.iter().find(|c| !(values_only && c.rule.is_layout())) {
             Some(conflict) => {
                 let shown = match self.get(conflict.field) {
-                    Some(written) => written.shown.clone(),
+                    Some(written) => written.to_string(),
                     None => conflict.value.shown(),
                 };
                 Err(checks::conflict(conflict, shown))

@@ -109,7 +109,7 @@ fn store(raw: &mut RawConfig, name: &str, value: &Value) -> Result<(), ConfigErr
     }
     *slot = Some(Written {
         value: checked,
-        shown: value.to_string(),
+        shown: Some(value.to_string()),
     });
     Ok(())
 }
