@@ -53,3 +53,29 @@ fn closed_calls_and_open_rejections_do_not_allocate() {
         assert_eq!(open, 0, "{}: allocations in Open", breaker.name());
     }
 }
+
+/// Validating a configuration (each breaker built, each key of a keyed registry) allocates
+/// nothing unless it refuses it.
+#[test]
+fn validating_a_config_does_not_allocate() {
+    use breaker::{Backoff, Jitter};
+    use breaker::{FailureRate, SlowCalls, TripPolicy, Window};
+
+    let window = Window::Time {
+        length: Duration::from_secs(60),
+        buckets: 6,
+    };
+    let rate = FailureRate::new(window, 40).with_slow_calls(SlowCalls::new(Duration::from_secs(2)));
+    let configs = [
+        BreakerConfig::default(),
+        BreakerConfig::default()
+            .with_policy(TripPolicy::FailureRate(rate))
+            .with_backoff(Backoff::exponential())
+            .with_jitter(Jitter::Full)
+            .with_jitter_seed(7),
+    ];
+    for config in &configs {
+        let validated = allocations_in(|| assert!(config.validate().is_ok()));
+        assert_eq!(validated, 0, "allocations validating {config:?}");
+    }
+}

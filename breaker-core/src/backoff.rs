@@ -39,9 +39,9 @@ pub enum Backoff {
 
 impl Backoff {
     /// The default multiplier of an exponential backoff: 2.
-    pub const DEFAULT_MULTIPLIER: f64 = 2.0;
+    pub const DEFAULT_MULTIPLIER: f64 = breaker_settings::DEFAULT_BACKOFF_MULTIPLIER;
     /// The default cap of an exponential backoff: 10 minutes.
-    pub const DEFAULT_MAX: Duration = Duration::from_secs(600);
+    pub const DEFAULT_MAX: Duration = breaker_settings::DEFAULT_MAX_COOLDOWN;
 
     /// An exponential backoff with the default multiplier and cap.
     pub const fn exponential() -> Self {

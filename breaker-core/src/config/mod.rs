@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::backoff::{Backoff, Jitter};
-use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+use crate::policy::{IgnoredErrors, SlowCalls, TripPolicy};
 pub use by_key::BreakerSettings;
 pub use error::ConfigError;
 use raw::RawConfig;
@@ -41,8 +41,8 @@ mod value;
 /// | `jitter_seed` | random | a seed for the jitter, to make it repeatable (tests): 0 to 2^64 - 1 |
 /// | `success_threshold` | 1 | successful probes in HalfOpen that close the circuit (at least 1) |
 /// | `ignored_errors` | `"neither"` | what an error the classifier ignores counts as: `"neither"` or `"success"` ([`IgnoredErrors`]) |
-/// | `window_size` | none | trip on rates over the last `window_size` calls instead of consecutive failures ([`Window::Count`]; 1 to 100,000) |
-/// | `window` | none | or over the calls of the last `window` ([`Window::Time`]; more than zero) |
+/// | `window_size` | none | trip on rates over the last `window_size` calls instead of consecutive failures ([`Window::Count`](crate::policy::Window::Count); 1 to 100,000) |
+/// | `window` | none | or over the calls of the last `window` ([`Window::Time`](crate::policy::Window::Time); more than zero) |
 /// | `window_buckets` | 10 | time window only: how many buckets it is cut in (1 to 1,000) |
 /// | `failure_rate` | 50 | with a window: the failure rate that trips, in percent (1 to 100) |
 /// | `minimum_calls` | the window size; 10 for a time window | with a window: calls it must hold before a rate trips (at most `window_size`) |
@@ -118,26 +118,26 @@ pub struct BreakerConfig {
 
 impl BreakerConfig {
     /// The default threshold: 5 consecutive failures.
-    pub const DEFAULT_THRESHOLD: u32 = 5;
+    pub const DEFAULT_THRESHOLD: u32 = breaker_settings::DEFAULT_THRESHOLD;
     /// The default cooldown: 30 seconds.
-    pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
+    pub const DEFAULT_COOLDOWN: Duration = breaker_settings::DEFAULT_COOLDOWN;
     /// The default number of probes in flight in HalfOpen: 1.
-    pub const DEFAULT_HALF_OPEN_MAX: u32 = 1;
+    pub const DEFAULT_HALF_OPEN_MAX: u32 = breaker_settings::DEFAULT_HALF_OPEN_MAX;
     /// The largest `threshold`: consecutive failures are counted in the low 24 bits of the
     /// word a call in Closed reads, below three marker values.
-    pub const MAX_THRESHOLD: u32 = 16_777_212;
+    pub const MAX_THRESHOLD: u32 = breaker_settings::MAX_THRESHOLD;
     /// The most probes that may be in flight in HalfOpen: each has a slot of its own,
     /// which remembers when its probe was admitted (so that a lost one is given up on its
     /// own timeout).
-    pub const MAX_HALF_OPEN: u32 = 1_000;
+    pub const MAX_HALF_OPEN: u32 = breaker_settings::MAX_HALF_OPEN;
     /// The default time HalfOpen waits for its probes: 60 seconds.
-    pub const DEFAULT_HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const DEFAULT_HALF_OPEN_TIMEOUT: Duration = breaker_settings::DEFAULT_HALF_OPEN_TIMEOUT;
     /// The default number of successful probes that close the circuit: 1.
-    pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+    pub const DEFAULT_SUCCESS_THRESHOLD: u32 = breaker_settings::DEFAULT_SUCCESS_THRESHOLD;
     /// The longest a duration setting may be: a year (`"1year"`, 365.25 days). A longer one
     /// is a mistake (a unit left out, a misplaced digit), not a wish; and capped durations
     /// keep every deadline far from overflowing.
-    pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+    pub const MAX_DURATION: Duration = breaker_settings::MAX_DURATION;
 
     /// The defaults: 5 consecutive failures, cooldown 30 s, one probe at a time that closes
     /// the circuit, half-open timeout 60 s.
@@ -236,97 +236,16 @@ impl BreakerConfig {
     /// A configuration read with serde is validated as it is read; one built in code is
     /// validated by the breaker and the registries that take it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        checks::count("threshold", self.threshold.into(), self.threshold)?;
-        checks::duration("cooldown", self.cooldown, quoted(self.cooldown))?;
-        checks::count(
-            "half_open_max",
-            self.half_open_max.into(),
-            self.half_open_max,
-        )?;
-        checks::duration(
-            "half_open_timeout",
-            self.half_open_timeout,
-            quoted(self.half_open_timeout),
-        )?;
-        checks::count(
-            "success_threshold",
-            self.success_threshold.into(),
-            self.success_threshold,
-        )?;
-        if let TripPolicy::FailureRate(rate) = &self.policy {
-            validate_rate(rate)?;
+        let mut raw = RawConfig::every(self);
+        for (key, written) in raw.iter() {
+            checks::value(key, written.value.input(), written)?;
         }
-        if let Backoff::Exponential { multiplier, max } = self.backoff {
-            checks::multiplier(multiplier, multiplier)?;
-            checks::duration("max_cooldown", max, quoted(max))?;
-            at_least_the_cooldown(max, quoted(max), self.cooldown)?;
+        // The threshold a window replaces is kept in code, but not part of the policy.
+        if self.policy != TripPolicy::ConsecutiveFailures {
+            *raw.slot("threshold") = None;
         }
-        Ok(())
+        raw.check_conflicts(true)
     }
-}
-
-/// `max_cooldown`, checked against the cooldown.
-fn at_least_the_cooldown(
-    max: Duration,
-    shown: String,
-    cooldown: Duration,
-) -> Result<(), ConfigError> {
-    if max < cooldown {
-        return Err(ConfigError::new(
-            "max_cooldown",
-            shown,
-            format!(
-                "must be at least the cooldown ({}): it caps how long the circuit stays open",
-                quoted(cooldown)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The invariants of a [`FailureRate`] policy.
-fn validate_rate(rate: &FailureRate) -> Result<(), ConfigError> {
-    let size = match rate.window {
-        Window::Count { size } => Some(checks::count("window_size", size.into(), size)?),
-        Window::Time { length, buckets } => {
-            checks::duration("window", length, quoted(length))?;
-            checks::count("window_buckets", buckets.into(), buckets)?;
-            if length.as_nanos() < u128::from(buckets) {
-                return Err(ConfigError::new(
-                    "window_buckets",
-                    buckets.to_string(),
-                    format!(
-                        "cuts the window ({}) in buckets shorter than a nanosecond",
-                        quoted(length)
-                    ),
-                ));
-            }
-            None
-        }
-    };
-    checks::percent("failure_rate", rate.failure_rate.into(), rate.failure_rate)?;
-    checks::count(
-        "minimum_calls",
-        rate.minimum_calls.into(),
-        rate.minimum_calls,
-    )?;
-    if let Some(size) = size.filter(|&size| rate.minimum_calls > size) {
-        return Err(ConfigError::new(
-            "minimum_calls",
-            rate.minimum_calls.to_string(),
-            format!("must be at most the window size ({size}): the window never holds more"),
-        ));
-    }
-    if let Some(slow) = rate.slow_calls {
-        checks::duration("slow_call_duration", slow.duration, quoted(slow.duration))?;
-        checks::percent("slow_call_rate", slow.rate.into(), slow.rate)?;
-    }
-    Ok(())
-}
-
-/// A duration as a configuration file writes it.
-fn quoted(duration: Duration) -> String {
-    format!("\"{}\"", humantime::format_duration(duration))
 }
 
 impl Default for BreakerConfig {

@@ -1,268 +1,267 @@
-//! [`RawConfig`]: a [`BreakerConfig`] as a file writes it, flat, with humantime durations;
-//! and the checks between its fields.
+//! [`RawConfig`]: a [`BreakerConfig`] as a file writes it, one slot per setting of the
+//! shared table, each value already checked on its own and kept with how it was written.
 
+use std::fmt;
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use breaker_settings::{Default, Given, SETTINGS, Value, conflicts};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{BreakerConfig, ConfigError, at_least_the_cooldown, quoted};
+use super::{BreakerConfig, ConfigError, checks};
 use crate::backoff::{Backoff, Jitter};
 use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 
-/// The configuration as written: every field optional, each already checked on its own.
-#[derive(Default, Serialize)]
-pub(super) struct RawConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) threshold: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) cooldown: Option<Written<Duration>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) half_open_max: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) half_open_timeout: Option<Written<Duration>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) backoff: Option<BackoffKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) backoff_multiplier: Option<Written<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) max_cooldown: Option<Written<Duration>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) jitter: Option<Jitter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) jitter_seed: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) success_threshold: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) ignored_errors: Option<IgnoredErrors>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) window_size: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) window: Option<Written<Duration>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) window_buckets: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) failure_rate: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) minimum_calls: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) slow_call_duration: Option<Written<Duration>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) slow_call_rate: Option<u8>,
+/// One value and how it was written, for an error about it (which another setting may
+/// raise).
+#[derive(Debug, Clone)]
+pub(super) struct Written {
+    pub(super) value: Value,
+    /// As the file wrote it; `None` for a value built in code, shown as a file writes it
+    /// only when an error shows it (validating a configuration does not allocate).
+    pub(super) shown: Option<String>,
 }
 
-/// `backoff` as written.
-#[derive(Clone, Copy, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum BackoffKind {
-    Fixed,
-    Exponential,
-}
-
-/// A value and how the file wrote it, for an error about it that another field raises.
-#[derive(Clone)]
-pub(super) struct Written<T> {
-    pub(super) value: T,
-    pub(super) shown: String,
-}
-
-impl Written<Duration> {
-    fn duration(duration: Duration) -> Self {
-        Self {
-            value: duration,
-            shown: quoted(duration),
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.shown {
+            Some(shown) => f.write_str(shown),
+            None => f.write_str(&self.value.shown()),
         }
     }
 }
 
-impl Serialize for Written<Duration> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&humantime::format_duration(self.value))
+/// The settings as written: a slot per setting of the table, in its order.
+#[derive(Default)]
+pub(super) struct RawConfig {
+    slots: [Option<Written>; SETTINGS.len()],
+}
+
+impl RawConfig {
+    /// The slot of `key`, a setting of the table.
+    pub(super) fn slot(&mut self, key: &str) -> &mut Option<Written> {
+        let index = breaker_settings::index(key).expect("a setting of the table");
+        &mut self.slots[index]
+    }
+
+    fn get(&self, key: &str) -> Option<&Written> {
+        let index = breaker_settings::index(key)?;
+        self.slots[index].as_ref()
+    }
+
+    fn set(&mut self, key: &str, value: Value) {
+        *self.slot(key) = Some(Written { value, shown: None });
+    }
+
+    /// The settings written, in the table's order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&'static str, &Written)> {
+        SETTINGS
+            .iter()
+            .zip(&self.slots)
+            .filter_map(|(setting, slot)| Some((setting.key, slot.as_ref()?)))
+    }
+
+    /// The first rule between settings that these break (of those about values only, if
+    /// `values_only`), as an error.
+    pub(super) fn check_conflicts(&self, values_only: bool) -> Result<(), ConfigError> {
+        let found = conflicts(self);
+        match found.iter().find(|c| !(values_only && c.rule.is_layout())) {
+            Some(conflict) => {
+                let shown = match self.get(conflict.field) {
+                    Some(written) => written.to_string(),
+                    None => conflict.value.shown(),
+                };
+                Err(checks::conflict(conflict, shown))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Every setting of `config`, the threshold too under a window (for its checks).
+    pub(super) fn every(config: &BreakerConfig) -> RawConfig {
+        let mut raw = RawConfig::default();
+        let whole = |n: u32| Value::Whole(n.into());
+        raw.set("threshold", whole(config.threshold));
+        raw.set("cooldown", Value::Duration(config.cooldown));
+        raw.set("half_open_max", whole(config.half_open_max));
+        raw.set(
+            "half_open_timeout",
+            Value::Duration(config.half_open_timeout),
+        );
+        if let Backoff::Exponential { multiplier, max } = config.backoff {
+            raw.set("backoff", Value::Choice("exponential"));
+            raw.set("backoff_multiplier", Value::Number(multiplier));
+            raw.set("max_cooldown", Value::Duration(max));
+        }
+        let jitter = match config.jitter {
+            Jitter::None => "none",
+            Jitter::Full => "full",
+            Jitter::Equal => "equal",
+        };
+        raw.set("jitter", Value::Choice(jitter));
+        if let Some(seed) = config.jitter_seed {
+            raw.set("jitter_seed", Value::Whole(seed));
+        }
+        raw.set("success_threshold", whole(config.success_threshold));
+        let ignored = match config.ignored_errors {
+            IgnoredErrors::Neither => "neither",
+            IgnoredErrors::Success => "success",
+        };
+        raw.set("ignored_errors", Value::Choice(ignored));
+        if let TripPolicy::FailureRate(rate) = config.policy {
+            match rate.window {
+                Window::Count { size } => raw.set("window_size", whole(size)),
+                Window::Time { length, buckets } => {
+                    raw.set("window", Value::Duration(length));
+                    raw.set("window_buckets", whole(buckets));
+                }
+            }
+            raw.set("failure_rate", Value::Whole(rate.failure_rate.into()));
+            raw.set("minimum_calls", whole(rate.minimum_calls));
+            if let Some(slow) = rate.slow_calls {
+                raw.set("slow_call_duration", Value::Duration(slow.duration));
+                raw.set("slow_call_rate", Value::Whole(slow.rate.into()));
+            }
+        }
+        raw
+    }
+
+    fn whole(&self, key: &str) -> Option<u64> {
+        self.get(key)?.value.whole()
+    }
+
+    fn count(&self, key: &str) -> Option<u32> {
+        self.whole(key).and_then(|n| u32::try_from(n).ok())
+    }
+
+    fn percent(&self, key: &str) -> Option<u8> {
+        self.whole(key).and_then(|n| u8::try_from(n).ok())
+    }
+
+    fn duration(&self, key: &str) -> Option<Duration> {
+        self.get(key)?.value.duration()
+    }
+
+    fn choice(&self, key: &str) -> Option<&'static str> {
+        self.get(key)?.value.choice()
+    }
+
+    /// The trip policy the settings describe: a window selects the failure rate.
+    fn policy(&self) -> TripPolicy {
+        let window = match (self.count("window_size"), self.duration("window")) {
+            (Some(size), _) => Window::Count { size },
+            (None, Some(length)) => Window::Time {
+                length,
+                buckets: self
+                    .count("window_buckets")
+                    .unwrap_or(Window::DEFAULT_BUCKETS),
+            },
+            (None, None) => return TripPolicy::ConsecutiveFailures,
+        };
+        let failure_rate = self
+            .percent("failure_rate")
+            .unwrap_or(FailureRate::DEFAULT_FAILURE_RATE);
+        let mut rate = FailureRate::new(window, failure_rate);
+        if let Some(minimum) = self.count("minimum_calls") {
+            rate = rate.with_minimum_calls(minimum);
+        }
+        if let Some(duration) = self.duration("slow_call_duration") {
+            let slow_rate = self
+                .percent("slow_call_rate")
+                .unwrap_or(SlowCalls::DEFAULT_RATE);
+            rate = rate.with_slow_calls(SlowCalls::new(duration).with_rate(slow_rate));
+        }
+        TripPolicy::FailureRate(rate)
     }
 }
 
-impl Serialize for Written<f64> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(self.value)
+impl Given for RawConfig {
+    fn value(&self, key: &str) -> Option<Value> {
+        Some(self.get(key)?.value)
     }
-}
-
-fn value<T: Copy>(written: &Option<Written<T>>) -> Option<T> {
-    written.as_ref().map(|w| w.value)
 }
 
 impl TryFrom<RawConfig> for BreakerConfig {
     type Error = ConfigError;
 
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        let policy = policy(&raw)?;
-        let cooldown = value(&raw.cooldown).unwrap_or(BreakerConfig::DEFAULT_COOLDOWN);
-        let backoff = match raw.backoff.unwrap_or(BackoffKind::Fixed) {
-            BackoffKind::Fixed => {
-                if let Some(multiplier) = raw.backoff_multiplier {
-                    return Err(exponential_only("backoff_multiplier", multiplier.shown));
-                }
-                if let Some(max) = raw.max_cooldown {
-                    return Err(exponential_only("max_cooldown", max.shown));
-                }
-                Backoff::Fixed
-            }
-            BackoffKind::Exponential => Backoff::Exponential {
-                multiplier: value(&raw.backoff_multiplier).unwrap_or(Backoff::DEFAULT_MULTIPLIER),
-                max: match raw.max_cooldown {
-                    Some(max) => {
-                        at_least_the_cooldown(max.value, max.shown, cooldown)?;
-                        max.value
-                    }
-                    None => Backoff::DEFAULT_MAX,
-                },
+        raw.check_conflicts(false)?;
+        let backoff = match raw.choice("backoff") {
+            Some("exponential") => Backoff::Exponential {
+                multiplier: raw
+                    .get("backoff_multiplier")
+                    .and_then(|w| w.value.number())
+                    .unwrap_or(Backoff::DEFAULT_MULTIPLIER),
+                max: raw.duration("max_cooldown").unwrap_or(Backoff::DEFAULT_MAX),
             },
+            _ => Backoff::Fixed,
         };
-        if let (TripPolicy::FailureRate(_), Some(threshold)) = (policy, raw.threshold) {
-            return Err(ConfigError::new(
-                "threshold",
-                threshold.to_string(),
-                "counts consecutive failures, which a sliding window replaces: remove it, or remove `window_size` / `window`",
-            ));
-        }
-        let config = BreakerConfig {
-            policy,
-            threshold: raw.threshold.unwrap_or(BreakerConfig::DEFAULT_THRESHOLD),
-            cooldown,
+        let jitter = match raw.choice("jitter") {
+            Some("full") => Jitter::Full,
+            Some("equal") => Jitter::Equal,
+            _ => Jitter::None,
+        };
+        let ignored_errors = match raw.choice("ignored_errors") {
+            Some("success") => IgnoredErrors::Success,
+            _ => IgnoredErrors::Neither,
+        };
+        Ok(BreakerConfig {
+            policy: raw.policy(),
+            threshold: raw
+                .count("threshold")
+                .unwrap_or(BreakerConfig::DEFAULT_THRESHOLD),
+            cooldown: raw
+                .duration("cooldown")
+                .unwrap_or(BreakerConfig::DEFAULT_COOLDOWN),
             half_open_max: raw
-                .half_open_max
+                .count("half_open_max")
                 .unwrap_or(BreakerConfig::DEFAULT_HALF_OPEN_MAX),
-            half_open_timeout: value(&raw.half_open_timeout)
+            half_open_timeout: raw
+                .duration("half_open_timeout")
                 .unwrap_or(BreakerConfig::DEFAULT_HALF_OPEN_TIMEOUT),
             backoff,
-            jitter: raw.jitter.unwrap_or_default(),
-            jitter_seed: raw.jitter_seed,
+            jitter,
+            jitter_seed: raw.whole("jitter_seed"),
             success_threshold: raw
-                .success_threshold
+                .count("success_threshold")
                 .unwrap_or(BreakerConfig::DEFAULT_SUCCESS_THRESHOLD),
-            ignored_errors: raw.ignored_errors.unwrap_or_default(),
-        };
-        config.validate()?;
-        Ok(config)
+            ignored_errors,
+        })
     }
 }
 
-/// The trip policy the file describes: a window selects the failure rate.
-fn policy(raw: &RawConfig) -> Result<TripPolicy, ConfigError> {
-    let window = match (raw.window_size, &raw.window) {
-        (Some(_), Some(window)) => {
-            return Err(ConfigError::new(
-                "window",
-                window.shown.clone(),
-                "a window counts calls (`window_size`) or time (`window`), not both",
-            ));
-        }
-        (Some(size), None) => {
-            if let Some(buckets) = raw.window_buckets {
-                return Err(ConfigError::new(
-                    "window_buckets",
-                    buckets.to_string(),
-                    "only applies to a time window (`window = \"60s\"`), not to `window_size`",
-                ));
-            }
-            Some(Window::Count { size })
-        }
-        (None, Some(length)) => Some(Window::Time {
-            length: length.value,
-            buckets: raw.window_buckets.unwrap_or(Window::DEFAULT_BUCKETS),
-        }),
-        (None, None) => None,
-    };
-    let Some(window) = window else {
-        let stray = [
-            ("window_buckets", raw.window_buckets.map(|n| n.to_string())),
-            ("failure_rate", raw.failure_rate.map(|n| n.to_string())),
-            ("minimum_calls", raw.minimum_calls.map(|n| n.to_string())),
-            (
-                "slow_call_duration",
-                raw.slow_call_duration.as_ref().map(|d| d.shown.clone()),
-            ),
-            ("slow_call_rate", raw.slow_call_rate.map(|n| n.to_string())),
-        ];
-        if let Some((field, Some(value))) = stray.into_iter().find(|(_, value)| value.is_some()) {
-            return Err(ConfigError::new(
-                field,
-                value,
-                "only applies to a sliding window: set `window_size` (calls) or `window` (time)",
-            ));
-        }
-        return Ok(TripPolicy::ConsecutiveFailures);
-    };
-    let failure_rate = raw
-        .failure_rate
-        .unwrap_or(FailureRate::DEFAULT_FAILURE_RATE);
-    let mut rate = FailureRate::new(window, failure_rate);
-    if let Some(minimum) = raw.minimum_calls {
-        rate = rate.with_minimum_calls(minimum);
-    }
-    match &raw.slow_call_duration {
-        Some(duration) => {
-            let slow_rate = raw.slow_call_rate.unwrap_or(SlowCalls::DEFAULT_RATE);
-            rate = rate.with_slow_calls(SlowCalls::new(duration.value).with_rate(slow_rate));
-        }
-        None => {
-            if let Some(slow_rate) = raw.slow_call_rate {
-                return Err(ConfigError::new(
-                    "slow_call_rate",
-                    slow_rate.to_string(),
-                    "only applies with `slow_call_duration`, which says what a slow call is",
-                ));
-            }
-        }
-    }
-    Ok(TripPolicy::FailureRate(rate))
-}
-
-/// A setting of the exponential backoff given with `backoff = "fixed"`.
-fn exponential_only(field: &'static str, value: String) -> ConfigError {
-    ConfigError::new(
-        field,
-        value,
-        "only applies to `backoff = \"exponential\"`: set it, or remove this field",
-    )
-}
-
+/// As a file writes it: what differs from the defaults, and what the policy needs.
 impl From<BreakerConfig> for RawConfig {
     fn from(config: BreakerConfig) -> Self {
-        let mut raw = RawConfig {
-            threshold: (config.policy == TripPolicy::ConsecutiveFailures)
-                .then_some(config.threshold),
-            cooldown: Some(Written::duration(config.cooldown)),
-            half_open_max: Some(config.half_open_max),
-            half_open_timeout: Some(Written::duration(config.half_open_timeout)),
-            jitter: (!config.jitter.is_none()).then_some(config.jitter),
-            jitter_seed: config.jitter_seed,
-            success_threshold: (config.success_threshold != 1).then_some(config.success_threshold),
-            ignored_errors: (!config.ignored_errors.is_neither()).then_some(config.ignored_errors),
-            ..RawConfig::default()
-        };
-        if let Backoff::Exponential { multiplier, max } = config.backoff {
-            raw.backoff = Some(BackoffKind::Exponential);
-            raw.backoff_multiplier = Some(Written {
-                value: multiplier,
-                shown: multiplier.to_string(),
-            });
-            raw.max_cooldown = Some(Written::duration(max));
-        }
-        if let TripPolicy::FailureRate(rate) = config.policy {
-            match rate.window {
-                Window::Count { size } => raw.window_size = Some(size),
-                Window::Time { length, buckets } => {
-                    raw.window = Some(Written::duration(length));
-                    raw.window_buckets = Some(buckets);
+        let mut raw = RawConfig::every(&config);
+        // Settings that only say something when they are not their default.
+        for key in ["jitter", "success_threshold", "ignored_errors"] {
+            let default = breaker_settings::setting(key).map(|setting| setting.default);
+            if let Some(written) = raw.get(key) {
+                if default == Some(Default::Is(written.value)) {
+                    *raw.slot(key) = None;
                 }
             }
-            raw.failure_rate = Some(rate.failure_rate);
-            raw.minimum_calls = Some(rate.minimum_calls);
-            if let Some(slow) = rate.slow_calls {
-                raw.slow_call_duration = Some(Written::duration(slow.duration));
-                raw.slow_call_rate = Some(slow.rate);
-            }
+        }
+        if config.policy != TripPolicy::ConsecutiveFailures {
+            *raw.slot("threshold") = None;
         }
         raw
+    }
+}
+
+impl Serialize for RawConfig {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, written) in self.iter() {
+            match written.value {
+                Value::Whole(n) => map.serialize_entry(key, &n)?,
+                Value::Duration(d) => {
+                    map.serialize_entry(key, &humantime::format_duration(d).to_string())?
+                }
+                Value::Number(x) => map.serialize_entry(key, &x)?,
+                Value::Choice(name) => map.serialize_entry(key, name)?,
+            }
+        }
+        map.end()
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::policy::{FailureRate, Window};
 
 fn from_toml(text: &str) -> Result<BreakerConfig, String> {
     toml::from_str(text).map_err(|e| e.to_string())
@@ -323,4 +324,33 @@ fn null_is_as_if_the_field_were_absent() {
 fn a_field_given_twice_is_an_error() {
     let err = from_json(r#"{"threshold": 3, "threshold": 4}"#).unwrap_err();
     assert!(err.contains("`threshold` = 4: is given twice"), "{err}");
+}
+
+/// `1000000` as the docs write it: `1,000,000`.
+fn with_commas(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[test]
+fn the_docs_list_every_setting_of_the_table_with_its_limit() {
+    let docs = include_str!("mod.rs");
+    for setting in breaker_settings::SETTINGS {
+        let row = docs
+            .lines()
+            .find(|line| line.starts_with(&format!("/// | `{}` |", setting.key)))
+            .unwrap_or_else(|| panic!("`{}` is not in the docs' table", setting.key));
+        if let breaker_settings::Kind::Count { max, .. } = setting.kind {
+            if max != u32::MAX {
+                assert!(row.contains(&with_commas(max)), "{row}");
+            }
+        }
+    }
 }

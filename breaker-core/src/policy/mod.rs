@@ -72,9 +72,9 @@ pub struct FailureRate {
 impl FailureRate {
     /// The failure rate a configuration file means when it gives a window and no
     /// `failure_rate`: 50%.
-    pub const DEFAULT_FAILURE_RATE: u8 = 50;
+    pub const DEFAULT_FAILURE_RATE: u8 = breaker_settings::DEFAULT_FAILURE_RATE;
     /// The default minimum of calls in a time window: 10.
-    pub const DEFAULT_TIME_WINDOW_MINIMUM: u32 = 10;
+    pub const DEFAULT_TIME_WINDOW_MINIMUM: u32 = breaker_settings::DEFAULT_TIME_WINDOW_MINIMUM;
 
     /// A failure-rate trip at `failure_rate` percent over `window`, with the default
     /// minimum of calls (a count window's size; 10 for a time window) and no slow-call
@@ -142,11 +142,11 @@ pub enum Window {
 
 impl Window {
     /// The largest count window.
-    pub const MAX_SIZE: u32 = 100_000;
+    pub const MAX_SIZE: u32 = breaker_settings::MAX_WINDOW_SIZE;
     /// The most buckets of a time window.
-    pub const MAX_BUCKETS: u32 = 1_000;
+    pub const MAX_BUCKETS: u32 = breaker_settings::MAX_WINDOW_BUCKETS;
     /// The buckets of a time window when a configuration file does not say: 10.
-    pub const DEFAULT_BUCKETS: u32 = 10;
+    pub const DEFAULT_BUCKETS: u32 = breaker_settings::DEFAULT_WINDOW_BUCKETS;
 }
 
 /// A call slower than `duration` is slow (whatever its outcome); the circuit trips when at
@@ -167,9 +167,9 @@ pub struct SlowCalls {
 
 impl SlowCalls {
     /// The longest slow-call duration: an hour.
-    pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+    pub const MAX_DURATION: Duration = breaker_settings::MAX_SLOW_CALL_DURATION;
     /// The default slow-call rate: 100%, every call in the window slow.
-    pub const DEFAULT_RATE: u8 = 100;
+    pub const DEFAULT_RATE: u8 = breaker_settings::DEFAULT_SLOW_CALL_RATE;
 
     /// Calls slower than `duration` are slow; trip at the default rate (100%).
     pub const fn new(duration: Duration) -> Self {
@@ -202,12 +202,6 @@ pub enum IgnoredErrors {
     /// A success: it resets the consecutive failures, counts as a success in the window,
     /// and a probe's success closes the circuit.
     Success,
-}
-
-impl IgnoredErrors {
-    pub(crate) fn is_neither(&self) -> bool {
-        matches!(self, IgnoredErrors::Neither)
-    }
 }
 
 /// How one call went, as a window records it.

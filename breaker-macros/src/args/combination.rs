@@ -1,214 +1,146 @@
-//! The checks of settings that depend on each other ([`BreakerArgs::check_combination`]),
-//! with the rules of a configuration file, and the runtime's defaults and limits they
-//! compare with.
+//! The checks of settings that depend on each other ([`BreakerArgs::check_combination`]):
+//! the shared rules decide, these messages say it on the argument that introduces the
+//! conflict.
 
-use std::time::Duration;
-
+use breaker_settings::{Conflict, Rule, conflicts};
 use proc_macro2::Span;
 
-use super::{BackoffKind, BreakerArgs, DEFAULT_BUCKETS, DEFAULT_COOLDOWN, Spanned};
+use super::BreakerArgs;
 
 impl BreakerArgs {
     /// Checks the settings that depend on each other, for the breaker that these (merged)
-    /// arguments configure, with the rules of a configuration file: the exponential
+    /// arguments configure, by the rules a configuration file follows: the exponential
     /// backoff's settings need `backoff = "exponential"`, and its cap must be at least the
     /// cooldown; a window (`window_size` or `window`, not both) selects the failure-rate
     /// policy, which `threshold` does not apply to and which the other window settings need.
     /// `own` are the arguments written at this place (a method's, a variant's), to point at
     /// the one that introduces a conflict with an inherited setting.
     pub fn check_combination(&self, own: &BreakerArgs, errors: &mut Vec<syn::Error>) {
-        self.check_backoff(own, errors);
-        self.check_policy(own, errors);
-    }
-
-    fn check_backoff(&self, own: &BreakerArgs, errors: &mut Vec<syn::Error>) {
-        let exponential = self
-            .backoff
-            .as_ref()
-            .is_some_and(|b| b.value == BackoffKind::Exponential);
-        if !exponential {
-            if self.written("backoff", false) {
-                // A misspelt `backoff`: its settings may well be for an exponential one.
-                return;
-            }
-            if let Some(multiplier) = &self.backoff_multiplier {
-                errors.push(exponential_only("backoff_multiplier", multiplier.span));
-            }
-            if let Some(max) = &self.max_cooldown {
-                errors.push(exponential_only("max_cooldown", max.span));
-            }
-            return;
+        for conflict in conflicts(self) {
+            errors.push(self.conflict_error(&conflict, own));
         }
-        let cooldown = self.cooldown.as_ref().map_or(DEFAULT_COOLDOWN, |c| c.value);
-        let Some(max) = self
-            .max_cooldown
-            .as_ref()
-            .filter(|max| max.value < cooldown)
-        else {
-            return;
-        };
-        let (max_text, cooldown_text) = (
-            humantime::format_duration(max.value),
-            humantime::format_duration(cooldown),
-        );
-        errors.push(match (&own.cooldown, &own.max_cooldown) {
-            (Some(own_cooldown), None) => syn::Error::new(
-                own_cooldown.span,
-                format!(
-                    "`cooldown = \"{cooldown_text}\"` is above the `max_cooldown` it inherits ({max_text}): the cap must be at least the cooldown; give this one its own `max_cooldown`"
-                ),
-            ),
-            _ => syn::Error::new(
-                max.span,
-                format!(
-                    "`max_cooldown = \"{max_text}\"` is below the cooldown ({cooldown_text}): it caps how long the circuit stays open, so it must be at least the cooldown"
-                ),
-            ),
-        });
     }
 
-    fn check_policy(&self, own: &BreakerArgs, errors: &mut Vec<syn::Error>) {
-        let size = Setting::of(
-            "window_size",
-            &self.window_size,
-            &own.window_size,
-            u32::to_string,
-        );
-        let window = Setting::of("window", &self.window, &own.window, quoted);
-        let buckets = Setting::of(
-            "window_buckets",
-            &self.window_buckets,
-            &own.window_buckets,
-            u32::to_string,
-        );
-        let has_window =
-            self.written("window_size", size.is_some()) || self.written("window", window.is_some());
-        if !has_window {
-            let stray = [
-                (
-                    "window_buckets",
-                    self.window_buckets.as_ref().map(|s| s.span),
+    /// `key` as a [`Setting`] for a message, if these arguments have it.
+    fn described(&self, key: &'static str, own: &BreakerArgs) -> Option<Setting> {
+        let setting = self.setting(key)?;
+        Some(Setting {
+            key,
+            value: setting.value.shown(),
+            span: setting.span,
+            here: own.setting(key).is_some(),
+        })
+    }
+
+    fn conflict_error(&self, conflict: &Conflict, own: &BreakerArgs) -> syn::Error {
+        let field = self.described(conflict.field, own);
+        let with = conflict.with.and_then(|key| self.described(key, own));
+        // The field refused is written, unless it is a default another setting conflicts
+        // with: then the message goes on that one.
+        let span = field
+            .as_ref()
+            .or(with.as_ref())
+            .map_or_else(Span::call_site, |s| s.span);
+        let key = conflict.field;
+        let between = |reason: &str| match (&field, &with) {
+            (Some(field), Some(with)) => pair(field, with, reason),
+            _ => syn::Error::new(span, format!("`{key}`: {reason}")),
+        };
+        match conflict.rule {
+            Rule::WindowOnly => syn::Error::new(
+                span,
+                format!(
+                    "`{key}` only applies to a sliding window: add `window_size = 100` (the last 100 calls) or `window = \"60s\"` (the calls of the last minute)"
                 ),
-                ("failure_rate", self.failure_rate.as_ref().map(|s| s.span)),
-                ("minimum_calls", self.minimum_calls.as_ref().map(|s| s.span)),
-                (
-                    "slow_call_duration",
-                    self.slow_call_duration.as_ref().map(|s| s.span),
+            ),
+            Rule::BothWindows => {
+                between("a window counts calls (`window_size`) or time (`window`), not both")
+            }
+            Rule::BucketsWithCountWindow => between(
+                "buckets cut a time window (`window = \"60s\"`); a window of calls has none",
+            ),
+            Rule::SlowRateWithoutDuration => syn::Error::new(
+                span,
+                "`slow_call_rate` only applies with `slow_call_duration`, which says what a slow call is: add `slow_call_duration = \"2s\"`",
+            ),
+            Rule::ExponentialOnly => syn::Error::new(
+                span,
+                format!(
+                    "`{key}` only applies to an exponential backoff: add `backoff = \"exponential\"`"
                 ),
-                (
-                    "slow_call_rate",
-                    self.slow_call_rate.as_ref().map(|s| s.span),
-                ),
-            ];
-            for (key, span) in stray {
-                if let Some(span) = span {
-                    errors.push(syn::Error::new(
+            ),
+            Rule::ThresholdWithWindow => between(
+                "`threshold` counts consecutive failures, which a sliding window replaces with a failure rate",
+            ),
+            Rule::MaxBelowCooldown { cooldown } => {
+                let cooldown = humantime::format_duration(cooldown);
+                let max = conflict.value.duration().map(humantime::format_duration);
+                let max = max.map_or_else(String::new, |max| max.to_string());
+                match (&field, &with) {
+                    (Some(_), Some(with)) if with.here && own.setting(key).is_none() => {
+                        syn::Error::new(
+                            with.span,
+                            format!(
+                                "`cooldown = \"{cooldown}\"` is above the `max_cooldown` it inherits ({max}): the cap must be at least the cooldown; give this one its own `max_cooldown`"
+                            ),
+                        )
+                    }
+                    (Some(_), _) => syn::Error::new(
                         span,
-                        format!("`{key}` only applies to a sliding window: add `window_size = 100` (the last 100 calls) or `window = \"60s\"` (the calls of the last minute)"),
-                    ));
-                }
-            }
-            return;
-        }
-        if let Some(threshold) =
-            Setting::of("threshold", &self.threshold, &own.threshold, u32::to_string)
-        {
-            if let Some(window) = size.as_ref().or(window.as_ref()) {
-                errors.push(conflict(
-                    &threshold,
-                    window,
-                    "`threshold` counts consecutive failures, which a sliding window replaces with a failure rate",
-                ));
-            }
-        }
-        // With a wrong `window` or `window_size` beside the other, which kind is meant is
-        // unclear: the settings of one kind are not checked.
-        let unclear =
-            self.unreadable.contains(&"window_size") || self.unreadable.contains(&"window");
-        match (&size, &window) {
-            _ if unclear => {}
-            (Some(size), Some(window)) => errors.push(conflict(
-                window,
-                size,
-                "a window counts calls (`window_size`) or time (`window`), not both",
-            )),
-            (Some(size), None) => {
-                if let Some(buckets) = &buckets {
-                    errors.push(conflict(
-                        buckets,
-                        size,
-                        "buckets cut a time window (`window = \"60s\"`); a window of calls has none",
-                    ));
-                }
-                self.check_minimum_calls(own, size, errors);
-            }
-            (None, Some(window)) => {
-                let count = self
-                    .window_buckets
-                    .as_ref()
-                    .map_or(DEFAULT_BUCKETS, |b| b.value);
-                if self
-                    .window
-                    .as_ref()
-                    .is_some_and(|w| w.value.as_nanos() < u128::from(count))
-                {
-                    errors.push(match &buckets {
-                        Some(buckets) => conflict(
-                            buckets,
-                            window,
-                            "the buckets would be shorter than a nanosecond",
+                        format!(
+                            "`max_cooldown = \"{max}\"` is below the cooldown ({cooldown}): it caps how long the circuit stays open, so it must be at least the cooldown"
                         ),
-                        None => syn::Error::new(
-                            window.span,
-                            format!("`{window}` is too short for its {DEFAULT_BUCKETS} buckets: each must last at least a nanosecond"),
+                    ),
+                    (None, _) => syn::Error::new(
+                        span,
+                        format!(
+                            "`cooldown = \"{cooldown}\"` is above the default `max_cooldown` of an exponential backoff ({max}): the cap must be at least the cooldown; add a `max_cooldown`"
                         ),
-                    });
+                    ),
                 }
             }
-            (None, None) => {}
-        }
-        if let Some(rate) = &self.slow_call_rate {
-            if !self.written("slow_call_duration", self.slow_call_duration.is_some()) {
-                errors.push(syn::Error::new(
-                    rate.span,
-                    "`slow_call_rate` only applies with `slow_call_duration`, which says what a slow call is: add `slow_call_duration = \"2s\"`",
-                ));
+            Rule::BucketsTooShort { .. } => match (&field, &with) {
+                (Some(field), Some(with)) => pair(
+                    field,
+                    with,
+                    "the buckets would be shorter than a nanosecond",
+                ),
+                _ => {
+                    let window = with.as_ref().map_or_else(String::new, ToString::to_string);
+                    let buckets = conflict.value.shown();
+                    syn::Error::new(
+                        span,
+                        format!(
+                            "`{window}` is too short for its {buckets} buckets (`window_buckets`): each must last at least a nanosecond"
+                        ),
+                    )
+                }
+            },
+            Rule::MinimumAboveSize { size } => {
+                let minimum = conflict.value.shown();
+                let size_here = with.as_ref().is_some_and(|with| with.here);
+                match (own.setting(key).is_some(), size_here) {
+                    (false, true) => syn::Error::new(
+                        with.as_ref().map_or(span, |with| with.span),
+                        format!(
+                            "`window_size = {size}` is below the `minimum_calls` it inherits ({minimum}): the window would never hold enough calls for its rates to count; give this one its own `minimum_calls`"
+                        ),
+                    ),
+                    (true, false) => syn::Error::new(
+                        span,
+                        format!(
+                            "`minimum_calls = {minimum}` is above the `window_size` it inherits ({size}): the window never holds more calls, so its rates would never count"
+                        ),
+                    ),
+                    _ => syn::Error::new(
+                        span,
+                        format!(
+                            "`minimum_calls = {minimum}` is above `window_size = {size}`: the window never holds more calls, so its rates would never count"
+                        ),
+                    ),
+                }
             }
         }
-    }
-
-    /// `minimum_calls` against the size of a window of calls, which it cannot exceed.
-    fn check_minimum_calls(&self, own: &BreakerArgs, size: &Setting, errors: &mut Vec<syn::Error>) {
-        let Some(minimum) = &self.minimum_calls else {
-            return;
-        };
-        let Some(window_size) = &self.window_size else {
-            return;
-        };
-        if minimum.value <= window_size.value {
-            return;
-        }
-        let (minimum_value, size_value) = (minimum.value, window_size.value);
-        errors.push(match (own.minimum_calls.is_some(), size.here) {
-            (false, true) => syn::Error::new(
-                size.span,
-                format!(
-                    "`window_size = {size_value}` is below the `minimum_calls` it inherits ({minimum_value}): the window would never hold enough calls for its rates to count; give this one its own `minimum_calls`"
-                ),
-            ),
-            (true, false) => syn::Error::new(
-                minimum.span,
-                format!(
-                    "`minimum_calls = {minimum_value}` is above the `window_size` it inherits ({size_value}): the window never holds more calls, so its rates would never count"
-                ),
-            ),
-            _ => syn::Error::new(
-                minimum.span,
-                format!(
-                    "`minimum_calls = {minimum_value}` is above `window_size = {size_value}`: the window never holds more calls, so its rates would never count"
-                ),
-            ),
-        });
     }
 }
 
@@ -222,22 +154,6 @@ struct Setting {
     here: bool,
 }
 
-impl Setting {
-    fn of<T>(
-        key: &'static str,
-        merged: &Option<Spanned<T>>,
-        own: &Option<Spanned<T>>,
-        show: impl Fn(&T) -> String,
-    ) -> Option<Setting> {
-        merged.as_ref().map(|setting| Setting {
-            key,
-            value: show(&setting.value),
-            span: setting.span,
-            here: own.is_some(),
-        })
-    }
-}
-
 impl std::fmt::Display for Setting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} = {}", self.key, self.value)
@@ -246,7 +162,7 @@ impl std::fmt::Display for Setting {
 
 /// Two settings that cannot go together, reported at `first`, unless `second` is the one
 /// written here and `first` inherited: then at `second`, which introduces the conflict.
-fn conflict(first: &Setting, second: &Setting, reason: &str) -> syn::Error {
+fn pair(first: &Setting, second: &Setting, reason: &str) -> syn::Error {
     match (first.here, second.here) {
         (false, true) => syn::Error::new(
             second.span,
@@ -261,16 +177,4 @@ fn conflict(first: &Setting, second: &Setting, reason: &str) -> syn::Error {
             format!("`{first}` conflicts with `{second}`: {reason}"),
         ),
     }
-}
-
-/// A duration as an argument writes it: `"1m 30s"`.
-fn quoted(duration: &Duration) -> String {
-    format!("\"{}\"", humantime::format_duration(*duration))
-}
-
-fn exponential_only(key: &str, span: Span) -> syn::Error {
-    syn::Error::new(
-        span,
-        format!("`{key}` only applies to an exponential backoff: add `backoff = \"exponential\"`"),
-    )
 }

@@ -7,9 +7,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Ident, LitInt};
 
-use super::{
-    BackoffKind, BreakerArgs, DEFAULT_BUCKETS, DEFAULT_FAILURE_RATE, DEFAULT_MAX_COOLDOWN,
+use breaker_settings::{
+    DEFAULT_BACKOFF_MULTIPLIER, DEFAULT_FAILURE_RATE, DEFAULT_MAX_COOLDOWN, DEFAULT_WINDOW_BUCKETS,
 };
+
+use super::BreakerArgs;
 
 impl BreakerArgs {
     /// A constant expression of the configuration: the defaults with the settings given.
@@ -18,52 +20,47 @@ impl BreakerArgs {
         if let Some(policy) = self.policy_expr(private) {
             expr = quote!(#expr.with_policy(#policy));
         }
-        if let Some(threshold) = &self.threshold {
-            let value = LitInt::new(&threshold.value.to_string(), threshold.span);
-            expr = quote!(#expr.with_threshold(#value));
+        if let Some(threshold) = self.whole("threshold") {
+            expr = quote!(#expr.with_threshold(#threshold));
         }
-        if let Some(cooldown) = &self.cooldown {
-            let value = duration_expr(private, cooldown.value);
+        if let Some(cooldown) = self.duration("cooldown") {
+            let value = duration_expr(private, cooldown);
             expr = quote!(#expr.with_cooldown(#value));
         }
-        if let Some(max) = &self.half_open_max {
-            let value = LitInt::new(&max.value.to_string(), max.span);
-            expr = quote!(#expr.with_half_open_max(#value));
+        if let Some(max) = self.whole("half_open_max") {
+            expr = quote!(#expr.with_half_open_max(#max));
         }
-        if let Some(timeout) = &self.half_open_timeout {
-            let value = duration_expr(private, timeout.value);
+        if let Some(timeout) = self.duration("half_open_timeout") {
+            let value = duration_expr(private, timeout);
             expr = quote!(#expr.with_half_open_timeout(#value));
         }
-        if self
-            .backoff
-            .as_ref()
-            .is_some_and(|b| b.value == BackoffKind::Exponential)
-        {
-            let multiplier = self.backoff_multiplier.as_ref().map_or(2.0, |m| m.value);
+        if self.choice("backoff") == Some("exponential") {
+            let multiplier = self
+                .setting("backoff_multiplier")
+                .and_then(|m| m.value.number())
+                .unwrap_or(DEFAULT_BACKOFF_MULTIPLIER);
             let multiplier = proc_macro2::Literal::f64_unsuffixed(multiplier);
             let max = self
-                .max_cooldown
-                .as_ref()
-                .map_or(DEFAULT_MAX_COOLDOWN, |m| m.value);
+                .duration("max_cooldown")
+                .unwrap_or(DEFAULT_MAX_COOLDOWN);
             let max = duration_expr(private, max);
             expr = quote! {
                 #expr.with_backoff(#private::Backoff::Exponential { multiplier: #multiplier, max: #max })
             };
         }
-        if let Some(jitter) = &self.jitter {
-            let variant = match jitter.value {
+        if let Some(jitter) = self.choice("jitter") {
+            let variant = match jitter {
                 "full" => quote!(Full),
                 "equal" => quote!(Equal),
                 _ => quote!(None),
             };
             expr = quote!(#expr.with_jitter(#private::Jitter::#variant));
         }
-        if let Some(success) = &self.success_threshold {
-            let value = LitInt::new(&success.value.to_string(), success.span);
-            expr = quote!(#expr.with_success_threshold(#value));
+        if let Some(success) = self.whole("success_threshold") {
+            expr = quote!(#expr.with_success_threshold(#success));
         }
-        if let Some(ignored) = &self.ignored_errors {
-            let variant = match ignored.value {
+        if let Some(ignored) = self.choice("ignored_errors") {
+            let variant = match ignored {
                 "success" => quote!(Success),
                 _ => quote!(Neither),
             };
@@ -75,40 +72,50 @@ impl BreakerArgs {
     /// The failure-rate policy, when a window is given: `TripPolicy::FailureRate(...)` with
     /// the defaults of a configuration file for what is not.
     fn policy_expr(&self, private: &TokenStream) -> Option<TokenStream> {
-        let window = match (&self.window_size, &self.window) {
-            (Some(size), _) => {
-                let size = LitInt::new(&size.value.to_string(), size.span);
-                quote!(#private::Window::Count { size: #size })
-            }
+        let window = match (self.whole("window_size"), self.duration("window")) {
+            (Some(size), _) => quote!(#private::Window::Count { size: #size }),
             (None, Some(window)) => {
-                let length = duration_expr(private, window.value);
-                let buckets = match &self.window_buckets {
-                    Some(buckets) => LitInt::new(&buckets.value.to_string(), buckets.span),
-                    None => LitInt::new(&DEFAULT_BUCKETS.to_string(), Span::call_site()),
-                };
+                let length = duration_expr(private, window);
+                let buckets = self.whole("window_buckets").unwrap_or_else(|| {
+                    LitInt::new(&DEFAULT_WINDOW_BUCKETS.to_string(), Span::call_site())
+                });
                 quote!(#private::Window::Time { length: #length, buckets: #buckets })
             }
             (None, None) => return None,
         };
-        let rate = match &self.failure_rate {
-            Some(rate) => LitInt::new(&rate.value.to_string(), rate.span),
-            None => LitInt::new(&DEFAULT_FAILURE_RATE.to_string(), Span::call_site()),
-        };
+        let rate = self
+            .whole("failure_rate")
+            .unwrap_or_else(|| LitInt::new(&DEFAULT_FAILURE_RATE.to_string(), Span::call_site()));
         let mut policy = quote!(#private::FailureRate::new(#window, #rate));
-        if let Some(minimum) = &self.minimum_calls {
-            let value = LitInt::new(&minimum.value.to_string(), minimum.span);
-            policy = quote!(#policy.with_minimum_calls(#value));
+        if let Some(minimum) = self.whole("minimum_calls") {
+            policy = quote!(#policy.with_minimum_calls(#minimum));
         }
-        if let Some(slow) = &self.slow_call_duration {
-            let duration = duration_expr(private, slow.value);
+        if let Some(slow) = self.duration("slow_call_duration") {
+            let duration = duration_expr(private, slow);
             let mut slow_calls = quote!(#private::SlowCalls::new(#duration));
-            if let Some(rate) = &self.slow_call_rate {
-                let value = LitInt::new(&rate.value.to_string(), rate.span);
-                slow_calls = quote!(#slow_calls.with_rate(#value));
+            if let Some(rate) = self.whole("slow_call_rate") {
+                slow_calls = quote!(#slow_calls.with_rate(#rate));
             }
             policy = quote!(#policy.with_slow_calls(#slow_calls));
         }
         Some(quote!(#private::TripPolicy::FailureRate(#policy)))
+    }
+
+    /// The whole number `key` was given, as a literal spanned where it was written.
+    fn whole(&self, key: &str) -> Option<LitInt> {
+        let setting = self.setting(key)?;
+        Some(LitInt::new(
+            &setting.value.whole()?.to_string(),
+            setting.span,
+        ))
+    }
+
+    fn duration(&self, key: &str) -> Option<Duration> {
+        self.setting(key)?.value.duration()
+    }
+
+    fn choice(&self, key: &str) -> Option<&'static str> {
+        self.setting(key)?.value.choice()
     }
 }
 

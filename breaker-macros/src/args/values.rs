@@ -1,10 +1,9 @@
 //! Reading each kind of argument value, with an error spanned on the value when it is wrong.
 
-use std::time::Duration;
-
+use breaker_settings::{Input, Kind, Problem, Refusal, Setting, Value};
 use proc_macro2::Span;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, Lit, LitStr, Path};
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Path, UnOp};
 
 use super::{Arg, Spanned};
 use crate::suggest;
@@ -35,33 +34,6 @@ pub(super) fn one_of(arg: &Arg, choices: &[&'static str]) -> syn::Result<Spanned
     }
 }
 
-pub(super) fn multiplier(arg: &Arg) -> syn::Result<Spanned<f64>> {
-    let expr = value(arg, "2.0")?;
-    let (value, span) = match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(f), ..
-        }) => (f.base10_parse::<f64>()?, f.span()),
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => (i.base10_parse::<f64>()?, i.span()),
-        other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "`backoff_multiplier` takes a number, such as `2.0`",
-            ));
-        }
-    };
-    if !(value.is_finite() && value >= 1.0) {
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "`backoff_multiplier = {value}` would shorten each opening: it must be at least 1"
-            ),
-        ));
-    }
-    Ok(Spanned { value, span })
-}
-
 pub(super) fn value<'a>(arg: &'a Arg, what: &str) -> syn::Result<&'a Expr> {
     arg.value.as_ref().ok_or_else(|| {
         syn::Error::new(
@@ -86,114 +58,130 @@ fn string_literal<'a>(
     }
 }
 
-/// A whole number from 1 to `max`; `zero` says what 0 would do, for its message.
-pub(super) fn count(arg: &Arg, max: u32, zero: &str) -> syn::Result<Spanned<u32>> {
-    let example = match arg.key.to_string().as_str() {
-        "window_size" => "100",
-        "window_buckets" | "minimum_calls" => "10",
-        "threshold" => "5",
-        _ => "1",
+/// A breaker's setting, read as its kind in the shared table says and checked against the
+/// same limits as a configuration file; an error is spanned on the value.
+pub(super) fn setting_value(arg: &Arg, setting: &'static Setting) -> syn::Result<Spanned<Value>> {
+    let expr = value(arg, setting.example)?;
+    let (number, span, written) = match literal(expr) {
+        Some(literal) => literal,
+        None => (
+            Some(Input::Other("an expression")),
+            expr.span(),
+            String::new(),
+        ),
     };
-    let (value, span) = whole_number(arg, example)?;
-    if value == 0 {
-        return Err(syn::Error::new(
-            span,
-            format!("`{} = 0` {zero}: it must be at least 1", arg.key),
-        ));
-    }
-    match u32::try_from(value) {
-        Ok(value) if value <= max => Ok(Spanned { value, span }),
-        _ => Err(syn::Error::new(
-            span,
-            format!(
-                "`{} = {value}` is too large: it must be at most {max}",
-                arg.key
-            ),
-        )),
-    }
+    let input = number.unwrap_or(Input::Text(&written));
+    breaker_settings::check(setting, input)
+        .map(|value| Spanned { value, span })
+        .map_err(|refusal| match refusal.problem {
+            Problem::WrongType { .. } => syn::Error::new_spanned(expr, wrong_type(setting)),
+            _ => syn::Error::new(span, refused(&refusal, &written)),
+        })
 }
 
-/// A rate in percent: a whole number from 1 to 100.
-pub(super) fn percent(arg: &Arg) -> syn::Result<Spanned<u8>> {
-    let (value, span) = whole_number(arg, "50")?;
-    match u8::try_from(value) {
-        Ok(value @ 1..=100) => Ok(Spanned { value, span }),
-        _ => Err(syn::Error::new(
-            span,
-            format!(
-                "`{} = {value}` is not a percentage: it must be from 1 to 100",
-                arg.key
-            ),
-        )),
-    }
-}
-
-/// An integer literal, of any size (so that a value too large gets the message of the range
-/// it is outside).
-fn whole_number(arg: &Arg, example: &str) -> syn::Result<(u128, Span)> {
-    let expr = value(arg, example)?;
-    let Expr::Lit(ExprLit {
-        lit: Lit::Int(int), ..
-    }) = expr
-    else {
-        return Err(syn::Error::new_spanned(
+/// A literal as the shared checks take it (`None`: a string, which they take as written),
+/// its span, and how it is written (a string without its quotes); a negative number too.
+fn literal(expr: &Expr) -> Option<(Option<Input<'static>>, Span, String)> {
+    let (negative, lit) = match expr {
+        Expr::Lit(ExprLit { lit, .. }) => (false, lit),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
             expr,
-            format!("`{}` takes a whole number, such as `{example}`", arg.key),
-        ));
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit { lit, .. }) => (true, lit),
+            _ => return None,
+        },
+        _ => return None,
     };
-    let value = int.base10_parse().map_err(|_| {
-        syn::Error::new(
-            int.span(),
-            format!("`{}` takes a whole number, such as `{example}`", arg.key),
-        )
-    })?;
-    Ok((value, int.span()))
+    let sign = if negative { "-" } else { "" };
+    let (input, written) = match lit {
+        Lit::Int(int) => {
+            // Beyond the largest `i128`: too large for any setting, whatever its limit.
+            let n = int.base10_parse::<i128>().unwrap_or(i128::MAX);
+            let n = if negative { -n } else { n };
+            (
+                Some(Input::Whole(n)),
+                format!("{sign}{}", int.base10_digits()),
+            )
+        }
+        Lit::Float(float) => {
+            let x = float.base10_parse::<f64>().ok()?;
+            let x = if negative { -x } else { x };
+            (
+                Some(Input::Number(x)),
+                format!("{sign}{}", float.base10_digits()),
+            )
+        }
+        Lit::Str(text) if !negative => (None, text.value()),
+        _ => return None,
+    };
+    Some((input, lit.span(), written))
 }
 
-/// A duration string: more than zero if `must_be_positive`, and at most a year, as the
-/// runtime's `BreakerConfig::validate` requires.
-pub(super) fn duration(arg: &Arg, must_be_positive: bool) -> syn::Result<Spanned<Duration>> {
-    let lit = string_literal(arg, "\"30s\"", || {
-        format!(
-            "`{}` takes a duration string, such as `\"30s\"` or `\"1m 30s\"`",
-            arg.key
-        )
-    })?;
-    let text = lit.value();
-    if text.trim().is_empty() {
-        return Err(syn::Error::new(
-            lit.span(),
+/// What a setting takes, for a value of the wrong type.
+fn wrong_type(setting: &Setting) -> String {
+    let key = setting.key;
+    match setting.kind {
+        Kind::Choice(names) => {
+            let expected: Vec<String> = names.iter().map(|c| format!("`\"{c}\"`")).collect();
+            format!("`{key}` takes one of {}", expected.join(", "))
+        }
+        Kind::Duration { .. } => {
+            format!("`{key}` takes a duration string, such as `\"30s\"` or `\"1m 30s\"`")
+        }
+        Kind::Multiplier => format!("`{key}` takes a number, such as `{}`", setting.example),
+        Kind::Count { .. } | Kind::Percent | Kind::Seed => {
             format!(
-                "`{}` is empty: write a duration, such as `\"30s\"`",
-                arg.key
-            ),
-        ));
+                "`{key}` takes a whole number, such as `{}`",
+                setting.example
+            )
+        }
     }
-    let duration = humantime::parse_duration(&text).map_err(|err| {
-        syn::Error::new(
-            lit.span(),
-            format!("`{} = \"{text}\"` is not a duration ({err}); write one such as `\"30s\"`, `\"500ms\"` or `\"1m 30s\"`", arg.key),
-        )
-    })?;
-    if must_be_positive && duration.is_zero() {
-        return Err(syn::Error::new(
-            lit.span(),
-            format!("`{}` must be more than zero", arg.key),
-        ));
-    }
-    if duration > super::MAX_DURATION {
-        return Err(syn::Error::new(
-            lit.span(),
+}
+
+/// The message of a value the shared checks refuse; `written` is the value as written.
+fn refused(refusal: &Refusal, written: &str) -> String {
+    let key = refusal.field();
+    match (&refusal.problem, refusal.setting.kind) {
+        (Problem::BelowOne, Kind::Count { zero, .. }) => {
+            format!("`{key} = {written}` {zero}: it must be at least 1")
+        }
+        (Problem::AboveMax(max), _) => {
+            format!("`{key} = {written}` is too large: it must be at most {max}")
+        }
+        (Problem::NotPercent, _) => {
+            format!("`{key} = {written}` is not a percentage: it must be from 1 to 100")
+        }
+        (Problem::MultiplierBelowOne, _) => {
+            format!("`{key} = {written}` would shorten each opening: it must be at least 1")
+        }
+        (Problem::NotDuration(_), _) if written.trim().is_empty() => {
+            format!("`{key}` is empty: write a duration, such as `\"30s\"`")
+        }
+        (Problem::NotDuration(reason), _) => format!(
+            "`{key} = \"{written}\"` is not a duration ({reason}); write one such as `\"30s\"`, `\"500ms\"` or `\"1m 30s\"`"
+        ),
+        (Problem::Zero, _) => format!("`{key}` must be more than zero"),
+        (Problem::TooLong, Kind::Duration { max_text, .. }) => {
+            format!("`{key} = \"{written}\"` is too long: it must be at most {max_text}")
+        }
+        (Problem::NotChoice, Kind::Choice(names)) => {
+            let hint = suggest::did_you_mean(written, names.iter().copied());
+            let expected: Vec<String> = names.iter().map(|c| format!("`\"{c}\"`")).collect();
             format!(
-                "`{} = \"{text}\"` is too long: it must be at most a year (\"1year\")",
-                arg.key
-            ),
-        ));
+                "unknown `{key}` \"{written}\"{hint}: expected one of {}",
+                expected.join(", ")
+            )
+        }
+        (problem, _) => format!(
+            "`{key} = {written}`: {}",
+            Refusal {
+                setting: refusal.setting,
+                problem: problem.clone(),
+            }
+        ),
     }
-    Ok(Spanned {
-        value: duration,
-        span: lit.span(),
-    })
 }
 
 pub(super) fn non_empty_string(arg: &Arg) -> syn::Result<LitStr> {
