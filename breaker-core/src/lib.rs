@@ -36,7 +36,7 @@ pub mod __private {
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::{Clock, RealClock};
     pub use crate::config::{BreakerConfig, ConfigError};
-    pub use crate::guard::{LazyBreaker, method_name, reject};
+    pub use crate::guard::{GuardedResult, LazyBreaker, as_result, method_name, reject};
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{BreakerSettings, configured, named};
     pub use ::core::borrow::Borrow;

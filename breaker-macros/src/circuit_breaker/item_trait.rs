@@ -1,16 +1,15 @@
 //! `#[circuit_breaker]` on a trait: the trait as written, and a wrapper that implements it,
-//! every method that returns a `Result` guarded, the others forwarded.
+//! every method guarded but those marked `#[breaker(skip)]` and those whose return type
+//! cannot be a `Result` (`()`, a reference, `bool`, ...), which are forwarded.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{format_ident, quote};
 use syn::{
     FnArg, GenericParam, Ident, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type,
 };
 
-use super::item_fn::{
-    check_fallback_arguments, contains_impl_trait, error_type, not_a_result, respan,
-};
+use super::guarded_call::{Call, GuardedCall, cannot_be_a_result, contains_impl_trait};
+use super::item_fn::check_fallback_arguments;
 use crate::args::{BreakerArgs, Place};
 use crate::doc::doc_attrs;
 
@@ -323,7 +322,7 @@ fn check_methods(
             method_args = BreakerArgs::parse(tokens, Place::TraitMethod, errors);
         }
 
-        let returns_result = returns_result(&method.sig.output);
+        let may_return_a_result = may_return_a_result(&method.sig.output);
         if let Some(skip) = method_args.skip {
             if method_args.has_settings()
                 || method_args.failure_if.is_some()
@@ -340,7 +339,7 @@ fn check_methods(
             });
             continue;
         }
-        if !returns_result {
+        if !may_return_a_result {
             if !attrs.is_empty() {
                 errors.push(syn::Error::new_spanned(
                     &attrs[0],
@@ -406,18 +405,11 @@ fn take_breaker_attrs(attrs: &mut Vec<syn::Attribute>) -> Vec<syn::Attribute> {
     ours
 }
 
-/// Whether a method returns a `Result`: its type is named `Result`, or an alias ending in
-/// `Result` (`io::Result`, `ApiResult`).
-fn returns_result(output: &ReturnType) -> bool {
+/// Whether a method may return a `Result`: its return type is not one that the syntax
+/// rules out (`()`, a reference, `bool`, ...). The compiler checks the others.
+fn may_return_a_result(output: &ReturnType) -> bool {
     match output {
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Path(path) if not_a_result(ty).is_none() => path
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident.to_string().ends_with("Result")),
-            _ => false,
-        },
+        ReturnType::Type(_, ty) => cannot_be_a_result(ty).is_none(),
         ReturnType::Default => false,
     }
 }
@@ -549,51 +541,22 @@ fn method_impl(p: &TokenStream, trait_ref: &TokenStream, method: &Method) -> Tok
         };
     };
     let field = &guard.field;
-    let permit = Ident::new("permit", Span::mixed_site());
-    // The guarded call runs through the permit, so that its own panic is a failure.
-    let inner = quote!(<P as #trait_ref>::#name #turbofish(#(#forwarded),*));
-    let run_inner = if sig.asyncness.is_some() {
-        quote!(#permit.run_future(#inner).await)
-    } else {
-        quote!(#permit.run(|| #inner))
-    };
-    let open = Ident::new("open", Span::mixed_site());
-    let result = Ident::new("result", Span::mixed_site());
-    let rejected = match &guard.args.fallback {
-        Some(fallback) => {
-            let fallback_args = &forwarded;
-            quote_spanned!(fallback.span()=> #fallback(#(#fallback_args),*) #await_)
-        }
-        None => {
-            let span = error_type(&sig.output).map_or_else(Span::call_site, Spanned::span);
-            let reject = respan(quote!(#p::reject), span);
-            quote_spanned!(span=> #reject(#open))
-        }
-    };
-    let open_binding = if guard.args.fallback.is_some() {
-        quote!(_)
-    } else {
-        quote!(#open)
-    };
-    let finish = match &guard.args.failure_if {
-        Some(failure_if) => {
-            quote_spanned!(failure_if.span()=> #permit.record_with(&#result, #failure_if))
-        }
-        None => quote!(#permit.record(&#result)),
-    };
-    let output = match &sig.output {
-        ReturnType::Type(_, ty) => quote!(: #ty),
-        ReturnType::Default => quote!(),
-    };
+    let body = GuardedCall {
+        private: p,
+        breaker: quote!(&self.#field),
+        sig: &sig,
+        call: Call::Inner(quote!(<P as #trait_ref>::#name #turbofish(#(#forwarded),*))),
+        failure_if: guard.args.failure_if.as_ref(),
+        fallback: guard
+            .args
+            .fallback
+            .as_ref()
+            .map(|fallback| (fallback, forwarded.clone())),
+    }
+    .expand();
     quote! {
         #sig {
-            let mut #permit = match self.#field.acquire() {
-                #p::Ok(#permit) => #permit,
-                #p::Err(#open_binding) => return #rejected,
-            };
-            let #result #output = #run_inner;
-            #finish;
-            #result
+            #body
         }
     }
 }
