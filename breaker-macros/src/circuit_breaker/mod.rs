@@ -1,5 +1,5 @@
 //! `#[circuit_breaker(...)]`: the arguments (`crate::args`), then a function (`item_fn.rs`)
-//! or a trait (`item_trait.rs`), whose guarded calls both expand through
+//! or a trait (`item_trait/`), whose guarded calls both expand through
 //! `guarded_call.rs`.
 
 mod guarded_call;
