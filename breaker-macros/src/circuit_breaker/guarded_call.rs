@@ -195,3 +195,59 @@ pub fn contains_impl_trait(ty: &Type) -> bool {
     finder.visit_type(ty);
     finder.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cannot_be_a_result;
+
+    fn verdict(ty: &str) -> Option<String> {
+        cannot_be_a_result(&syn::parse_str(ty).expect("a type"))
+    }
+
+    #[test]
+    fn only_what_the_syntax_rules_out_is_not_a_result() {
+        for ty in [
+            "()",
+            "&str",
+            "&'a mut Vec<u8>",
+            "bool",
+            "u32",
+            "str",
+            "f64",
+            "(u8, u8)",
+            "[u8; 4]",
+            "[u8]",
+            "*const u8",
+            "impl Iterator<Item = u8>",
+            "dyn Fn()",
+            "!",
+            "fn() -> u8",
+            "(bool)",
+        ] {
+            assert!(verdict(ty).is_some(), "`{ty}` cannot be a `Result`");
+        }
+        // Any of these may be an alias of `Result`, or a `Result` itself: the compiler says.
+        for ty in [
+            "Result<String, ApiError>",
+            "io::Result<u8>",
+            "Reply",
+            "String",
+            "Option<u32>",
+            "Self",
+            "Self::Output",
+            "<P as Provider>::Reply",
+            "T",
+            "std::primitive::u32",
+            "u32<T>",
+        ] {
+            assert_eq!(verdict(ty), None, "`{ty}` may be a `Result`");
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_what_the_type_is() {
+        assert_eq!(verdict("u32").as_deref(), Some("`u32`"));
+        assert_eq!(verdict("&str").as_deref(), Some("a reference"));
+        assert_eq!(verdict("[u8]").as_deref(), Some("a slice"));
+    }
+}
