@@ -183,10 +183,10 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// `impl Trait` arguments. The function returns `Result<T, E>`, written so or through an
 /// alias of any name (the compiler decides, not the name: a return type that is not a
 /// `Result` is an error on it), and `E: From<CircuitOpen>`, so that a rejected call returns
-/// `Err(CircuitOpen.into())`. Every
-/// way out of the body is recorded: an `Ok` is a success, an `Err` a failure (see
-/// `failure_if`), a `?` or an early `return` likewise, a panic a failure after which the
-/// panic goes on. An `async` call that is cancelled (its future dropped) counts as neither.
+/// `Err(CircuitOpen.into())`. Every way out of the body is recorded: an `Ok` is a success,
+/// an `Err` a failure (see `failure_if`), a `?` or an early `return` likewise, a panic a
+/// failure after which the panic goes on. An `async` call that is cancelled (its future
+/// dropped) counts as neither.
 ///
 /// The breaker is created on the first call, in the process-wide [`registry::global`] under
 /// its name, and kept by the function: a call costs one atomic load to find it. A free
