@@ -43,11 +43,79 @@ pub trait Rejection: From<CircuitOpen> {}
 
 impl<E: From<CircuitOpen>> Rejection for E {}
 
+/// The return types a guarded function or method may have: `Result<T, E>`, however it is
+/// written (`Result<T, E>`, `io::Result<T>`, an alias of any name, `Self` in an impl for a
+/// `Result`).
+///
+/// The macro cannot tell an alias of `Result` from another type by its name, so it leaves
+/// the decision to the compiler: a return type that is not a `Result` fails this bound,
+/// with one message on the return type.
+///
+/// ```
+/// use breaker::CircuitOpen;
+///
+/// #[derive(Debug)]
+/// struct ApiError;
+///
+/// impl From<CircuitOpen> for ApiError {
+///     fn from(_: CircuitOpen) -> Self {
+///         ApiError
+///     }
+/// }
+///
+/// type Reply = Result<String, ApiError>;
+///
+/// fn guarded<R: breaker::__private::GuardedResult>() {}
+/// guarded::<Reply>();
+/// guarded::<std::io::Result<u8>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`: a guarded call returns `Result<T, E>`, so that its failures can be told from its successes",
+    label = "the return type of a guarded call",
+    note = "on a method of a trait under `#[circuit_breaker]`, mark the method `#[breaker(skip)]` to forward it unguarded"
+)]
+pub trait GuardedResult: Sized {
+    /// The `T` of `Result<T, E>`.
+    type Ok;
+    /// The `E` of `Result<T, E>`.
+    type Err;
+
+    /// The value as the `Result` it is, for the permit to record.
+    fn as_result(&self) -> &Result<Self::Ok, Self::Err>;
+
+    /// `Err(error)`.
+    fn from_err(error: Self::Err) -> Self;
+}
+
+impl<T, E> GuardedResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+
+    #[inline(always)]
+    fn as_result(&self) -> &Self {
+        self
+    }
+
+    #[inline(always)]
+    fn from_err(error: E) -> Self {
+        Err(error)
+    }
+}
+
 /// The result of a rejected call: `Err(E::from(open))`.
 #[cold]
 #[inline(never)]
-pub fn reject<T, E: Rejection>(open: CircuitOpen) -> Result<T, E> {
-    Err(E::from(open))
+pub fn reject<R: GuardedResult>(open: CircuitOpen) -> R
+where
+    R::Err: Rejection,
+{
+    R::from_err(R::Err::from(open))
+}
+
+/// A guarded call's result as the `Result` it is, for the permit to record.
+#[inline(always)]
+pub fn as_result<R: GuardedResult>(result: &R) -> &Result<R::Ok, R::Err> {
+    result.as_result()
 }
 
 /// The breaker of one guarded function, looked up by name on its first call and kept for

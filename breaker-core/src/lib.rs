@@ -97,7 +97,7 @@ pub mod __private {
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::{Clock, RealClock};
     pub use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
-    pub use crate::guard::{LazyBreaker, Rejection, method_name, reject};
+    pub use crate::guard::{GuardedResult, LazyBreaker, Rejection, as_result, method_name, reject};
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{configured, named};
     pub use ::core::borrow::Borrow;

@@ -170,7 +170,7 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// | `name = "openai"` | the breaker's name; functions with the same name share one breaker | the function's path |
 /// | `failure_if = path` | a `fn(&E) -> bool`: which errors count as failures; the others count as `ignored_errors` says, and are returned unchanged | every `Err` |
 /// | `fallback = path` | called with the function's arguments (same signature; `.await`ed for an `async fn`) when the circuit is open | return `Err(E::from(CircuitOpen))` |
-/// | `config = "openai"` | take the settings loaded under this key into [`registry::global`] (from a file) when there are some | the attribute's settings |
+/// | `config = "openai"` | take the settings loaded under this key into [`BreakerRegistry::global`] (from a file) when there are some | the attribute's settings |
 /// | `crate = path` | the path of the `breaker` crate, when it is re-exported under another name | `::breaker` |
 /// | `per_method` | on a trait: one breaker per method instead of one per wrapper | off |
 ///
@@ -182,13 +182,15 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// # On a function
 ///
 /// Sync or `async`, free function or method (`&self`, `&mut self`, `self`), generic, with
-/// `impl Trait` arguments. The function returns `Result<T, E>` (or an alias of it) and
-/// `E: From<CircuitOpen>`, so that a rejected call returns `Err(CircuitOpen.into())`. Every
-/// way out of the body is recorded: an `Ok` is a success, an `Err` a failure (see
-/// `failure_if`), a `?` or an early `return` likewise, a panic a failure after which the
-/// panic goes on. An `async` call that is cancelled (its future dropped) counts as neither.
+/// `impl Trait` arguments. The function returns `Result<T, E>`, written so or through an
+/// alias of any name (the compiler decides, not the name: a return type that is not a
+/// `Result` is an error on it), and `E: From<CircuitOpen>`, so that a rejected call returns
+/// `Err(CircuitOpen.into())`. Every way out of the body is recorded: an `Ok` is a success,
+/// an `Err` a failure (see `failure_if`), a `?` or an early `return` likewise, a panic a
+/// failure after which the panic goes on. An `async` call that is cancelled (its future
+/// dropped) counts as neither.
 ///
-/// The breaker is created on the first call, in the process-wide [`registry::global`] under
+/// The breaker is created on the first call, in the process-wide [`BreakerRegistry::global`] under
 /// its name, and kept by the function: a call costs one atomic load to find it. A free
 /// function `f` gets an accessor `f_breaker()` beside it; a method's breaker is found by
 /// name in the registry (its default name is the type's path and the method's name).
@@ -198,9 +200,14 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// # On a trait
 ///
 /// `#[circuit_breaker(...)] trait Provider { ... }` keeps the trait and generates
-/// `ProviderBreaker<P: Provider>`, which implements `Provider`: each method that returns a
-/// `Result` goes through a breaker, the others are forwarded as they are, and so are the
-/// trait's types and constants. `ProviderBreaker::new(inner)` builds it on the real clock,
+/// `ProviderBreaker<P: Provider>`, which implements `Provider`: each method goes through a
+/// breaker, except a method marked `#[breaker(skip)]` and one whose return type cannot be a
+/// `Result` by its syntax (none, `()`, a reference, a tuple, an array or slice, `impl Trait`,
+/// `dyn Trait`, a primitive such as `bool`, `u32` or `str`, `!`), which are forwarded as they
+/// are, and so are the trait's types and constants. Any other return type is guarded, so an
+/// alias of `Result` (`type Reply = Result<String, ApiError>`) is too; one that turns out not
+/// to be a `Result` (`String`, a struct) is a compile error on it, telling to mark the
+/// method `skip`. `ProviderBreaker::new(inner)` builds it on the real clock,
 /// `ProviderBreaker::with_clock(inner, clock)` on another; `breaker()`, `breaker_of("method")`,
 /// `inner()`, `into_inner()` reach inside. By default the methods share one breaker per
 /// wrapper (the provider fails as a whole); `per_method` gives each its own, and so does a
@@ -247,10 +254,10 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// assert_eq!(provider.complete("hi").unwrap_err().0, "503");
 /// let rejected = provider.complete("hi").unwrap_err();
 /// assert!(rejected.0.contains("circuit breaker `Provider` is open"), "{}", rejected.0);
-/// assert_eq!(provider.name(), "down"); // not guarded: forwarded
+/// assert_eq!(provider.name(), "down"); // returns a reference, not a `Result`: forwarded
 /// ```
 ///
-/// [`registry::global`]: ../breaker/registry/fn.global.html
+/// [`BreakerRegistry::global`]: ../breaker/struct.BreakerRegistry.html#method.global
 #[proc_macro_attribute]
 pub fn circuit_breaker(attr: TokenStream, item: TokenStream) -> TokenStream {
     circuit_breaker::expand(attr.into(), item.into()).into()

@@ -1,6 +1,8 @@
 //! `#[circuit_breaker(...)]`: the arguments (`crate::args`), then a function (`item_fn.rs`)
-//! or a trait (`item_trait.rs`).
+//! or a trait (`item_trait/`), whose guarded calls both expand through
+//! `guarded_call.rs`.
 
+mod guarded_call;
 mod item_fn;
 mod item_trait;
 #[cfg(test)]
