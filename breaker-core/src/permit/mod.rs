@@ -1,80 +1,41 @@
 //! [`Permit`]: the right to make one call, and the duty to say how it went.
 //!
-//! [`OwnedPermit`] is the same for a breaker held by `Arc`; [`RunFuture`] runs a call's
-//! future as the guarded code of a permit.
+//! One implementation, [`PermitOf`], serves every way of holding the breaker (a
+//! [`BreakerHandle`]): [`Permit`] borrows it, [`OwnedPermit`] holds it by `Arc`, and the
+//! keyed registry's [`RegistryPermit`](crate::registry::RegistryPermit) holds its
+//! [`BreakerRef`](crate::registry::BreakerRef). Each reporting method is written once, so
+//! all three have them all. [`RunFuture`] runs a call's future as the guarded code of a
+//! permit.
 
-mod owned;
+mod handle;
 mod run;
+mod word;
 
 use std::fmt;
 
 use crate::breaker::{CircuitBreaker, CircuitState};
 
-pub use owned::OwnedPermit;
+pub(crate) use handle::Sealed;
+pub use handle::{BreakerHandle, OwnedPermit};
 pub use run::RunFuture;
+use word::{ARMED, GENERATION_MASK, PROBE_GENERATION_MASK, REPORTED, TIMED};
+pub(crate) use word::{Admission, PROBE_SLOTS};
 
-/// What a permit was admitted as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
-    /// A call in Closed, admitted on the breaker's hot word. A failure counts towards
-    /// `threshold`, a success forgets the failures.
-    Closed = 0,
-    /// A probe in HalfOpen: it holds a probe slot of its generation; its report closes or
-    /// reopens the circuit.
-    Probe = 1,
-    /// A call let through by a disabled breaker: nothing is recorded.
-    Unguarded = 2,
-    /// A call let through by a breaker in MetricsOnly: counted in the metrics, nothing
-    /// more.
-    Observed = 3,
-    /// A call in Closed under a sliding-window policy (admitted on the hot word's tag): its
-    /// report goes to the window of its generation.
-    Windowed = 4,
-}
-
-// The bits of a permit's word: the admission (3 bits), whether the call is timed, whether
-// the guarded code is running (so that a drop then is its own panic), whether the permit was
-// reported, and 57 bits of payload: the generation that admitted it (the hot word's tag for
-// a call admitted in Closed), or, for a probe, its generation's low 47 bits and its slot.
-// The permit's second word is a time: a timed call's start, and a probe's admission (which
-// is its start too), in nanoseconds of the breaker's clock.
-const GENERATION_BITS: u32 = 57;
-const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
-const ADMISSION_MASK: u64 = 0b111 << GENERATION_BITS;
-const TIMED: u64 = 1 << 60;
-const ARMED: u64 = 1 << 62;
-const REPORTED: u64 = 1 << 63;
-/// A probe's generation: its low 47 bits (a probe reporting after 2^47 transitions could
-/// pass for a current one).
-const PROBE_GENERATION_BITS: u32 = 47;
-const PROBE_GENERATION_MASK: u64 = (1 << PROBE_GENERATION_BITS) - 1;
-/// A probe's slot, above its generation: 10 bits.
-const SLOT_MASK: u64 = 0x3ff;
-/// How many probe slots a permit can name (the breaker checks that `half_open_max` fits).
-pub(crate) const PROBE_SLOTS: u64 = SLOT_MASK + 1;
-
-/// What the admission bits of a permit's word say.
-#[inline]
-fn admission_of(word: u64) -> Admission {
-    match (word & ADMISSION_MASK) >> GENERATION_BITS {
-        0 => Admission::Closed,
-        1 => Admission::Probe,
-        2 => Admission::Unguarded,
-        3 => Admission::Observed,
-        _ => Admission::Windowed,
-    }
-}
-
-/// Permission to make one call through a [`CircuitBreaker`], from
-/// [`CircuitBreaker::acquire`].
+/// Permission to make one call through a [`CircuitBreaker`], holding the breaker by `H`:
+/// [`Permit`] (a borrow, from [`CircuitBreaker::acquire`]), [`OwnedPermit`] (an `Arc`,
+/// from [`CircuitBreaker::acquire_owned`]) or
+/// [`RegistryPermit`](crate::registry::RegistryPermit) (from a keyed
+/// [`Registry`](crate::registry::Registry)). They behave alike.
 ///
 /// Report the outcome with [`success`](Self::success) or [`failure`](Self::failure) (or
 /// [`ignore`](Self::ignore) for an error that says nothing about the remote). A permit
 /// dropped without a report (its future was cancelled, a panic elsewhere unwound past it)
 /// counts as neither: if it was a half-open probe, its slot is freed at once for another
 /// probe. Run the call itself through [`run`](Self::run) or [`run_future`](Self::run_future)
-/// and a panic of the call is a failure. A permit that is never dropped (`mem::forget`)
-/// holds its probe slot until the breaker's `half_open_timeout` gives it up.
+/// and a panic of the call is a failure; or arm the permit with
+/// [`fail_on_panic`](Self::fail_on_panic), and any drop before the report is one. A permit
+/// that is never dropped (`mem::forget`) holds its probe slot until the breaker's
+/// `half_open_timeout` gives it up.
 ///
 /// A permit belongs to the generation of the breaker that admitted it. If the breaker has
 /// changed state since (it opened, a probe closed it, it was reset), the report is stale and
@@ -99,96 +60,47 @@ fn admission_of(word: u64) -> Admission {
 /// assert!(breaker.acquire().is_err());
 /// ```
 #[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
-pub struct Permit<'a> {
-    breaker: &'a CircuitBreaker,
-    /// Generation, admission and flags in one word, so that a call in Closed passes the
-    /// permit in registers (its `at` is unused there and optimised away).
+pub struct PermitOf<H: BreakerHandle> {
+    handle: H,
+    /// Generation, admission and flags in one word (see `word.rs`), so that a call in
+    /// Closed passes the permit in registers (its `at` is unused there and optimised away).
     word: u64,
     /// A timed call's start, or a probe's admission: nanoseconds of the breaker's clock,
     /// kept whole so that any duration is measured right.
     at: u64,
 }
 
-impl<'a> Permit<'a> {
-    #[inline]
-    pub(crate) fn new(breaker: &'a CircuitBreaker, admission: Admission, generation: u64) -> Self {
-        let word = (generation & GENERATION_MASK) | ((admission as u64) << GENERATION_BITS);
-        Self {
-            breaker,
-            word,
-            at: 0,
-        }
-    }
+/// A permit that borrows its breaker, from [`CircuitBreaker::acquire`]: the cheapest, three
+/// words passed in registers. Its methods are those of [`PermitOf`].
+///
+/// ```
+/// use breaker::{BreakerConfig, CircuitBreaker, Permit};
+///
+/// fn call_search(breaker: &CircuitBreaker) -> Option<Permit<'_>> {
+///     breaker.acquire().ok()
+/// }
+/// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+/// call_search(&breaker).unwrap().success();
+/// assert_eq!(breaker.metrics().succeeded, 1);
+/// ```
+pub type Permit<'a> = PermitOf<&'a CircuitBreaker>;
 
-    /// A half-open probe of `generation` holding slot `slot`, admitted at `now`
-    /// (nanoseconds of the breaker's clock).
-    pub(crate) fn probe(breaker: &'a CircuitBreaker, generation: u64, slot: u32, now: u64) -> Self {
-        let payload = (generation & PROBE_GENERATION_MASK)
-            | ((u64::from(slot) & SLOT_MASK) << PROBE_GENERATION_BITS);
-        Self {
-            breaker,
-            word: payload | ((Admission::Probe as u64) << GENERATION_BITS),
-            at: now,
-        }
-    }
-
-    /// This permit, timed from `now` (nanoseconds of the breaker's clock; for a probe, the
-    /// time it was admitted at).
-    pub(crate) fn timed(mut self, now: u64) -> Self {
-        self.word |= TIMED;
-        self.at = now;
-        self
-    }
-
-    /// When the call started (nanoseconds of the breaker's clock), if it is timed.
-    pub(crate) fn started(&self) -> Option<u64> {
-        (self.word & TIMED != 0).then_some(self.at)
-    }
-
-    /// A probe's slot and the stamp it holds the slot with (its admission).
-    pub(crate) fn probe_slot(&self) -> (u32, u64) {
-        let slot = ((self.word & GENERATION_MASK) >> PROBE_GENERATION_BITS) & SLOT_MASK;
-        (slot as u32, crate::breaker::probe_stamp(self.at))
-    }
-
-    /// Whether `generation` (a full one) is the one that admitted this permit, to as many
-    /// bits as the permit keeps of it.
-    pub(crate) fn is_of(&self, generation: u64) -> bool {
-        let kept = match self.admission() {
-            Admission::Closed | Admission::Windowed => crate::breaker::hot_tag(generation),
-            Admission::Probe => generation & PROBE_GENERATION_MASK,
-            _ => generation & GENERATION_MASK,
-        };
-        kept == self.admitted_in()
-    }
-
-    /// What it was admitted as.
-    #[inline]
-    pub(crate) fn admission(&self) -> Admission {
-        admission_of(self.word)
-    }
-
-    /// The generation it was admitted in (the hot word's tag if admitted in Closed).
-    #[inline]
-    pub(crate) fn admitted_in(&self) -> u64 {
-        Self::admitted_in_of(self.word)
-    }
-
+impl<H: BreakerHandle> PermitOf<H> {
     /// Reports that the call succeeded: in Closed it resets the consecutive failures; as a
     /// probe it closes the circuit.
     #[inline]
-    pub fn success(self) {
-        // By value, not through `&self`: the permit stays in registers on the hot path.
-        let breaker = self.breaker;
-        let (word, at) = self.detach();
-        breaker.report_success(word | REPORTED, at);
+    pub fn success(mut self) {
+        // The words by value, not the permit by reference: on the hot path the permit
+        // stays in registers, and its drop, seeing the permit reported, vanishes.
+        self.word |= REPORTED;
+        self.handle.breaker().report_success(self.word, self.at);
     }
 
     /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
     /// it reopens the circuit with a fresh cooldown.
     pub fn failure(mut self) {
         self.word |= REPORTED;
-        self.breaker.report_failure(&self);
+        self.handle.breaker().report_failure(&self.lent());
     }
 
     /// Reports `success` (true) or failure (false).
@@ -237,13 +149,59 @@ impl<'a> Permit<'a> {
     /// [`Metrics::ignored`](crate::Metrics::ignored) either way.
     pub fn ignore(mut self) {
         self.word |= REPORTED;
-        self.breaker.report_ignored(&self);
+        self.handle.breaker().report_ignored(&self.lent());
+    }
+
+    /// Arms the permit until it is reported: from here on, a drop without a report is a
+    /// failure. The code between this call and the report is, by the caller's declaration,
+    /// the guarded code, so its panic is a failed call, as a panic inside [`run`](Self::run)
+    /// is. So is every other way of leaving it unreported: an early return (`?`), or the
+    /// cancellation of a future that holds the permit (a timeout, a `select!` that took
+    /// another branch), a call given up before it answered. (A runtime drops a panicked
+    /// task after catching its panic, when the thread no longer panics, so a drop cannot
+    /// tell a panic from a cancellation: an armed permit counts both as failures.)
+    ///
+    /// Prefer [`run`](Self::run) or [`run_future`](Self::run_future) when the call is one
+    /// closure or one future: only its own panic is then a failure, and a cancellation, an
+    /// early return or a panic of the caller's own code counts as neither. Arm the permit
+    /// when the guarded code cannot be wrapped: several statements or awaits (a response
+    /// read chunk by chunk), or a permit handed on to code that reports it later.
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+    ///
+    /// fn read_page(page: u32) -> String {
+    ///     assert!(page < 1, "page {page} is unreadable");
+    ///     format!("page {page}")
+    /// }
+    ///
+    /// let breaker = CircuitBreaker::new("ocr", BreakerConfig::default().with_threshold(1));
+    /// let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     let permit = breaker.acquire().unwrap().fail_on_panic();
+    ///     // The guarded code: a loop, not one closure to hand to `run`.
+    ///     let pages: Vec<String> = (0..3).map(read_page).collect();
+    ///     permit.success();
+    ///     pages
+    /// }));
+    /// assert!(panicked.is_err());
+    /// assert_eq!(breaker.state(), CircuitState::Open);
+    ///
+    /// // Reported, an armed permit counts as its report says.
+    /// breaker.reset();
+    /// breaker.acquire().unwrap().fail_on_panic().success();
+    /// assert_eq!(breaker.metrics().succeeded, 1);
+    /// ```
+    #[inline]
+    pub fn fail_on_panic(mut self) -> Self {
+        self.word |= ARMED;
+        self
     }
 
     /// Runs `call`, the guarded code: if it panics, the permit counts a failure as the
     /// panic unwinds past it (the panic goes on untouched). A panic anywhere else that drops
     /// the permit (a sibling in `join!`, a caller's own code) is not the call's: the permit
-    /// then counts as neither, like any permit dropped unreported.
+    /// then counts as neither, like any permit dropped unreported (unless it was armed by
+    /// [`fail_on_panic`](Self::fail_on_panic), which `run` leaves armed).
     ///
     /// ```
     /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
@@ -276,7 +234,8 @@ impl<'a> Permit<'a> {
     /// panics, the permit counts a failure (as [`run`](Self::run) does for a closure). The
     /// permit is not reported: report the output as usual. Dropping the returned future
     /// before it finishes (a timeout, a cancelled task) leaves the permit unreported, so it
-    /// counts as neither once dropped.
+    /// counts as neither once dropped (unless it was armed by
+    /// [`fail_on_panic`](Self::fail_on_panic)).
     ///
     /// ```
     /// use breaker::{BreakerConfig, CircuitBreaker};
@@ -326,24 +285,114 @@ impl<'a> Permit<'a> {
     /// probe, whether it was given up after `half_open_timeout` (so a report would be
     /// ignored).
     pub fn is_stale(&self) -> bool {
+        let breaker = self.handle.breaker();
         match self.admission() {
-            Admission::Closed | Admission::Windowed => !self.is_of(self.breaker.published_tag()),
-            Admission::Probe => !self.breaker.holds_probe(self),
-            _ => !self.is_of(self.breaker.generation()),
+            Admission::Closed | Admission::Windowed => !self.is_of(breaker.published_tag()),
+            Admission::Probe => !breaker.holds_probe(&self.lent()),
+            _ => !self.is_of(breaker.generation()),
+        }
+    }
+}
+
+/// What the breaker reads of a permit, whatever holds the breaker.
+impl<H: BreakerHandle> PermitOf<H> {
+    /// This permit as a [`Permit`] borrowing its breaker, for the breaker's code to read,
+    /// marked reported so that its own drop does nothing.
+    #[inline]
+    fn lent(&self) -> Permit<'_> {
+        PermitOf {
+            handle: self.handle.breaker(),
+            word: self.word | REPORTED,
+            at: self.at,
         }
     }
 
-    /// The breaker that admitted this permit.
-    pub fn breaker(&self) -> &'a CircuitBreaker {
-        self.breaker
+    /// What this permit holds its breaker by.
+    #[inline]
+    pub(crate) fn handle(&self) -> &H {
+        &self.handle
+    }
+
+    /// This permit's words under another handle to the same breaker (this one is marked
+    /// reported, so that only the new one reports).
+    #[inline]
+    pub(crate) fn held_by<G: BreakerHandle>(mut self, handle: G) -> PermitOf<G> {
+        debug_assert!(std::ptr::eq(self.handle.breaker(), handle.breaker()));
+        let (word, at) = (self.word, self.at);
+        self.word |= REPORTED;
+        PermitOf { handle, word, at }
+    }
+
+    /// When the call started (nanoseconds of the breaker's clock), if it is timed.
+    pub(crate) fn started(&self) -> Option<u64> {
+        (self.word & TIMED != 0).then_some(self.at)
+    }
+
+    /// A probe's slot and the stamp it holds the slot with (its admission).
+    pub(crate) fn probe_slot(&self) -> (u32, u64) {
+        (
+            word::slot_of(self.word),
+            crate::breaker::probe_stamp(self.at),
+        )
+    }
+
+    /// Whether `generation` (a full one) is the one that admitted this permit, to as many
+    /// bits as the permit keeps of it.
+    pub(crate) fn is_of(&self, generation: u64) -> bool {
+        let kept = match self.admission() {
+            Admission::Closed | Admission::Windowed => crate::breaker::hot_tag(generation),
+            Admission::Probe => generation & PROBE_GENERATION_MASK,
+            _ => generation & GENERATION_MASK,
+        };
+        kept == self.admitted_in()
+    }
+
+    /// What it was admitted as.
+    #[inline]
+    pub(crate) fn admission(&self) -> Admission {
+        word::admission_of(self.word)
+    }
+
+    /// The generation it was admitted in (the hot word's tag if admitted in Closed).
+    #[inline]
+    pub(crate) fn admitted_in(&self) -> u64 {
+        word::admitted_in_of(self.word)
     }
 }
 
 impl<'a> Permit<'a> {
+    /// A permit admitted as `admission` in `generation`.
+    #[inline]
+    pub(crate) fn new(breaker: &'a CircuitBreaker, admission: Admission, generation: u64) -> Self {
+        Self {
+            handle: breaker,
+            word: word::admitted(admission, generation),
+            at: 0,
+        }
+    }
+
+    /// A half-open probe of `generation` holding slot `slot`, admitted at `now`
+    /// (nanoseconds of the breaker's clock).
+    pub(crate) fn probe(breaker: &'a CircuitBreaker, generation: u64, slot: u32, now: u64) -> Self {
+        Self {
+            handle: breaker,
+            word: word::probe(generation, slot),
+            at: now,
+        }
+    }
+
+    /// This permit, timed from `now` (nanoseconds of the breaker's clock; for a probe, the
+    /// time it was admitted at).
+    pub(crate) fn timed(mut self, now: u64) -> Self {
+        self.word |= TIMED;
+        self.at = now;
+        self
+    }
+
     /// A reported permit from its parts, for the code that reports it out of line.
     pub(crate) fn reported(breaker: &'a CircuitBreaker, word: u64, at: u64) -> Self {
         Self {
-            breaker,
+            handle: breaker,
             word: word | REPORTED,
             at,
         }
@@ -352,49 +401,42 @@ impl<'a> Permit<'a> {
     /// The admission of a permit's word.
     #[inline]
     pub(crate) fn admission_of(word: u64) -> Admission {
-        admission_of(word)
+        word::admission_of(word)
     }
 
     /// The generation of a permit's word.
     #[inline]
     pub(crate) fn admitted_in_of(word: u64) -> u64 {
-        if admission_of(word) == Admission::Probe {
-            word & PROBE_GENERATION_MASK
-        } else {
-            word & GENERATION_MASK
-        }
+        word::admitted_in_of(word)
     }
 
-    /// The permit's words, without reporting it or dropping it: for reports by value and
-    /// for the handles that own their breaker.
-    #[inline]
-    pub(crate) fn detach(self) -> (u64, u64) {
-        let parts = (self.word, self.at);
-        std::mem::forget(self);
-        parts
+    /// The breaker that admitted this permit.
+    pub fn breaker(&self) -> &'a CircuitBreaker {
+        self.handle
     }
 }
 
-impl Drop for Permit<'_> {
+impl<H: BreakerHandle> Drop for PermitOf<H> {
     #[inline]
     fn drop(&mut self) {
         if self.word & REPORTED == 0 {
+            let breaker = self.handle.breaker();
             if self.word & ARMED != 0 {
-                // Dropped while its guarded code was running: that code panicked (the
-                // permit's owner cannot drop it from inside `run`), a failed call.
-                self.word |= REPORTED;
-                self.breaker.report_failure(self);
+                // Dropped armed: while its guarded code was running (that code panicked:
+                // the permit's owner cannot drop it from inside `run`), or after
+                // `fail_on_panic`, before its report. A failed call either way.
+                breaker.report_failure(&self.lent());
             } else {
-                self.breaker.report_abandoned(self);
+                breaker.report_abandoned(&self.lent());
             }
         }
     }
 }
 
-impl fmt::Debug for Permit<'_> {
+impl<H: BreakerHandle> fmt::Debug for PermitOf<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit")
-            .field("breaker", &self.breaker.name())
+        f.debug_struct(H::PERMIT_NAME)
+            .field("breaker", &self.handle.breaker().name())
             .field("state", &self.state())
             .field("generation", &self.generation())
             .field("probe", &self.is_probe())
@@ -403,48 +445,4 @@ impl fmt::Debug for Permit<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::BreakerConfig;
-
-    #[test]
-    fn a_timed_permit_keeps_its_whole_start_and_generation() {
-        let breaker = CircuitBreaker::new("timed", BreakerConfig::default());
-        let generation = 0x12_3456_789a;
-        let start = 3 * 3_600 * 1_000_000_000 + 700; // three hours and 700 ns
-        let permit = Permit::new(&breaker, Admission::Windowed, generation).timed(start);
-        assert_eq!(permit.started(), Some(start), "nanoseconds, whole");
-        assert_eq!(permit.admission(), Admission::Windowed);
-        assert_eq!(permit.admitted_in(), generation);
-        assert!(permit.is_of(generation));
-        assert!(!permit.is_of(generation + 1));
-        std::mem::forget(permit);
-
-        let untimed = Permit::new(&breaker, Admission::Observed, generation);
-        assert_eq!(untimed.started(), None);
-        assert!(untimed.is_of(generation));
-        assert!(!untimed.is_of(generation + (1 << 24)), "all 57 bits kept");
-        std::mem::forget(untimed);
-    }
-
-    #[test]
-    fn a_probe_keeps_its_slot_its_admission_and_its_generation() {
-        let breaker = CircuitBreaker::new("probe", BreakerConfig::default());
-        let generation = (1 << 50) + 77;
-        let probe = Permit::probe(&breaker, generation, 999, 42);
-        assert_eq!(probe.admission(), Admission::Probe);
-        assert_eq!(probe.probe_slot(), (999, 43));
-        assert_eq!(probe.generation(), generation & PROBE_GENERATION_MASK);
-        assert!(probe.is_of(generation));
-        assert!(!probe.is_of(generation + 1));
-        assert_eq!(
-            probe.started(),
-            None,
-            "not timed unless slow calls are watched"
-        );
-        let timed = probe.timed(42);
-        assert_eq!(timed.started(), Some(42));
-        assert_eq!(timed.probe_slot(), (999, 43));
-        std::mem::forget(timed);
-    }
-}
+mod tests;

@@ -344,7 +344,10 @@ impl<K: RegistryKey> Registry<K> {
     {
         let guard = self.map.guard();
         let entry = self.lookup_or_insert(key, &guard);
-        Ok(RegistryPermit::new(entry.breaker.acquire_owned()?))
+        Ok(entry
+            .breaker
+            .acquire()?
+            .held_by(BreakerRef::new(&entry.breaker)))
     }
 
     /// The breaker of `key`, created if there is none: for key types not built from a

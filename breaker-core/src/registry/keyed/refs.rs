@@ -1,5 +1,6 @@
 //! The views of a [`Registry`]'s breakers: [`BreakerRef`] (and its former name
-//! [`SendBreakerRef`]), [`RegistryPermit`] and [`Pinned`].
+//! [`SendBreakerRef`]), [`RegistryPermit`] (a [`PermitOf`] holding a [`BreakerRef`]) and
+//! [`Pinned`].
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -9,9 +10,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::{MapGuard, Registry, RegistryKey};
-use crate::breaker::{CircuitBreaker, CircuitState};
+use crate::breaker::CircuitBreaker;
 use crate::error::CircuitOpen;
-use crate::permit::{OwnedPermit, RunFuture};
+use crate::permit::{BreakerHandle, PermitOf, Sealed};
 
 /// A breaker of a [`Registry`]: it derefs to [`CircuitBreaker`] (`call`, `call_async`,
 /// `state`, `metrics`...). It holds the breaker by a reference count, so the breaker stays
@@ -40,7 +41,7 @@ impl<'r> BreakerRef<'r> {
     /// `let permit = registry.get_or_insert("gpt-4o").acquire()?;` works.
     #[inline]
     pub fn acquire(&self) -> Result<RegistryPermit<'r>, CircuitOpen> {
-        Ok(RegistryPermit::new(self.breaker.acquire_owned()?))
+        Ok(self.breaker.acquire()?.held_by(Self::new(&self.breaker)))
     }
 }
 
@@ -60,96 +61,38 @@ impl fmt::Debug for BreakerRef<'_> {
 }
 
 /// A permit of a breaker of a [`Registry`], from [`Registry::acquire`] and
-/// [`BreakerRef::acquire`]: it holds its breaker (an [`OwnedPermit`]), so it stays valid if
-/// the breaker is evicted meanwhile, and reports to that breaker. Its methods are those of
-/// [`Permit`](crate::Permit).
-#[must_use = "a permit should be reported with `success()` or `failure()`; dropping it counts as neither"]
-pub struct RegistryPermit<'r> {
-    permit: OwnedPermit,
-    _registry: PhantomData<&'r ()>,
+/// [`BreakerRef::acquire`]: it holds its breaker (by the [`BreakerRef`]'s reference count),
+/// so it stays valid if the breaker is evicted meanwhile, and reports to that breaker. Its
+/// methods are those of [`PermitOf`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use breaker::registry::Registry;
+/// use breaker::BreakerConfig;
+///
+/// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
+/// let permit = models.acquire("gpt-4o").unwrap();
+/// assert!(models.remove("gpt-4o")); // evicted or removed: the permit still reports
+/// assert_eq!(permit.breaker().name(), "gpt-4o");
+/// permit.failure();
+/// ```
+pub type RegistryPermit<'r> = PermitOf<BreakerRef<'r>>;
+
+impl Sealed for BreakerRef<'_> {
+    const PERMIT_NAME: &'static str = "RegistryPermit";
+
+    #[inline]
+    fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
 }
+
+impl BreakerHandle for BreakerRef<'_> {}
 
 impl RegistryPermit<'_> {
-    pub(super) fn new(permit: OwnedPermit) -> Self {
-        Self {
-            permit,
-            _registry: PhantomData,
-        }
-    }
-
-    /// See [`Permit::success`](crate::Permit::success).
-    #[inline]
-    pub fn success(self) {
-        self.permit.success();
-    }
-
-    /// See [`Permit::failure`](crate::Permit::failure).
-    pub fn failure(self) {
-        self.permit.failure();
-    }
-
-    /// See [`Permit::ignore`](crate::Permit::ignore).
-    pub fn ignore(self) {
-        self.permit.ignore();
-    }
-
-    /// See [`Permit::report`](crate::Permit::report).
-    #[inline]
-    pub fn report(self, success: bool) {
-        self.permit.report(success);
-    }
-
-    /// See [`Permit::record`](crate::Permit::record).
-    #[inline]
-    pub fn record<T, E>(self, result: &Result<T, E>) {
-        self.permit.record(result);
-    }
-
-    /// See [`Permit::record_with`](crate::Permit::record_with).
-    #[inline]
-    pub fn record_with<T, E>(self, result: &Result<T, E>, failure_if: impl FnOnce(&E) -> bool) {
-        self.permit.record_with(result, failure_if);
-    }
-
-    /// See [`Permit::run`](crate::Permit::run).
-    pub fn run<R>(&mut self, call: impl FnOnce() -> R) -> R {
-        self.permit.run(call)
-    }
-
-    /// See [`Permit::run_future`](crate::Permit::run_future).
-    pub fn run_future<F: std::future::Future>(&mut self, future: F) -> RunFuture<'_, F> {
-        self.permit.run_future(future)
-    }
-
-    /// See [`Permit::generation`](crate::Permit::generation).
-    pub fn generation(&self) -> u64 {
-        self.permit.generation()
-    }
-
-    /// See [`Permit::state`](crate::Permit::state).
-    pub fn state(&self) -> CircuitState {
-        self.permit.state()
-    }
-
-    /// See [`Permit::is_probe`](crate::Permit::is_probe).
-    pub fn is_probe(&self) -> bool {
-        self.permit.is_probe()
-    }
-
-    /// See [`Permit::is_stale`](crate::Permit::is_stale).
-    pub fn is_stale(&self) -> bool {
-        self.permit.is_stale()
-    }
-
     /// The breaker that admitted this permit.
     pub fn breaker(&self) -> &CircuitBreaker {
-        self.permit.breaker()
-    }
-}
-
-impl fmt::Debug for RegistryPermit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.permit, f)
+        Sealed::breaker(self.handle())
     }
 }
 
