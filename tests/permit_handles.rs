@@ -275,3 +275,12 @@ fn run_and_run_future_leave_an_armed_permit_armed() {
         "armed after run_future"
     );
 }
+
+#[test]
+fn every_permit_is_a_pointer_and_two_words() {
+    use std::mem::size_of;
+    let pointer_and_two_words = size_of::<usize>() + 2 * size_of::<u64>();
+    assert_eq!(size_of::<Permit<'_>>(), pointer_and_two_words);
+    assert_eq!(size_of::<OwnedPermit>(), pointer_and_two_words);
+    assert_eq!(size_of::<RegistryPermit<'_>>(), pointer_and_two_words);
+}

@@ -344,10 +344,7 @@ impl<K: RegistryKey> Registry<K> {
     {
         let guard = self.map.guard();
         let entry = self.lookup_or_insert(key, &guard);
-        Ok(entry
-            .breaker
-            .acquire()?
-            .held_by(BreakerRef::new(&entry.breaker)))
+        BreakerRef::acquire_from(&entry.breaker)
     }
 
     /// The breaker of `key`, created if there is none: for key types not built from a

@@ -41,7 +41,15 @@ impl<'r> BreakerRef<'r> {
     /// `let permit = registry.get_or_insert("gpt-4o").acquire()?;` works.
     #[inline]
     pub fn acquire(&self) -> Result<RegistryPermit<'r>, CircuitOpen> {
-        Ok(self.breaker.acquire()?.held_by(Self::new(&self.breaker)))
+        Self::acquire_from(&self.breaker)
+    }
+
+    /// A permit of `breaker` that holds it (its reference count taken only if admitted).
+    #[inline]
+    pub(super) fn acquire_from(
+        breaker: &Arc<CircuitBreaker>,
+    ) -> Result<RegistryPermit<'r>, CircuitOpen> {
+        Ok(breaker.acquire()?.held_by(Self::new(breaker)))
     }
 }
 
