@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::PermitOf;
+use super::{Permit, PermitOf};
 use crate::breaker::CircuitBreaker;
 use crate::error::CircuitOpen;
 
@@ -24,6 +24,15 @@ pub trait Sealed {
 
     /// The breaker the handle stands for.
     fn breaker(&self) -> &CircuitBreaker;
+
+    /// Reports a success of `permit`, then drops it: [`PermitOf::success`].
+    #[inline]
+    fn report_success(permit: PermitOf<Self>)
+    where
+        Self: BreakerHandle + Sized,
+    {
+        permit.report_success_and_drop();
+    }
 }
 
 impl Sealed for &CircuitBreaker {
@@ -32,6 +41,11 @@ impl Sealed for &CircuitBreaker {
     #[inline]
     fn breaker(&self) -> &CircuitBreaker {
         self
+    }
+
+    #[inline]
+    fn report_success(permit: Permit<'_>) {
+        permit.report_success_and_forget();
     }
 }
 

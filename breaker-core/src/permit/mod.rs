@@ -89,11 +89,8 @@ impl<H: BreakerHandle> PermitOf<H> {
     /// Reports that the call succeeded: in Closed it resets the consecutive failures; as a
     /// probe it closes the circuit.
     #[inline]
-    pub fn success(mut self) {
-        // The words by value, not the permit by reference: on the hot path the permit
-        // stays in registers, and its drop, seeing the permit reported, vanishes.
-        self.word |= REPORTED;
-        self.handle.breaker().report_success(self.word, self.at);
+    pub fn success(self) {
+        H::report_success(self);
     }
 
     /// Reports that the call failed: in Closed it counts towards the threshold; as a probe
@@ -313,6 +310,14 @@ impl<H: BreakerHandle> PermitOf<H> {
         &self.handle
     }
 
+    /// Reports a success and drops the handle: the words by value, not the permit by
+    /// reference, so that on the hot path the permit stays in registers.
+    #[inline]
+    fn report_success_and_drop(mut self) {
+        self.word |= REPORTED;
+        self.handle.breaker().report_success(self.word, self.at);
+    }
+
     /// This permit's words under another handle to the same breaker (this one is marked
     /// reported, so that only the new one reports).
     #[inline]
@@ -387,6 +392,16 @@ impl<'a> Permit<'a> {
         self.word |= TIMED;
         self.at = now;
         self
+    }
+
+    /// Reports a success without running the permit's drop: a borrow has nothing to drop,
+    /// and a drop left to run is not always inlined away on the paths out of line.
+    #[inline]
+    fn report_success_and_forget(self) {
+        let breaker = self.handle;
+        let (word, at) = (self.word, self.at);
+        std::mem::forget(self);
+        breaker.report_success(word | REPORTED, at);
     }
 
     /// A reported permit from its parts, for the code that reports it out of line.
