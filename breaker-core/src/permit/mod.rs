@@ -310,22 +310,12 @@ impl<H: BreakerHandle> PermitOf<H> {
         &self.handle
     }
 
-    /// Reports a success and drops the handle: the words by value, not the permit by
-    /// reference, so that on the hot path the permit stays in registers.
+    /// Reports a success (the words by value, not the permit by reference), then drops the
+    /// permit, which, reported, only lets go of its handle.
     #[inline]
     fn report_success_and_drop(mut self) {
         self.word |= REPORTED;
         self.handle.breaker().report_success(self.word, self.at);
-    }
-
-    /// This permit's words under another handle to the same breaker (this one is marked
-    /// reported, so that only the new one reports).
-    #[inline]
-    pub(crate) fn held_by<G: BreakerHandle>(mut self, handle: G) -> PermitOf<G> {
-        debug_assert!(std::ptr::eq(self.handle.breaker(), handle.breaker()));
-        let (word, at) = (self.word, self.at);
-        self.word |= REPORTED;
-        PermitOf { handle, word, at }
     }
 
     /// When the call started (nanoseconds of the breaker's clock), if it is timed.
@@ -394,14 +384,29 @@ impl<'a> Permit<'a> {
         self
     }
 
-    /// Reports a success without running the permit's drop: a borrow has nothing to drop,
-    /// and a drop left to run is not always inlined away on the paths out of line.
+    /// The permit's parts, the permit forgotten: a borrow has nothing to drop, and a drop
+    /// left to run on a reported permit is not always optimised away.
+    #[inline]
+    fn detach(self) -> (&'a CircuitBreaker, u64, u64) {
+        let parts = (self.handle, self.word, self.at);
+        std::mem::forget(self);
+        parts
+    }
+
+    /// Reports a success: the words by value, not the permit by reference, so that on the
+    /// hot path the permit stays in registers.
     #[inline]
     fn report_success_and_forget(self) {
-        let breaker = self.handle;
-        let (word, at) = (self.word, self.at);
-        std::mem::forget(self);
+        let (breaker, word, at) = self.detach();
         breaker.report_success(word | REPORTED, at);
+    }
+
+    /// This permit's words under another handle to the same breaker.
+    #[inline]
+    pub(crate) fn held_by<H: BreakerHandle>(self, handle: H) -> PermitOf<H> {
+        let (breaker, word, at) = self.detach();
+        debug_assert!(std::ptr::eq(breaker, handle.breaker()));
+        PermitOf { handle, word, at }
     }
 
     /// A reported permit from its parts, for the code that reports it out of line.
