@@ -12,6 +12,7 @@ mod run;
 mod word;
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use crate::breaker::{CircuitBreaker, CircuitState};
 
@@ -293,15 +294,15 @@ impl<H: BreakerHandle> PermitOf<H> {
 
 /// What the breaker reads of a permit, whatever holds the breaker.
 impl<H: BreakerHandle> PermitOf<H> {
-    /// This permit as a [`Permit`] borrowing its breaker, for the breaker's code to read,
-    /// marked reported so that its own drop does nothing.
+    /// This permit as a [`Permit`] borrowing its breaker, for the breaker's code to read;
+    /// never dropped, as this permit answers for the report.
     #[inline]
-    fn lent(&self) -> Permit<'_> {
-        PermitOf {
+    fn lent(&self) -> ManuallyDrop<Permit<'_>> {
+        ManuallyDrop::new(PermitOf {
             handle: self.handle.breaker(),
-            word: self.word | REPORTED,
+            word: self.word,
             at: self.at,
-        }
+        })
     }
 
     /// What this permit holds its breaker by.
