@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use breaker::Registry;
+use breaker::KeyedRegistry;
 use breaker::{BreakerConfig, CircuitBreaker};
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -131,13 +131,13 @@ fn bench_floor(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
     );
 }
 
-/// Ours: a `Registry<Arc<str>>` holding a breaker per key, looked up by `&str` on every call
+/// Ours: a `KeyedRegistry<Arc<str>>` holding a breaker per key, looked up by `&str` on every call
 /// the ways its docs show: `registry.get_or_insert(key).acquire()` (two nested pins, as the
 /// permit may outlive the reference), `registry.acquire(key)` (one pin), and through a pinned
 /// view held for the whole measurement (no pin per call).
 fn bench_registry(group: &mut BenchmarkGroup<'_, WallTime>, keys: &[String]) {
     let size = keys.len();
-    let registry: Registry<Arc<str>> = Registry::new(size, config());
+    let registry: KeyedRegistry<Arc<str>> = KeyedRegistry::new(size, config());
     for key in keys {
         registry
             .get_or_insert(key.as_str())
@@ -227,7 +227,7 @@ fn registry_two_threads(criterion: &mut Criterion) {
                 })
             },
         );
-        let registry: Registry<Arc<str>> = Registry::new(size, config());
+        let registry: KeyedRegistry<Arc<str>> = KeyedRegistry::new(size, config());
         for key in &keys {
             registry
                 .acquire(key.as_str())

@@ -79,9 +79,9 @@
 //!
 //! **Many breakers**: [`BreakerRegistry`] holds breakers by name (the process-wide one,
 //! [`BreakerRegistry::global`], is where the macros' breakers live, and where
-//! [`BreakerSettings`] read from a file apply); [`Registry`] holds breakers by a key known
+//! [`BreakerSettings`] read from a file apply); [`KeyedRegistry`] holds breakers by a key known
 //! only at run time (a model id, a tenant), bounded whatever keys arrive, handing out
-//! [`BreakerRef`]s, [`Pinned`] views and [`RegistryPermit`]s.
+//! [`BreakerRef`]s, [`Pinned`] views and [`KeyedPermit`]s.
 //!
 //! **Watching**: every transition is a [`StateChange`], sent to `tracing` and to listeners
 //! ([`CircuitBreaker::on_transition`]); [`CircuitBreaker::metrics`] gives [`Metrics`].
@@ -100,11 +100,12 @@ pub use breaker_core::machine;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use breaker_core::tower;
 pub use breaker_core::{
-    Backoff, BreakerConfig, BreakerError, BreakerName, BreakerRef, BreakerRegistry,
+    Backoff, BreakerConfig, BreakerError, BreakerHandle, BreakerName, BreakerRef, BreakerRegistry,
     BreakerSettings, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen, CircuitState, Clock,
-    ConfigError, FailureRate, IgnoredErrors, Jitter, MAX_LISTENER_CHAIN, ManualClock, Metrics,
-    OwnedPermit, Permit, Pinned, RealClock, Registry, RegistryKey, RegistryPermit, RunFuture,
-    SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Window, WindowCounts,
+    ConfigError, FailureRate, IgnoredErrors, Jitter, KeyedPermit, KeyedRegistry,
+    MAX_LISTENER_CHAIN, ManualClock, Metrics, OwnedPermit, Permit, PermitOf, Pinned, RealClock,
+    RegistryKey, RunFuture, SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Window,
+    WindowCounts,
 };
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 

@@ -18,7 +18,7 @@ const ORDER: &[&[&str]] = &[
     // Layer 2: the breaker.
     &["breaker"],
     // Layer 3: what is built on breakers.
-    &["registry", "keyed", "guard", "export", "tower"],
+    &["export", "guard", "registry", "keyed", "tower"],
 ];
 
 /// A module's position in [`ORDER`], flattened.

@@ -16,7 +16,7 @@
 //! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`] |
 //! | 1: vocabulary | `circuit`, `config`, `error`, `events` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`] and [`Metrics`] with listener delivery |
 //! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
-//! | 3: on top | `registry`, `keyed`, `guard`, `export`, `tower` | [`BreakerRegistry`] (by name, for the macros), [`Registry`] (bounded, by run-time key), the plumbing of generated code, the `metrics` export, the tower layer |
+//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the tower layer |
 //!
 //! Nothing below calls up: a breaker emits its [`StateChange`]s to listeners and to the
 //! `tracing` and `metrics` facades without knowing who listens; the registries and the
@@ -39,9 +39,8 @@ mod config;
 mod error;
 mod events;
 
-// Layer 2: the breaker.
+// Layer 2: the breaker, with its permits.
 mod breaker;
-mod permit;
 
 // Layer 3: what is built on breakers.
 #[cfg(feature = "metrics")]
@@ -61,14 +60,14 @@ pub use breaker_macros::state_machine;
 
 pub use backoff::{Backoff, Jitter};
 pub use breaker::CircuitBreaker;
+pub use breaker::permit::{BreakerHandle, OwnedPermit, Permit, PermitOf, RunFuture};
 pub use circuit::{Circuit, CircuitEvent, CircuitState};
 pub use clock::{Clock, ManualClock, RealClock, Upkeep, UpkeepError};
 pub use config::{BreakerConfig, BreakerSettings, ConfigError};
 pub use error::{BreakerError, CircuitOpen};
 pub use events::{MAX_LISTENER_CHAIN, Metrics, StateChange, WindowCounts};
-pub use keyed::{BreakerRef, Pinned, Registry, RegistryKey, RegistryPermit};
+pub use keyed::{BreakerRef, KeyedPermit, KeyedRegistry, Pinned, RegistryKey};
 pub use name::BreakerName;
-pub use permit::{OwnedPermit, Permit, RunFuture};
 pub use policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 pub use registry::BreakerRegistry;
 

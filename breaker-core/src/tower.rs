@@ -78,10 +78,10 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::breaker::permit::OwnedPermit;
 use crate::breaker::{CircuitBreaker, Waiter};
 use crate::circuit::CircuitState;
 use crate::error::{BreakerError, CircuitOpen};
-use crate::permit::OwnedPermit;
 
 /// What a call's outcome says about the remote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! `breaker::Registry`'s eviction rules against what keys can do to it.
+//! `breaker::KeyedRegistry`'s eviction rules against what keys can do to it.
 //!
 //! - Calls whose errors are ignored end: their breakers are evicted like any other.
 //! - A flood of failing keys leaves the registry within twice its capacity; their Open
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use breaker::Registry;
+use breaker::KeyedRegistry;
 use breaker::{BreakerConfig, CircuitState, ManualClock};
 
 const COOLDOWN: Duration = Duration::from_secs(60);
@@ -26,10 +26,10 @@ fn config() -> BreakerConfig {
         .with_cooldown(COOLDOWN)
 }
 
-fn registry(capacity: usize) -> (Registry<Arc<str>>, ManualClock) {
+fn registry(capacity: usize) -> (KeyedRegistry<Arc<str>>, ManualClock) {
     let clock = ManualClock::new();
     (
-        Registry::with_clock(capacity, config(), clock.clone()),
+        KeyedRegistry::with_clock(capacity, config(), clock.clone()),
         clock,
     )
 }
@@ -44,7 +44,7 @@ fn is_server_error(status: &u16) -> bool {
 }
 
 /// Fails `key` until its breaker opens.
-fn trip(registry: &Registry<Arc<str>>, key: &str) {
+fn trip(registry: &KeyedRegistry<Arc<str>>, key: &str) {
     for _ in 0..THRESHOLD {
         registry.acquire(key).unwrap().failure();
     }
@@ -78,7 +78,7 @@ enum Budget {
 /// the insertions made and the wall time per insertion (all threads together).
 fn ignored_errors_under_eight_threads(capacity: usize, budget: Budget) -> (usize, u64, f64) {
     const THREADS: usize = 8;
-    let registry: Registry<String> = Registry::new(capacity, BreakerConfig::default());
+    let registry: KeyedRegistry<String> = KeyedRegistry::new(capacity, BreakerConfig::default());
     let (arrived, stop, most) = (
         AtomicUsize::new(0),
         AtomicBool::new(false),
@@ -153,7 +153,7 @@ fn ignored_errors_under_eight_threads_for_a_minute() {
 
 /// Floods a registry with `keys` distinct keys that fail until their breaker opens: the most
 /// it held.
-fn flood(registry: &Registry<Arc<str>>, keys: usize) -> usize {
+fn flood(registry: &KeyedRegistry<Arc<str>>, keys: usize) -> usize {
     let mut most = 0;
     for i in 0..keys {
         trip(registry, format!("attacker-{i}").as_str());

@@ -1,4 +1,4 @@
-//! `breaker::Registry` under real concurrency, and its hot path's allocations.
+//! `breaker::KeyedRegistry` under real concurrency, and its hot path's allocations.
 //!
 //! - Many threads, released together by a spin gate, look up and insert the same new keys
 //!   and call through them: every key ends up with exactly one breaker, the one every thread
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use breaker::Registry;
+use breaker::KeyedRegistry;
 use breaker::{BreakerConfig, CircuitState, ManualClock};
 
 use crate::counting_alloc::allocations_in;
@@ -52,7 +52,7 @@ fn racing_first_lookups_install_one_breaker_per_key() {
     const ROUNDS: usize = 3;
     let keys: Vec<String> = (0..KEYS).map(|i| format!("tenant-{i:04}")).collect();
     for _ in 0..TRIALS {
-        let registry: Registry<Arc<str>> = Registry::new(KEYS, config());
+        let registry: KeyedRegistry<Arc<str>> = KeyedRegistry::new(KEYS, config());
         let arrived = AtomicUsize::new(0);
         // What each thread got for each key: the breaker's address.
         let seen: Vec<Vec<usize>> = thread::scope(|scope| {
@@ -104,7 +104,7 @@ fn racing_insertions_past_the_capacity_stay_within_it_and_keep_open_breakers() {
     const KEYS_PER_THREAD: usize = 3_000;
     const OPEN: usize = 16;
     let clock = ManualClock::new();
-    let registry: Registry<String> = Registry::with_clock(CAPACITY, config(), clock);
+    let registry: KeyedRegistry<String> = KeyedRegistry::with_clock(CAPACITY, config(), clock);
     // Keys that fail (and so open their breaker at once); every thread calls them now and
     // then, and they must survive all the evictions.
     for i in 0..OPEN {
@@ -164,7 +164,7 @@ fn racing_insertions_past_the_capacity_stay_within_it_and_keep_open_breakers() {
 
 #[test]
 fn existing_key_lookups_and_calls_do_not_allocate() {
-    let registry: Registry<Arc<str>> = Registry::new(16, BreakerConfig::default());
+    let registry: KeyedRegistry<Arc<str>> = KeyedRegistry::new(16, BreakerConfig::default());
     let missing = String::from("missing-model");
     // Warm up: the thread's epoch slot, counter slot and arc-swap debt list are set up on
     // first use.
@@ -222,7 +222,7 @@ fn recycled_entries_are_never_seen_under_another_key() {
     const CAPACITY: usize = 64;
     const KEYS: u64 = 640;
     const OPS: usize = 20_000;
-    let registry: Registry<Arc<str>> = Registry::new(CAPACITY, config());
+    let registry: KeyedRegistry<Arc<str>> = KeyedRegistry::new(CAPACITY, config());
     let arrived = AtomicUsize::new(0);
     thread::scope(|scope| {
         for t in 0..THREADS {
@@ -235,7 +235,7 @@ fn recycled_entries_are_never_seen_under_another_key() {
                     let key = format!("tenant-{}", next(&mut state) % KEYS);
                     match op % 8 {
                         0 => {
-                            let send = registry.get_or_insert_send(key.as_str());
+                            let send = registry.get_or_insert(key.as_str());
                             held.push((key, send));
                             if held.len() > 4 {
                                 held.remove(0);
@@ -276,7 +276,7 @@ fn lookups_find_every_key_while_the_index_is_rebuilt() {
     // still probe a replaced one) while the others look up keys inserted before: none may
     // be missed.
     const STABLE: usize = 100;
-    let registry: Registry<Arc<str>> = Registry::new(100_000, config());
+    let registry: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100_000, config());
     let stable: Vec<String> = (0..STABLE).map(|i| format!("stable-{i}")).collect();
     for key in &stable {
         registry.get_or_insert(key.as_str());

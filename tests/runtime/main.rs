@@ -13,6 +13,7 @@
 mod backoff;
 mod config;
 mod metrics_export;
+mod permit_handles;
 mod permits;
 mod policies;
 mod policy_model;

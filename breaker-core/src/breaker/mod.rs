@@ -32,6 +32,7 @@
 
 mod call;
 mod hot;
+pub(crate) mod permit;
 mod probes;
 mod report;
 mod snapshot;
@@ -49,9 +50,9 @@ use crate::clock::{BreakerClock, Clock, RealClock};
 use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
 use crate::events::{CallCounters, Listeners, Metrics, StateChange, WindowCounts, unix_millis_ago};
-use crate::permit::{Admission, Permit};
 use crate::policy::TripPolicy;
 use hot::{Hot, OpenHint, Summary};
+use permit::{Admission, Permit};
 use probes::Claim;
 
 pub use crate::circuit::{Circuit, CircuitEvent, CircuitState};

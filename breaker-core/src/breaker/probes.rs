@@ -20,8 +20,8 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use crate::breaker::permit::PROBE_SLOTS;
 use crate::config::BreakerConfig;
-use crate::permit::PROBE_SLOTS;
 
 // A probe's permit names its slot in a few bits: every slot must have a name.
 const _: () = assert!(BreakerConfig::MAX_HALF_OPEN as u64 <= PROBE_SLOTS);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arc_swap::Guard;
 
 use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
-use crate::permit::{Admission, Permit};
+use crate::breaker::permit::{Admission, Permit};
 use crate::policy::{IgnoredErrors, Outcome, TripPolicy};
 
 impl CircuitBreaker {

@@ -301,7 +301,7 @@ mod tests {
         // round it released, and the probe it is to drop. Both threads spin rather than
         // block, so that neither starts a round late by a wake-up.
         let (go, released) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let probe: Arc<Mutex<Option<crate::permit::OwnedPermit>>> = Arc::default();
+        let probe: Arc<Mutex<Option<crate::breaker::permit::OwnedPermit>>> = Arc::default();
         let releaser = {
             let (go, released, probe) =
                 (Arc::clone(&go), Arc::clone(&released), Arc::clone(&probe));

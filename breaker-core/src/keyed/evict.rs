@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use papaya::Guard;
 
-use super::{Entry, Registry, RegistryKey, lock};
+use super::{Entry, KeyedRegistry, RegistryKey, lock};
 use crate::breaker::Standing;
 
 /// What the writers keep between their turns.
@@ -78,7 +78,7 @@ impl<K> Evictor<K> {
     }
 }
 
-impl<K: RegistryKey> Registry<K> {
+impl<K: RegistryKey> KeyedRegistry<K> {
     /// Inserts a breaker for `key` unless another thread just did, making room first.
     #[cold]
     #[inline(never)]

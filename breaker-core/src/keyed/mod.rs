@@ -1,36 +1,5 @@
-//! [`Registry`]: breakers by key, for keys known only at run time (model ids read from a
+//! [`KeyedRegistry`]: breakers by key, for keys known only at run time (model ids read from a
 //! configuration file, tenant ids), bounded, with lock-free lookups.
-//!
-//! # API summary
-//!
-//! ```text
-//! Registry::<K>::new(capacity, default_config)                 real clock
-//! Registry::<K>::with_clock(capacity, default_config, clock)   a ManualClock in tests
-//!     .with_settings(settings)        per-key configs, by the key's string form (Display)
-//!   K: Hash + Eq + Clone + Display + Send + Sync + 'static (Arc<str>, String, BreakerName, u64...)
-//!
-//! registry.get(&Q)              -> Option<BreakerRef<'_>>   K: Borrow<Q> ("gpt-4o" for Arc<str>)
-//! registry.get_or_insert(&Q)    -> BreakerRef<'_>           K: Borrow<Q> + From<&Q>
-//! registry.get_or_insert_key(K) -> BreakerRef<'_>           any K (u64 tenant ids...)
-//! registry.acquire(&Q) -> Result<RegistryPermit<'_>, CircuitOpen>   one call
-//!     BreakerRef holds its breaker (an `Arc`: Send + Sync) and derefs to CircuitBreaker
-//!     (call, call_async, state, metrics...); BreakerRef::acquire() ->
-//!     Result<RegistryPermit<'_>, CircuitOpen>, a permit that holds the breaker too, so that
-//!     `let permit = registry.get_or_insert("gpt-4o").acquire()?;` compiles.
-//! registry.pin() -> Pinned<'_, K>   one pin for many lookups: the fastest path
-//!     pinned.get(&Q) -> Option<&CircuitBreaker>, pinned.get_or_insert(&Q) -> &CircuitBreaker,
-//!     pinned.get_or_insert_key(K); their permits are plain `Permit<'_>`s.
-//! registry.get_send(&Q) / get_or_insert_send(&Q) -> SendBreakerRef<'_>
-//!     the same as get / get_or_insert (a BreakerRef is Send and Sync already)
-//! registry.remove(&Q) -> bool                          whatever the breaker's state
-//! registry.contains_key(&Q), len(), is_empty(), capacity(), default_config()
-//! registry.for_each(|key, breaker| ...), registry.metrics() -> Vec<Metrics> sorted by name
-//! ```
-//!
-//! Per call, fastest first: `pinned.get(key)` (a pin held across calls: no shared write at
-//! all); then `registry.acquire(key)` (a pin and an unpin, and the permit's reference count
-//! on the breaker: an increment and a decrement); then `registry.get(key)` (the reference's
-//! count too).
 //!
 //! # How it works
 //!
@@ -38,7 +7,7 @@
 //!   with [`seize`](https://docs.rs/seize)), hashed with [`foldhash`] seeded per registry,
 //!   each behind an `Arc`. A lookup pins the map, hashes the borrowed key and probes: no
 //!   lock, no allocation. A [`Pinned`] view lends `&CircuitBreaker`s under its pin; a
-//!   [`BreakerRef`] or [`RegistryPermit`] holds its breaker's `Arc`, so a breaker evicted
+//!   [`BreakerRef`] or [`KeyedPermit`] holds its breaker's `Arc`, so a breaker evicted
 //!   or removed meanwhile stays valid for its holders (a call in flight reports to it, and
 //!   the breaker is freed when the last holder lets go).
 //! - Writers (insertions, evictions, removals) take the registry's mutex; lookups never
@@ -108,7 +77,7 @@ struct Tick(AtomicU64);
 /// Circuit breakers by key, created on first use, for keys known only at run time: model
 /// ids from a configuration file, tenant ids.
 ///
-/// - Lookups take no lock and allocate nothing when the key exists: look a `Registry<Arc<str>>`
+/// - Lookups take no lock and allocate nothing when the key exists: look a `KeyedRegistry<Arc<str>>`
 ///   (or `String`, `BreakerName`) up by `&str`.
 /// - Bounded: past [`capacity`](Self::capacity), an insertion evicts the least recently
 ///   used breakers that lose nothing by it (Closed, no failure counted, no call in flight),
@@ -124,10 +93,10 @@ struct Tick(AtomicU64);
 ///
 /// ```
 /// use std::sync::Arc;
-/// use breaker::Registry;
+/// use breaker::KeyedRegistry;
 /// use breaker::{BreakerConfig, CircuitState};
 ///
-/// let models: Registry<Arc<str>> = Registry::new(1_000, BreakerConfig::default());
+/// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(1_000, BreakerConfig::default());
 ///
 /// // By `&str`: no allocation when the key exists.
 /// let permit = models.get_or_insert("gpt-4o").acquire()?;
@@ -141,7 +110,36 @@ struct Tick(AtomicU64);
 /// assert!(models.get("llama").is_none());
 /// # Ok::<(), breaker::CircuitOpen>(())
 /// ```
-pub struct Registry<K> {
+///
+/// # The API in short
+///
+/// ```text
+/// KeyedRegistry::<K>::new(capacity, default_config)                 real clock
+/// KeyedRegistry::<K>::with_clock(capacity, default_config, clock)   a ManualClock in tests
+///     .with_settings(settings)        per-key configs, by the key's string form (Display)
+///   K: Hash + Eq + Clone + Display + Send + Sync + 'static (Arc<str>, String, BreakerName, u64...)
+///
+/// registry.get(&Q)              -> Option<BreakerRef<'_>>   K: Borrow<Q> ("gpt-4o" for Arc<str>)
+/// registry.get_or_insert(&Q)    -> BreakerRef<'_>           K: Borrow<Q> + From<&Q>
+/// registry.get_or_insert_key(K) -> BreakerRef<'_>           any K (u64 tenant ids...)
+/// registry.acquire(&Q) -> Result<KeyedPermit<'_>, CircuitOpen>   one call
+///     BreakerRef holds its breaker (an `Arc`: Send + Sync) and derefs to CircuitBreaker
+///     (call, call_async, state, metrics...); BreakerRef::acquire() ->
+///     Result<KeyedPermit<'_>, CircuitOpen>, a permit that holds the breaker too, so that
+///     `let permit = registry.get_or_insert("gpt-4o").acquire()?;` compiles.
+/// registry.pin() -> Pinned<'_, K>   one pin for many lookups: the fastest path
+///     pinned.get(&Q) -> Option<&CircuitBreaker>, pinned.get_or_insert(&Q) -> &CircuitBreaker,
+///     pinned.get_or_insert_key(K); their permits are plain `Permit<'_>`s.
+/// registry.remove(&Q) -> bool                          whatever the breaker's state
+/// registry.contains_key(&Q), len(), is_empty(), capacity(), default_config()
+/// registry.for_each(|key, breaker| ...), registry.metrics() -> Vec<Metrics> sorted by name
+/// ```
+///
+/// Per call, fastest first: `pinned.get(key)` (a pin held across calls: no shared write at
+/// all); then `registry.acquire(key)` (a pin and an unpin, and the permit's reference count
+/// on the breaker: an increment and a decrement); then `registry.get(key)` (the reference's
+/// count too).
+pub struct KeyedRegistry<K> {
     map: Map<K>,
     tick: Tick,
     /// How many breakers the map holds (maintained under the evictor's mutex).
@@ -162,7 +160,7 @@ pub trait RegistryKey: Hash + Eq + Clone + fmt::Display + Send + Sync + 'static 
 
 impl<K: Hash + Eq + Clone + fmt::Display + Send + Sync + 'static> RegistryKey for K {}
 
-impl<K: RegistryKey> Registry<K> {
+impl<K: RegistryKey> KeyedRegistry<K> {
     /// An empty registry holding up to `capacity` breakers (see the type's docs for when it
     /// holds more), created with `default_config`, on the real clock.
     ///
@@ -178,12 +176,12 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use breaker::Registry;
+    /// use breaker::KeyedRegistry;
     /// use breaker::{BreakerConfig, CircuitState, ManualClock};
     ///
     /// let clock = ManualClock::new();
     /// let config = BreakerConfig::default().with_threshold(1).with_cooldown(Duration::from_secs(5));
-    /// let tenants: Registry<u64> = Registry::with_clock(100, config, clock.clone());
+    /// let tenants: KeyedRegistry<u64> = KeyedRegistry::with_clock(100, config, clock.clone());
     ///
     /// tenants.get_or_insert_key(42).acquire().unwrap().failure();
     /// assert_eq!(tenants.get(&42).unwrap().state(), CircuitState::Open);
@@ -231,15 +229,15 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::{BreakerSettings, Registry};
+    /// use breaker::{BreakerSettings, KeyedRegistry};
     /// use breaker::BreakerConfig;
     ///
     /// let settings: BreakerSettings = toml::from_str(r#"
     ///     [gpt-4o]
     ///     threshold = 2
     /// "#).unwrap();
-    /// let models: Registry<Arc<str>> =
-    ///     Registry::new(100, BreakerConfig::default()).with_settings(settings);
+    /// let models: KeyedRegistry<Arc<str>> =
+    ///     KeyedRegistry::new(100, BreakerConfig::default()).with_settings(settings);
     /// assert_eq!(models.get_or_insert("gpt-4o").config().threshold, 2);
     /// assert_eq!(models.get_or_insert("llama").config().threshold, 5);
     /// ```
@@ -296,15 +294,15 @@ impl<K: RegistryKey> Registry<K> {
     }
 
     /// The breaker of `key`, created if there is none (from a clone of the borrowed key:
-    /// `Registry<Arc<str>>` or `Registry<String>` take a `&str`). No lock and no allocation
+    /// `KeyedRegistry<Arc<str>>` or `KeyedRegistry<String>` take a `&str`). No lock and no allocation
     /// when the key exists.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::Registry;
+    /// use breaker::KeyedRegistry;
     /// use breaker::BreakerConfig;
     ///
-    /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
+    /// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100, BreakerConfig::default());
     /// let model_id: String = "gpt-4o".into(); // read from a config file
     /// let a = models.get_or_insert(&model_id);
     /// let b = models.get_or_insert("gpt-4o");
@@ -326,24 +324,24 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::Registry;
+    /// use breaker::KeyedRegistry;
     /// use breaker::BreakerConfig;
     ///
-    /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
+    /// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100, BreakerConfig::default());
     /// let permit = models.acquire("gpt-4o")?;
     /// permit.success();
     /// assert_eq!(models.get("gpt-4o").unwrap().metrics().succeeded, 1);
     /// # Ok::<(), breaker::CircuitOpen>(())
     /// ```
     #[inline]
-    pub fn acquire<Q>(&self, key: &Q) -> Result<RegistryPermit<'_>, CircuitOpen>
+    pub fn acquire<Q>(&self, key: &Q) -> Result<KeyedPermit<'_>, CircuitOpen>
     where
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
         let guard = self.map.guard();
         let entry = self.lookup_or_insert(key, &guard);
-        Ok(RegistryPermit::new(entry.breaker.acquire_owned()?))
+        BreakerRef::acquire_from(&entry.breaker)
     }
 
     /// The breaker of `key`, created if there is none: for key types not built from a
@@ -361,10 +359,10 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::Registry;
+    /// use breaker::KeyedRegistry;
     /// use breaker::BreakerConfig;
     ///
-    /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
+    /// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100, BreakerConfig::default());
     /// let pinned = models.pin();
     /// for model in ["gpt-4o", "llama", "gpt-4o"] {
     ///     let permit = pinned.get_or_insert(model).acquire()?;
@@ -378,38 +376,6 @@ impl<K: RegistryKey> Registry<K> {
             registry: self,
             guard: self.map.guard(),
         }
-    }
-
-    /// The breaker of `key`, if there is one: the same as [`get`](Self::get), kept for the
-    /// code that asks for a reference that is `Send` and `Sync` (every [`BreakerRef`] is).
-    pub fn get_send<Q>(&self, key: &Q) -> Option<SendBreakerRef<'_>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.get(key)
-    }
-
-    /// [`get_or_insert`](Self::get_or_insert), kept for the code that asks for a reference
-    /// that is `Send` and `Sync` (every [`BreakerRef`] is).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use breaker::Registry;
-    /// use breaker::BreakerConfig;
-    ///
-    /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
-    /// std::thread::scope(|s| {
-    ///     let breaker = models.get_or_insert_send("gpt-4o");
-    ///     s.spawn(move || breaker.acquire().unwrap().success()); // `Send`
-    /// });
-    /// ```
-    pub fn get_or_insert_send<Q>(&self, key: &Q) -> SendBreakerRef<'_>
-    where
-        K: Borrow<Q> + for<'q> From<&'q Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.get_or_insert(key)
     }
 
     /// Whether there is a breaker for `key` (not counted as a use).
@@ -434,10 +400,10 @@ impl<K: RegistryKey> Registry<K> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use breaker::Registry;
+    /// use breaker::KeyedRegistry;
     /// use breaker::BreakerConfig;
     ///
-    /// let models: Registry<Arc<str>> = Registry::new(100, BreakerConfig::default());
+    /// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100, BreakerConfig::default());
     /// models.get_or_insert("llama").acquire().unwrap().failure();
     /// models.get_or_insert("gpt-4o");
     /// let metrics = models.metrics();
@@ -500,7 +466,7 @@ impl<K: RegistryKey> Registry<K> {
     }
 }
 
-impl<K: RegistryKey> fmt::Debug for Registry<K> {
+impl<K: RegistryKey> fmt::Debug for KeyedRegistry<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registry")
             .field("len", &self.len())
@@ -537,4 +503,4 @@ mod refs;
 #[cfg(test)]
 mod tests;
 
-pub use refs::{BreakerRef, Pinned, RegistryPermit, SendBreakerRef};
+pub use refs::{BreakerRef, KeyedPermit, Pinned};

@@ -4,22 +4,25 @@ use crate::clock::ManualClock;
 
 const COOLDOWN: Duration = Duration::from_secs(10);
 
-fn registry(capacity: usize) -> (Registry<Arc<str>>, ManualClock) {
+fn registry(capacity: usize) -> (KeyedRegistry<Arc<str>>, ManualClock) {
     let clock = ManualClock::new();
     let config = BreakerConfig::default()
         .with_threshold(1)
         .with_cooldown(COOLDOWN);
-    (Registry::with_clock(capacity, config, clock.clone()), clock)
+    (
+        KeyedRegistry::with_clock(capacity, config, clock.clone()),
+        clock,
+    )
 }
 
-fn keys<K: RegistryKey>(registry: &Registry<K>) -> Vec<String> {
+fn keys<K: RegistryKey>(registry: &KeyedRegistry<K>) -> Vec<String> {
     let mut keys = Vec::new();
     registry.for_each(|key, _| keys.push(key.to_string()));
     keys.sort();
     keys
 }
 
-fn trip(registry: &Registry<Arc<str>>, key: &str) {
+fn trip(registry: &KeyedRegistry<Arc<str>>, key: &str) {
     registry.get_or_insert(key).acquire().unwrap().failure();
     assert_eq!(registry.get(key).unwrap().state(), CircuitState::Open);
 }
@@ -30,9 +33,8 @@ fn one_breaker_per_key_named_after_it() {
     let a: *const CircuitBreaker = &*registry.get_or_insert("gpt-4o");
     let b: *const CircuitBreaker = &*registry.get_or_insert(&String::from("gpt-4o"));
     let c: *const CircuitBreaker = registry.pin().get_or_insert("gpt-4o");
-    let d: *const CircuitBreaker = &*registry.get_or_insert_send("gpt-4o");
-    let e: *const CircuitBreaker = &*registry.get_send("gpt-4o").unwrap();
-    assert!([b, c, d, e].iter().all(|&p| std::ptr::eq(a, p)));
+    let d: *const CircuitBreaker = &*registry.get("gpt-4o").unwrap();
+    assert!([b, c, d].iter().all(|&p| std::ptr::eq(a, p)));
     assert_eq!(registry.get("gpt-4o").unwrap().name(), "gpt-4o");
     assert_eq!(registry.len(), 1);
     assert!(!registry.is_empty());
@@ -44,7 +46,6 @@ fn get_of_a_missing_key_inserts_nothing() {
     let (registry, _) = registry(10);
     assert!(registry.get("missing").is_none());
     assert!(registry.pin().get("missing").is_none());
-    assert!(registry.get_send("missing").is_none());
     assert!(!registry.contains_key("missing"));
     assert!(registry.is_empty());
 }
@@ -53,8 +54,8 @@ fn get_of_a_missing_key_inserts_nothing() {
 fn settings_override_the_default_config_by_the_keys_string_form() {
     let mut settings = BreakerSettings::new();
     settings.insert("7", BreakerConfig::default().with_threshold(9));
-    let registry: Registry<u64> =
-        Registry::new(10, BreakerConfig::default().with_threshold(2)).with_settings(settings);
+    let registry: KeyedRegistry<u64> =
+        KeyedRegistry::new(10, BreakerConfig::default().with_threshold(2)).with_settings(settings);
     assert_eq!(registry.get_or_insert_key(7).config().threshold, 9);
     assert_eq!(registry.get_or_insert_key(8).config().threshold, 2);
     assert_eq!(registry.get(&7).unwrap().name(), "7");
@@ -63,7 +64,7 @@ fn settings_override_the_default_config_by_the_keys_string_form() {
 #[test]
 #[should_panic(expected = "capacity")]
 fn a_zero_capacity_is_refused() {
-    let _ = Registry::<String>::new(0, BreakerConfig::default());
+    let _ = KeyedRegistry::<String>::new(0, BreakerConfig::default());
 }
 
 #[test]
@@ -71,7 +72,7 @@ fn a_zero_capacity_is_refused() {
 fn invalid_settings_are_refused() {
     let mut settings = BreakerSettings::new();
     settings.insert("a", BreakerConfig::default().with_threshold(0));
-    let _ = Registry::<String>::new(1, BreakerConfig::default()).with_settings(settings);
+    let _ = KeyedRegistry::<String>::new(1, BreakerConfig::default()).with_settings(settings);
 }
 
 #[test]
@@ -303,7 +304,7 @@ fn evicted_breakers_are_freed() {
 #[test]
 fn a_permit_outlives_the_eviction_of_its_breaker() {
     let (registry, _) = registry(1);
-    let held = registry.get_or_insert_send("held");
+    let held = registry.get_or_insert("held");
     let permit = registry.acquire("held").unwrap();
     let other = registry.acquire("other").unwrap();
     assert_eq!(registry.len(), 2, "twice the capacity, both in flight");
@@ -391,11 +392,10 @@ fn at_twice_the_capacity_the_least_recently_used_command_goes() {
 #[test]
 fn registries_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
-    send_sync::<Registry<Arc<str>>>();
-    send_sync::<Registry<String>>();
-    send_sync::<Registry<u64>>();
-    send_sync::<Registry<crate::BreakerName>>();
-    send_sync::<SendBreakerRef<'static>>();
+    send_sync::<KeyedRegistry<Arc<str>>>();
+    send_sync::<KeyedRegistry<String>>();
+    send_sync::<KeyedRegistry<u64>>();
+    send_sync::<KeyedRegistry<crate::BreakerName>>();
     send_sync::<BreakerRef<'static>>();
-    send_sync::<RegistryPermit<'static>>();
+    send_sync::<KeyedPermit<'static>>();
 }

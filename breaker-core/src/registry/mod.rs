@@ -265,7 +265,7 @@ mod tests {
     fn a_keyed_registry_refuses_invalid_settings_built_in_code() {
         let mut settings = BreakerSettings::new();
         settings.insert("tenant-1", BreakerConfig::default().with_threshold(0));
-        let registry = crate::Registry::<String>::new(10, BreakerConfig::default());
+        let registry = crate::KeyedRegistry::<String>::new(10, BreakerConfig::default());
         let err = registry.try_with_settings(settings).err().unwrap();
         assert_eq!(
             (err.key(), err.field(), err.value()),

@@ -7,7 +7,8 @@
 //! (a task runtime that catches a panicking task's panic and drops the task later): a
 //! failed call either way, whatever `std::thread::panicking` says by then. A permit dropped
 //! disarmed, by a panic elsewhere (a sibling in `join!`, the caller's own code) or by a
-//! cancellation, counts as neither.
+//! cancellation, counts as neither. A permit armed by its owner
+//! ([`fail_on_panic`](super::PermitOf::fail_on_panic)) stays armed after the code returns.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,20 +16,20 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::ARMED;
+use super::word::ARMED;
 
-/// Calls `call` with `word` armed.
+/// Calls `call` with `word` armed, then puts the armed bit back as it was.
 #[inline]
 pub(super) fn run_armed<R>(word: &mut u64, call: impl FnOnce() -> R) -> R {
+    let armed_before = *word & ARMED;
     *word |= ARMED;
     let value = call();
-    *word &= !ARMED;
+    *word = (*word & !ARMED) | armed_before;
     value
 }
 
 pin_project! {
-    /// The future of [`Permit::run_future`](super::Permit::run_future) and
-    /// [`OwnedPermit::run_future`](super::OwnedPermit::run_future): it polls the guarded
+    /// The future of [`run_future`](super::PermitOf::run_future), on every permit: it polls the guarded
     /// future with its permit armed, so that a panic in a poll is a failure, and gives its
     /// output back unchanged (the permit is not reported: the caller reports the output).
     #[must_use = "futures do nothing unless polled"]
