@@ -117,7 +117,7 @@ impl RealClock {
     /// use breaker::{BreakerConfig, CircuitBreaker};
     ///
     /// // Hold the handle for as long as the breakers run, e.g. in `main`.
-    /// let upkeep = breaker::RealClock::RealClock::start_upkeep(Duration::from_millis(1)).expect("one upkeep");
+    /// let upkeep = breaker::RealClock::start_upkeep(Duration::from_millis(1)).expect("one upkeep");
     /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().with_threshold(1));
     /// breaker.acquire().expect("closed").failure();
     /// assert!(breaker.acquire().is_err()); // rejected on the coarse time

@@ -70,7 +70,7 @@ impl fmt::Debug for BreakerRef<'_> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use breaker::registry::KeyedRegistry;
+/// use breaker::KeyedRegistry;
 /// use breaker::BreakerConfig;
 ///
 /// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100, BreakerConfig::default());
