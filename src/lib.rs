@@ -87,7 +87,8 @@
 //! ([`CircuitBreaker::on_transition`]); [`CircuitBreaker::metrics`] gives [`Metrics`].
 //!
 //! **Features**: `tower` adds [`tower`]'s `CircuitBreakerLayer`; `metrics` adds [`export`] to
-//! the `metrics` facade. Items that need a feature say so in these docs.
+//! the `metrics` facade; `http` adds [`retry_hints`], which read when a remote says to come
+//! back from its HTTP headers. Items that need a feature say so in these docs.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -96,6 +97,9 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use breaker_core::export;
 pub use breaker_core::machine;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use breaker_core::retry_hints;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use breaker_core::tower;

@@ -12,7 +12,14 @@ use std::path::{Path, PathBuf};
 /// The top-level modules, lowest first, grouped as the crate docs' module map shows them.
 const ORDER: &[&[&str]] = &[
     // Layer 0: leaves.
-    &["clock", "machine", "name", "backoff", "policy"],
+    &[
+        "clock",
+        "machine",
+        "name",
+        "backoff",
+        "policy",
+        "retry_hints",
+    ],
     // Layer 1: what the breaker is described with.
     &["circuit", "config", "error", "events"],
     // Layer 2: the breaker.
