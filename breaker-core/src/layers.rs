@@ -19,6 +19,7 @@ const ORDER: &[&[&str]] = &[
         "backoff",
         "policy",
         "retry_hints",
+        "verdict",
     ],
     // Layer 1: what the breaker is described with.
     &["circuit", "config", "error", "events"],

@@ -35,6 +35,7 @@ mod policy;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod retry_hints;
+mod verdict;
 
 // Layer 1: what the breaker is described with.
 mod circuit;
@@ -73,6 +74,7 @@ pub use keyed::{BreakerRef, KeyedPermit, KeyedRegistry, Pinned, RegistryKey};
 pub use name::BreakerName;
 pub use policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 pub use registry::BreakerRegistry;
+pub use verdict::Verdict;
 
 /// What generated code names, by absolute path. Not a public API: it changes without notice.
 #[doc(hidden)]

@@ -82,30 +82,7 @@ use crate::breaker::permit::OwnedPermit;
 use crate::breaker::{CircuitBreaker, Waiter};
 use crate::circuit::CircuitState;
 use crate::error::{BreakerError, CircuitOpen};
-
-/// What a call's outcome says about the remote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Verdict {
-    /// The remote did its job.
-    Success,
-    /// The remote failed: counts towards the trip policy.
-    Failure,
-    /// Says nothing about the remote (a request it rightly refused): counted as the
-    /// breaker's [`ignored_errors`](crate::BreakerConfig::ignored_errors) says.
-    Ignored,
-}
-
-/// `true` is a failure, `false` a success: a classifier may answer with a `bool`.
-impl From<bool> for Verdict {
-    fn from(failed: bool) -> Self {
-        if failed {
-            Verdict::Failure
-        } else {
-            Verdict::Success
-        }
-    }
-}
+pub use crate::verdict::Verdict;
 
 /// Decides what the outcome of a call says about the remote.
 pub trait Classify<T, E> {
@@ -435,11 +412,7 @@ where
             None => std::task::ready!(inner.poll(cx)),
         };
         if let Some(permit) = this.permit.take() {
-            match this.classifier.classify(&result) {
-                Verdict::Success => permit.success(),
-                Verdict::Failure => permit.failure(),
-                Verdict::Ignored => permit.ignore(),
-            }
+            permit.verdict(this.classifier.classify(&result));
         }
         Poll::Ready(result.map_err(BreakerError::Inner))
     }

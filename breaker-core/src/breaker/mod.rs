@@ -597,6 +597,8 @@ impl CircuitBreaker {
             stale_reports: totals.stale,
             slow: totals.slow,
             ignored: totals.ignored,
+            rate_limited: totals.rate_limited,
+            rejected_rate_limited: totals.gated,
             window: snapshot.window.as_ref().map(|window| {
                 let tally = window.tally(nanos(self.clock.now()));
                 WindowCounts {

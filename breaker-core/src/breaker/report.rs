@@ -218,3 +218,12 @@ impl CircuitBreaker {
         }
     }
 }
+
+impl CircuitBreaker {
+    /// A verdict other than a plain success, failure or ignored error.
+    pub(crate) fn report_verdict(&self, permit: &Permit<'_>, verdict: crate::verdict::Verdict) {
+        // The rate-limit gate and failure deadlines are not in yet: a failure for now.
+        let _ = verdict;
+        self.report_failure(permit);
+    }
+}

@@ -61,6 +61,12 @@ pub struct Metrics {
     /// [`Permit::ignore`](crate::Permit::ignore)); with `ignored_errors = "success"` they
     /// are counted in `succeeded` too.
     pub ignored: u64,
+    /// Calls the remote rate-limited ([`Verdict::RateLimited`](crate::Verdict::RateLimited)):
+    /// neither successes nor failures.
+    pub rate_limited: u64,
+    /// Of the `rejected` calls, those the rate-limit gate rejected (the remote's deadline
+    /// had not passed).
+    pub rejected_rate_limited: u64,
     /// Closed under a sliding-window policy: what the window holds now.
     pub window: Option<WindowCounts>,
     /// Time since the last state change; `None` if the breaker never changed state.

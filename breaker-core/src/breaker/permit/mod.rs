@@ -13,9 +13,11 @@ mod word;
 
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::time::Duration;
 
 use crate::breaker::CircuitBreaker;
 use crate::circuit::CircuitState;
+use crate::verdict::Verdict;
 
 pub(crate) use handle::Sealed;
 pub use handle::{BreakerHandle, OwnedPermit};
@@ -139,6 +141,67 @@ impl<H: BreakerHandle> PermitOf<H> {
             Ok(_) => self.success(),
             Err(error) if failure_if(error) => self.failure(),
             Err(_) => self.ignore(),
+        }
+    }
+
+    /// Reports what a classifier said of the call (see [`Verdict`] for what each does).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{BreakerConfig, CircuitBreaker, CircuitState, ManualClock, Verdict};
+    ///
+    /// let clock = ManualClock::new();
+    /// let config = BreakerConfig::default().with_threshold(1).with_cooldown(Duration::from_secs(5));
+    /// let breaker = CircuitBreaker::with_clock("claude", config, clock.clone());
+    /// // A 503 saying "back in two minutes": open for two minutes, not the 5 s cooldown.
+    /// breaker.acquire().unwrap().verdict(Verdict::DownFor(Duration::from_secs(120)));
+    /// assert_eq!(breaker.state(), CircuitState::Open);
+    /// assert_eq!(breaker.acquire().unwrap_err().retry_after(), Some(Duration::from_secs(120)));
+    /// ```
+    pub fn verdict(mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Success => self.success(),
+            Verdict::Failure => self.failure(),
+            Verdict::Ignored => self.ignore(),
+            verdict => {
+                self.word |= REPORTED;
+                self.handle.breaker().report_verdict(&self.lent(), verdict);
+            }
+        }
+    }
+
+    /// Reports that the remote rate-limited the call and said to come back after
+    /// `retry_after` (the breaker's `rate_limit_delay` when `None`): see
+    /// [`Verdict::RateLimited`].
+    pub fn rate_limited(self, retry_after: Option<Duration>) {
+        self.verdict(Verdict::RateLimited(retry_after));
+    }
+
+    /// Reports a call's result: `Ok` is a success, an `Err` is what `classify` says of it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{BreakerConfig, CircuitBreaker, Verdict};
+    ///
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+    /// let classify = |status: &u16| match status {
+    ///     429 => Verdict::RateLimited(Some(Duration::from_secs(2))),
+    ///     500.. => Verdict::Failure,
+    ///     _ => Verdict::Ignored,
+    /// };
+    /// breaker.acquire().unwrap().record_verdict(&Err::<(), u16>(429), classify);
+    /// assert_eq!(breaker.metrics().rate_limited, 1);
+    /// assert!(breaker.acquire().unwrap_err().is_rate_limited());
+    /// ```
+    #[inline]
+    pub fn record_verdict<T, E, V: Into<Verdict>>(
+        self,
+        result: &Result<T, E>,
+        classify: impl FnOnce(&E) -> V,
+    ) {
+        match result {
+            Ok(_) => self.success(),
+            Err(error) => self.verdict(classify(error).into()),
         }
     }
 

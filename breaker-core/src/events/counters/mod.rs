@@ -49,7 +49,11 @@ const IGNORED: usize = 7;
 /// Ignored calls counted as neither a success nor a failure: the one way a permit ends
 /// that no other counter records.
 const UNSCORED: usize = 8;
-const COUNTERS: usize = 9;
+/// Calls the remote rate-limited (an end of their own: neither a success nor a failure).
+const RATE_LIMITED: usize = 9;
+/// Rejections by the rate-limit gate (counted in `REJECTED` too).
+const GATED: usize = 10;
+const COUNTERS: usize = 11;
 
 /// The per-call counters of one breaker (see the module docs): two words in the breaker.
 pub(crate) struct CallCounters {
@@ -83,12 +87,14 @@ pub(crate) struct Totals {
     pub(crate) slow: u64,
     pub(crate) ignored: u64,
     pub(crate) unscored: u64,
+    pub(crate) rate_limited: u64,
+    pub(crate) gated: u64,
 }
 
 impl Totals {
     /// Permits handed out and not yet ended. Every permit ends exactly once, as a success
     /// (an ignored error counted as one included), a failure, an ignored error counted as
-    /// neither, or a drop unreported; a stale report is one of those too.
+    /// neither, a rate limit, or a drop unreported; a stale report is one of those too.
     ///
     /// The shards are read one after the other, so a permit admitted on one thread and
     /// ended on another while they are read may be missed on one side: the count is exact
@@ -98,7 +104,8 @@ impl Totals {
             .succeeded
             .wrapping_add(self.failed)
             .wrapping_add(self.abandoned)
-            .wrapping_add(self.unscored);
+            .wrapping_add(self.unscored)
+            .wrapping_add(self.rate_limited);
         let open = self.admitted.wrapping_sub(ended);
         // A difference that wrapped is a read that saw an end before its admission.
         if open > u64::MAX / 2 { 0 } else { open }
@@ -354,6 +361,17 @@ impl CallCounters {
         self.bump(UNSCORED);
     }
 
+    /// A call the remote rate-limited.
+    pub(crate) fn rate_limited(&self) {
+        self.bump(RATE_LIMITED);
+    }
+
+    /// A call rejected by the rate-limit gate (counted as rejected too).
+    pub(crate) fn gated(&self) {
+        self.bump(REJECTED);
+        self.bump(GATED);
+    }
+
     /// Every shard.
     fn shards(&self) -> impl Iterator<Item = &Shard> {
         let table = self.others.load(Ordering::Acquire);
@@ -387,6 +405,8 @@ impl CallCounters {
             slow: sums[SLOW],
             ignored: sums[IGNORED],
             unscored: sums[UNSCORED],
+            rate_limited: sums[RATE_LIMITED],
+            gated: sums[GATED],
         }
     }
 }

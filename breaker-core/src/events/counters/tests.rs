@@ -243,6 +243,8 @@ fn totals_add_up_across_threads() {
                 counters.slow();
                 counters.ignored();
                 counters.unscored();
+                counters.rate_limited();
+                counters.gated();
             })
         })
         .collect();
@@ -253,7 +255,7 @@ fn totals_add_up_across_threads() {
         counters.totals(),
         Totals {
             admitted: 4000,
-            rejected: 4,
+            rejected: 8,
             succeeded: 4000,
             failed: 4,
             abandoned: 4,
@@ -261,6 +263,8 @@ fn totals_add_up_across_threads() {
             slow: 4,
             ignored: 4,
             unscored: 4,
+            rate_limited: 4,
+            gated: 4,
         }
     );
 }
