@@ -106,10 +106,10 @@ pub use breaker_core::tower;
 pub use breaker_core::{
     Backoff, BreakerConfig, BreakerError, BreakerHandle, BreakerName, BreakerRef, BreakerRegistry,
     BreakerSettings, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen, CircuitState, Clock,
-    ConfigError, FailureRate, IgnoredErrors, Jitter, KeyedPermit, KeyedRegistry,
+    ConfigError, CredentialErrors, FailureRate, IgnoredErrors, Jitter, KeyedPermit, KeyedRegistry,
     MAX_LISTENER_CHAIN, ManualClock, Metrics, OwnedPermit, Permit, PermitOf, Pinned, RealClock,
-    RegistryKey, RunFuture, SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Window,
-    WindowCounts,
+    RegistryKey, RunFuture, SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Verdict,
+    Window, WindowCounts,
 };
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 

@@ -72,7 +72,7 @@ pub use error::{BreakerError, CircuitOpen};
 pub use events::{MAX_LISTENER_CHAIN, Metrics, StateChange, WindowCounts};
 pub use keyed::{BreakerRef, KeyedPermit, KeyedRegistry, Pinned, RegistryKey};
 pub use name::BreakerName;
-pub use policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+pub use policy::{CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 pub use registry::BreakerRegistry;
 pub use verdict::Verdict;
 
@@ -102,7 +102,9 @@ pub mod __private {
     pub use crate::clock::{Clock, RealClock};
     pub use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
     pub use crate::guard::{GuardedResult, LazyBreaker, Rejection, as_result, method_name, reject};
-    pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+    pub use crate::policy::{
+        CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window,
+    };
     pub use crate::registry::{configured, named};
     pub use ::core::borrow::Borrow;
     pub use ::core::iter::{IntoIterator, Iterator};

@@ -62,6 +62,10 @@ pub const DEFAULT_BACKOFF_MULTIPLIER: f64 = 2.0;
 pub const DEFAULT_MAX_COOLDOWN: Duration = Duration::from_secs(600);
 /// The default `success_threshold`: one successful probe closes the circuit.
 pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+/// The default `rate_limit_delay`: how long calls wait after a rate limit that gave no delay.
+pub const DEFAULT_RATE_LIMIT_DELAY: Duration = Duration::from_secs(5);
+/// The default `max_retry_after`: the longest delay a remote's answer is taken at.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 /// The default `window_buckets` of a time window.
 pub const DEFAULT_WINDOW_BUCKETS: u32 = 10;
 /// The default `failure_rate`, in percent.
@@ -216,6 +220,8 @@ pub const BACKOFFS: &[&str] = &["fixed", "exponential"];
 pub const JITTERS: &[&str] = &["none", "full", "equal"];
 /// The names of `ignored_errors`.
 pub const IGNORED_ERRORS: &[&str] = &["neither", "success"];
+/// The names of `credential_errors`.
+pub const CREDENTIAL_ERRORS: &[&str] = &["failure", "force_open"];
 
 /// Every setting, in the order the docs list them (and a file is written).
 pub const SETTINGS: &[Setting] = &[
@@ -315,6 +321,30 @@ pub const SETTINGS: &[Setting] = &[
         example: "\"success\"",
         attribute: true,
         doc: "what an error the classifier ignores counts as",
+    },
+    Setting {
+        key: "rate_limit_delay",
+        kind: duration(MAX_DURATION, "a year (\"1year\")", true),
+        default: Default::Is(Value::Duration(DEFAULT_RATE_LIMIT_DELAY)),
+        example: "\"5s\"",
+        attribute: true,
+        doc: "how long calls wait after a rate limit that said no delay",
+    },
+    Setting {
+        key: "max_retry_after",
+        kind: SPAN,
+        default: Default::Is(Value::Duration(DEFAULT_MAX_RETRY_AFTER)),
+        example: "\"10m\"",
+        attribute: true,
+        doc: "the longest delay taken from a remote (a rate limit's, an outage's)",
+    },
+    Setting {
+        key: "credential_errors",
+        kind: Kind::Choice(CREDENTIAL_ERRORS),
+        default: Default::Is(Value::Choice("failure")),
+        example: "\"force_open\"",
+        attribute: true,
+        doc: "what refused credentials (401, 403) do: a failure, or force the circuit open",
     },
     Setting {
         key: "window_size",

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::backoff::{Backoff, Jitter};
-use crate::policy::{IgnoredErrors, SlowCalls, TripPolicy};
+use crate::policy::{CredentialErrors, IgnoredErrors, SlowCalls, TripPolicy};
 pub use by_key::BreakerSettings;
 pub use error::ConfigError;
 use raw::RawConfig;
@@ -114,6 +114,19 @@ pub struct BreakerConfig {
     pub success_threshold: u32,
     /// What an error the classifier ignores counts as.
     pub ignored_errors: IgnoredErrors,
+    /// How long calls are held back after the remote rate-limited one without saying for
+    /// how long ([`Verdict::RateLimited(None)`](crate::Verdict::RateLimited)); zero: not at
+    /// all. At most `max_retry_after`.
+    pub rate_limit_delay: Duration,
+    /// The longest delay taken from a remote's answer: a rate limit's `Retry-After`, or how
+    /// long a failing remote said it would be down
+    /// ([`Verdict::DownFor`](crate::Verdict::DownFor)). A longer one is cut to this (a
+    /// misread header, a daily quota) so that the breaker tries again after it; more than
+    /// zero.
+    pub max_retry_after: Duration,
+    /// What a call refused for its credentials does
+    /// ([`Verdict::CredentialsRefused`](crate::Verdict::CredentialsRefused)).
+    pub credential_errors: CredentialErrors,
 }
 
 impl BreakerConfig {
@@ -132,6 +145,10 @@ impl BreakerConfig {
     pub const MAX_HALF_OPEN: u32 = breaker_settings::MAX_HALF_OPEN;
     /// The default time HalfOpen waits for its probes: 60 seconds.
     pub const DEFAULT_HALF_OPEN_TIMEOUT: Duration = breaker_settings::DEFAULT_HALF_OPEN_TIMEOUT;
+    /// The default `rate_limit_delay`: 5 seconds.
+    pub const DEFAULT_RATE_LIMIT_DELAY: Duration = breaker_settings::DEFAULT_RATE_LIMIT_DELAY;
+    /// The default `max_retry_after`: 10 minutes.
+    pub const DEFAULT_MAX_RETRY_AFTER: Duration = breaker_settings::DEFAULT_MAX_RETRY_AFTER;
     /// The default number of successful probes that close the circuit: 1.
     pub const DEFAULT_SUCCESS_THRESHOLD: u32 = breaker_settings::DEFAULT_SUCCESS_THRESHOLD;
     /// The longest a duration setting may be: a year (`"1year"`, 365.25 days). A longer one
@@ -153,6 +170,9 @@ impl BreakerConfig {
             jitter_seed: None,
             success_threshold: Self::DEFAULT_SUCCESS_THRESHOLD,
             ignored_errors: IgnoredErrors::Neither,
+            rate_limit_delay: Self::DEFAULT_RATE_LIMIT_DELAY,
+            max_retry_after: Self::DEFAULT_MAX_RETRY_AFTER,
+            credential_errors: CredentialErrors::Failure,
         }
     }
 
@@ -171,6 +191,24 @@ impl BreakerConfig {
     /// This configuration with ignored errors counting as `ignored_errors`.
     pub const fn with_ignored_errors(mut self, ignored_errors: IgnoredErrors) -> Self {
         self.ignored_errors = ignored_errors;
+        self
+    }
+
+    /// This configuration holding calls back for `delay` after a rate limit that gave none.
+    pub const fn with_rate_limit_delay(mut self, delay: Duration) -> Self {
+        self.rate_limit_delay = delay;
+        self
+    }
+
+    /// This configuration taking a remote's delays up to `max` at most.
+    pub const fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// This configuration treating refused credentials as `credential_errors` says.
+    pub const fn with_credential_errors(mut self, credential_errors: CredentialErrors) -> Self {
+        self.credential_errors = credential_errors;
         self
     }
 

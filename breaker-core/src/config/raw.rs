@@ -9,7 +9,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::{BreakerConfig, ConfigError, checks};
 use crate::backoff::{Backoff, Jitter};
-use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+use crate::policy::{CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
 
 /// One value and how it was written, for an error about it (which another setting may
 /// raise).
@@ -107,6 +107,13 @@ impl RawConfig {
             IgnoredErrors::Success => "success",
         };
         raw.set("ignored_errors", Value::Choice(ignored));
+        raw.set("rate_limit_delay", Value::Duration(config.rate_limit_delay));
+        raw.set("max_retry_after", Value::Duration(config.max_retry_after));
+        let credentials = match config.credential_errors {
+            CredentialErrors::Failure => "failure",
+            CredentialErrors::ForceOpen => "force_open",
+        };
+        raw.set("credential_errors", Value::Choice(credentials));
         if let TripPolicy::FailureRate(rate) = config.policy {
             match rate.window {
                 Window::Count { size } => raw.set("window_size", whole(size)),
@@ -204,6 +211,10 @@ impl TryFrom<RawConfig> for BreakerConfig {
             Some("success") => IgnoredErrors::Success,
             _ => IgnoredErrors::Neither,
         };
+        let credential_errors = match raw.choice("credential_errors") {
+            Some("force_open") => CredentialErrors::ForceOpen,
+            _ => CredentialErrors::Failure,
+        };
         Ok(BreakerConfig {
             policy: raw.policy(),
             threshold: raw
@@ -225,6 +236,13 @@ impl TryFrom<RawConfig> for BreakerConfig {
                 .count("success_threshold")
                 .unwrap_or(BreakerConfig::DEFAULT_SUCCESS_THRESHOLD),
             ignored_errors,
+            rate_limit_delay: raw
+                .duration("rate_limit_delay")
+                .unwrap_or(BreakerConfig::DEFAULT_RATE_LIMIT_DELAY),
+            max_retry_after: raw
+                .duration("max_retry_after")
+                .unwrap_or(BreakerConfig::DEFAULT_MAX_RETRY_AFTER),
+            credential_errors,
         })
     }
 }
@@ -234,7 +252,14 @@ impl From<BreakerConfig> for RawConfig {
     fn from(config: BreakerConfig) -> Self {
         let mut raw = RawConfig::every(&config);
         // Settings that only say something when they are not their default.
-        for key in ["jitter", "success_threshold", "ignored_errors"] {
+        for key in [
+            "jitter",
+            "success_threshold",
+            "ignored_errors",
+            "rate_limit_delay",
+            "max_retry_after",
+            "credential_errors",
+        ] {
             let default = breaker_settings::setting(key).map(|setting| setting.default);
             if let Some(written) = raw.get(key) {
                 if default == Some(Default::Is(written.value)) {

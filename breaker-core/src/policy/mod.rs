@@ -204,6 +204,25 @@ pub enum IgnoredErrors {
     Success,
 }
 
+/// What a call the remote refused for its credentials
+/// ([`Verdict::CredentialsRefused`](crate::Verdict::CredentialsRefused): a 401 or a 403)
+/// does to the breaker.
+///
+/// The error is returned to the caller either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CredentialErrors {
+    /// A failure, like any other (the default): a key revoked for good opens the circuit
+    /// after `threshold` calls, and its probes keep finding out whether it was restored.
+    #[default]
+    Failure,
+    /// Forces the circuit open until [`reset`](crate::CircuitBreaker::reset): no call can
+    /// succeed with these credentials, so none is made until an operator (or a listener that
+    /// rotates the key) resets the breaker.
+    ForceOpen,
+}
+
 /// How one call went, as a window records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Outcome {

@@ -66,6 +66,21 @@ impl BreakerArgs {
             };
             expr = quote!(#expr.with_ignored_errors(#private::IgnoredErrors::#variant));
         }
+        if let Some(delay) = self.duration("rate_limit_delay") {
+            let value = duration_expr(private, delay);
+            expr = quote!(#expr.with_rate_limit_delay(#value));
+        }
+        if let Some(max) = self.duration("max_retry_after") {
+            let value = duration_expr(private, max);
+            expr = quote!(#expr.with_max_retry_after(#value));
+        }
+        if let Some(credentials) = self.choice("credential_errors") {
+            let variant = match credentials {
+                "force_open" => quote!(ForceOpen),
+                _ => quote!(Failure),
+            };
+            expr = quote!(#expr.with_credential_errors(#private::CredentialErrors::#variant));
+        }
         expr
     }
 

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use breaker::{Backoff, Jitter};
-use breaker::{BreakerConfig, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+use breaker::{
+    BreakerConfig, CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window,
+};
 use breaker_settings::{Given, Input, Kind, SETTINGS, Value, check, conflicts, setting};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -176,6 +178,19 @@ impl Case {
         match choice("ignored_errors")? {
             Some("success") => config = config.with_ignored_errors(IgnoredErrors::Success),
             Some("neither") | None => {}
+            Some(_) => return None,
+        }
+        if let Some(delay) = duration("rate_limit_delay")? {
+            config = config.with_rate_limit_delay(delay);
+        }
+        if let Some(max) = duration("max_retry_after")? {
+            config = config.with_max_retry_after(max);
+        }
+        match choice("credential_errors")? {
+            Some("force_open") => {
+                config = config.with_credential_errors(CredentialErrors::ForceOpen)
+            }
+            Some("failure") | None => {}
             Some(_) => return None,
         }
         let window = match (whole("window_size")?, duration("window")?) {
