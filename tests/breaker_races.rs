@@ -447,3 +447,95 @@ fn concurrent_failures_at_the_threshold_trip_exactly_once() {
         );
     }
 }
+
+/// The rate-limit gate at the moment its deadline passes: one racer's `acquire()` finds
+/// it passed and opens the gate for the fast path while the other reports a new rate limit.
+/// Whatever the interleaving, the new deadline holds: the next call is rejected with
+/// exactly its time left. (A gate opened after the new deadline was set, and not closed
+/// again, would let calls through to a remote that said to wait.)
+fn gate_race(trials: u64) {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::with_clock("gate", BreakerConfig::default(), clock.clone());
+    let second = Duration::from_secs(1);
+    let gate = AtomicU64::new(0);
+    let checked_in = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let reporting = AtomicBool::new(false);
+    let contended = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let ran = AtomicU64::new(0);
+    let late = Mutex::new(None);
+    let started = Instant::now();
+    let race = |racer: usize| {
+        let _abort = AbortOnPanic;
+        for trial in 1.. {
+            if racer == 0 {
+                let met = contended.load(Ordering::Relaxed) > 0;
+                let bound = trial > trials * MORE_TRIALS || started.elapsed() > MORE_TIME;
+                if trial > trials && (met || bound) {
+                    ran.store(trial - 1, Ordering::Release);
+                    stop.store(true, Ordering::Release);
+                    return;
+                }
+                // A call in flight, then a rate limit whose deadline passes exactly now.
+                let permit = breaker.acquire().expect("the gate is open between trials");
+                breaker.acquire().unwrap().rate_limited(Some(second));
+                clock.advance(second);
+                *late.lock().unwrap() = Some(permit);
+                gate.store(trial, Ordering::Release);
+            } else {
+                spin_until(|| {
+                    gate.load(Ordering::Acquire) >= trial || stop.load(Ordering::Acquire)
+                });
+                if gate.load(Ordering::Acquire) < trial {
+                    return;
+                }
+            }
+            let permit = if racer == 1 {
+                late.lock().unwrap().take()
+            } else {
+                None
+            };
+            checked_in.fetch_add(1, Ordering::AcqRel);
+            spin_until(|| checked_in.load(Ordering::Acquire) >= 2 * trial);
+            if let Some(permit) = permit {
+                reporting.store(true, Ordering::Release);
+                permit.rate_limited(Some(second));
+                reporting.store(false, Ordering::Release);
+            } else {
+                let during = reporting.load(Ordering::Acquire);
+                let admitted = breaker.acquire();
+                if during || reporting.load(Ordering::Acquire) {
+                    contended.fetch_add(1, Ordering::Relaxed);
+                }
+                drop(admitted);
+            }
+            done.fetch_add(1, Ordering::AcqRel);
+            if racer == 0 {
+                spin_until(|| done.load(Ordering::Acquire) >= 2 * trial);
+                let open = breaker.acquire().expect_err("the new rate limit holds");
+                assert!(open.is_rate_limited(), "trial {trial}: {open}");
+                assert_eq!(open.retry_after(), Some(second), "trial {trial}");
+                clock.advance(second);
+            }
+        }
+    };
+    thread::scope(|scope| {
+        let race = &race;
+        scope.spawn(move || race(1));
+        race(0);
+    });
+    let trials = ran.load(Ordering::Acquire);
+    let contended = contended.load(Ordering::Relaxed);
+    eprintln!("gate race: {trials} trials, {contended} with the report in flight");
+    assert!(
+        contended > 0,
+        "the racers never met: the test tested nothing"
+    );
+}
+
+#[test]
+fn gate_race_two_threads() {
+    let _serial = serial();
+    gate_race(100_000);
+}

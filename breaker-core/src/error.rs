@@ -41,6 +41,8 @@ pub struct CircuitOpen {
     /// `Option<Duration>` (two), so that `Result<Permit, CircuitOpen>` is five words, not
     /// six, on the rejection path.
     retry_after: u64,
+    /// Rejected by the rate-limit gate rather than by the circuit.
+    rate_limited: bool,
 }
 
 /// The `retry_after` of a breaker forced open.
@@ -59,6 +61,15 @@ impl CircuitOpen {
             name,
             state,
             retry_after,
+            rate_limited: false,
+        }
+    }
+
+    /// A rejection by the rate-limit gate in `state`, `left` before its deadline.
+    pub(crate) fn rate_limited(name: BreakerName, state: CircuitState, left: Duration) -> Self {
+        Self {
+            rate_limited: true,
+            ..Self::new(name, state, Some(left))
         }
     }
 
@@ -68,7 +79,8 @@ impl CircuitOpen {
     }
 
     /// The state the breaker was in: `Open`, `HalfOpen` (every probe slot taken) or
-    /// `ForcedOpen`.
+    /// `ForcedOpen`; for a rate-limited rejection, whichever state the breaker was in
+    /// (`Closed` too).
     pub fn state(&self) -> CircuitState {
         self.state
     }
@@ -76,10 +88,11 @@ impl CircuitOpen {
     /// Whether the rate-limit gate rejected the call: the remote rate-limited an earlier
     /// call and its deadline has not passed.
     pub fn is_rate_limited(&self) -> bool {
-        false
+        self.rate_limited
     }
 
-    /// How long until the breaker admits a probe: the rest of the cooldown when it is open;
+    /// How long until the breaker admits a call: for a rate limit, exactly the time left
+    /// until the remote's deadline; the rest of the cooldown when it is open;
     /// at most this long when it is half-open with every probe slot taken (a probe that
     /// finishes earlier frees its slot earlier); `None` when it was forced open, which lasts
     /// until it is reset.
@@ -102,6 +115,15 @@ fn rounded(duration: Duration) -> humantime::FormattedDuration {
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = &self.name;
+        if self.rate_limited {
+            let after = self.retry_after().unwrap_or_default();
+            return write!(
+                f,
+                "circuit breaker `{name}` holds calls back: the remote rate-limited them; \
+                 next call allowed in {}",
+                rounded(after)
+            );
+        }
         match (self.state, self.retry_after()) {
             (CircuitState::HalfOpen, Some(after)) => write!(
                 f,
@@ -157,9 +179,15 @@ pub enum BreakerError<E> {
 }
 
 impl<E> BreakerError<E> {
-    /// Whether the breaker rejected the call.
+    /// Whether the breaker rejected the call (an open circuit or the rate-limit gate).
     pub fn is_open(&self) -> bool {
         matches!(self, BreakerError::Open(_))
+    }
+
+    /// Whether the breaker's rate-limit gate rejected the call: the remote rate-limited an
+    /// earlier one and its deadline has not passed.
+    pub fn is_rate_limited(&self) -> bool {
+        self.open().is_some_and(CircuitOpen::is_rate_limited)
     }
 
     /// The rejection, if the breaker rejected the call.

@@ -17,4 +17,5 @@ mod permit_handles;
 mod permits;
 mod policies;
 mod policy_model;
+mod rate_limits;
 mod reference;

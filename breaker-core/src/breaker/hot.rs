@@ -7,11 +7,16 @@
 //! transition also publishes a summary of the snapshot it installed in one atomic word:
 //!
 //! ```text
-//!  63                                24 23                 0
-//! +------------------------------------+--------------------+
-//! |   generation (low 40 bits)         | failures | NOT_CLOSED |
-//! +------------------------------------+--------------------+
+//!  63  62                             24 23                 0
+//! +---+--------------------------------+--------------------+
+//! | G | generation (low 39 bits)       | failures | NOT_CLOSED |
+//! +---+--------------------------------+--------------------+
 //! ```
+//!
+//! G, [`GATED`], is set while the remote's rate limit may be in force: a call then leaves the
+//! fast path and the breaker checks the rate limit's deadline (the gate is independent of
+//! the generation, so a transition keeps the bit). Set, it only sends calls to the slow path,
+//! which clears it once the deadline has passed: so a call in Closed still reads one word.
 //!
 //! The low 24 bits are the consecutive failures of that generation if it is Closed under
 //! the consecutive-failures policy, a marker if it is Closed under a sliding-window policy
@@ -69,9 +74,11 @@ impl Summary {
         }
     }
 }
-/// Generations are compared on their low 40 bits (a trillion transitions before a tag
+/// Generations are compared on their low 39 bits (half a trillion transitions before a tag
 /// repeats).
-const TAG_BITS: u32 = 64 - FAILURE_BITS;
+const TAG_BITS: u32 = 63 - FAILURE_BITS;
+/// The top bit: the rate-limit gate may be closed.
+const GATED: u64 = 1 << 63;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
 
 /// A generation as the hot word tags it.
@@ -87,7 +94,7 @@ fn pack(tag: u64, low: u64) -> u64 {
 
 #[inline]
 fn tag_of(word: u64) -> u64 {
-    word >> FAILURE_BITS
+    (word >> FAILURE_BITS) & TAG_MASK
 }
 
 #[inline]
@@ -128,7 +135,30 @@ impl Hot {
     #[inline]
     pub(crate) fn closed(&self) -> Option<u64> {
         let word = self.0.load(Ordering::Acquire);
-        counting(low_of(word)).then_some(tag_of(word))
+        (word & GATED == 0 && counting(low_of(word))).then_some(tag_of(word))
+    }
+
+    /// Whether the rate-limit gate may be closed (its deadline is then to be checked).
+    #[inline]
+    pub(crate) fn gated(&self) -> bool {
+        self.0.load(Ordering::Acquire) & GATED != 0
+    }
+
+    /// Whether the published generation is Closed (counting failures or with a window).
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        low_of(self.0.load(Ordering::Acquire)) != NOT_CLOSED
+    }
+
+    /// Marks the gate closed: calls leave the fast path. Sequentially consistent with
+    /// [`ungate`](Self::ungate) and the deadline's own updates (see the breaker's gate).
+    pub(crate) fn gate(&self) {
+        self.0.fetch_or(GATED, Ordering::SeqCst);
+    }
+
+    /// Marks the gate open: calls take the fast path again.
+    pub(crate) fn ungate(&self) {
+        self.0.fetch_and(!GATED, Ordering::SeqCst);
     }
 
     /// The tag of the published generation if it is Closed with a sliding window, and
@@ -163,7 +193,7 @@ impl Hot {
             }
             match self.0.compare_exchange_weak(
                 word,
-                pack(tag, 0),
+                (word & GATED) | pack(tag, 0),
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
@@ -183,7 +213,7 @@ impl Hot {
             let failures = (low_of(word) + 1).min(u64::from(MAX_THRESHOLD));
             match self.0.compare_exchange_weak(
                 word,
-                pack(tag, failures),
+                (word & GATED) | pack(tag, failures),
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
@@ -201,7 +231,7 @@ impl Hot {
         let _ = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                (!newer(tag_of(word), tag)).then_some(pack(tag, low))
+                (!newer(tag_of(word), tag)).then_some((word & GATED) | pack(tag, low))
             });
     }
 }
@@ -363,6 +393,27 @@ mod tests {
         hot.publish(2, Summary::Counting);
         assert_eq!(hot.windowed(), None);
         assert_eq!(hot.closed(), Some(2));
+    }
+
+    #[test]
+    fn the_gate_sends_calls_to_the_slow_path_and_outlives_transitions() {
+        let hot = Hot::new(Summary::Counting);
+        hot.fail(0);
+        hot.gate();
+        assert!(hot.gated());
+        assert_eq!(hot.closed(), None, "gated: not the fast path");
+        assert_eq!(hot.failures(0), Some(1), "the count is kept");
+        assert_eq!(hot.fail(0), Counted::Current(2));
+        assert_eq!(hot.succeed(0), Counted::Current(0));
+        assert!(hot.gated(), "reports keep the gate");
+        hot.publish(1, Summary::NotClosed);
+        assert!(hot.gated() && !hot.is_closed());
+        hot.publish(2, Summary::Counting);
+        assert!(hot.gated(), "a transition keeps the gate");
+        assert_eq!(hot.tag(), 2);
+        hot.ungate();
+        assert_eq!(hot.closed(), Some(2));
+        assert!(hot.is_closed());
     }
 
     #[test]

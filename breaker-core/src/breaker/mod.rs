@@ -31,6 +31,7 @@
 //!   and the successes counted so far stay.
 
 mod call;
+mod gate;
 mod hot;
 pub(crate) mod permit;
 mod probes;
@@ -115,6 +116,8 @@ pub struct CircuitBreaker {
     counters: CallCounters,
     /// Open and ForcedOpen: the deadline, so that a rejection needs no snapshot.
     open_hint: OpenHint,
+    /// The rate-limit gate's deadline and the outage deadline the remote announced.
+    deadlines: once_cell::race::OnceBox<gate::Deadlines>,
     name: BreakerName,
     current: ArcSwap<Snapshot>,
     clock: BreakerClock,
@@ -173,7 +176,7 @@ impl CircuitBreaker {
         config: BreakerConfig,
         clock: impl Clock,
     ) -> Result<Self, ConfigError> {
-        Self::build(name.into(), config, BreakerClock::Custom(Box::new(clock)))
+        Self::build(name.into(), config, BreakerClock::Custom(Box::new(Box::new(clock))))
     }
 
     fn build(
@@ -189,6 +192,7 @@ impl CircuitBreaker {
         Ok(Self {
             hot: Hot::new(summary(&initial)),
             open_hint: OpenHint::new(),
+            deadlines: once_cell::race::OnceBox::new(),
             name,
             current: ArcSwap::from_pointee(initial),
             clock,
@@ -256,6 +260,23 @@ impl CircuitBreaker {
     /// generation is being published).
     #[inline(never)]
     fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
+        // The remote rate-limited a call: rejected until its deadline, whatever the state
+        // (but Disabled and MetricsOnly, which never reject: the snapshot decides those).
+        if self.hot.gated() {
+            if let Some(left) = self.gate_left() {
+                if self.hot.is_closed() {
+                    return Err(self.reject_gated(CircuitState::Closed, left, None));
+                }
+                if let Some(until) = self.open_hint.until(self.hot.tag()) {
+                    if until == hot::FORCED {
+                        return Err(self.reject(CircuitState::ForcedOpen, None));
+                    }
+                    let open_left = self.clock.left_until(until);
+                    return Err(self.reject_gated(CircuitState::Open, left, open_left));
+                }
+                return self.acquire_from(self.current.load());
+            }
+        }
         // Closed with a sliding window: admitted on the hot word, like the fast path.
         if let Some((tag, timed)) = self.hot.windowed() {
             self.counters.admitted();
@@ -284,6 +305,9 @@ impl CircuitBreaker {
         loop {
             match snapshot.state {
                 CircuitState::Closed => {
+                    if let Some(left) = self.gate_left() {
+                        return Err(self.reject_gated(CircuitState::Closed, left, None));
+                    }
                     self.counters.admitted();
                     let tag = hot::tag(snapshot.generation);
                     return Ok(match summary(&snapshot) {
@@ -307,8 +331,17 @@ impl CircuitBreaker {
                 }
                 CircuitState::Open => {
                     let now = self.clock.now();
-                    if now < snapshot.deadline {
-                        return Err(self.reject(CircuitState::Open, Some(snapshot.deadline - now)));
+                    // The remote may have announced a longer outage since the circuit opened.
+                    let deadline = match self.announced_down_until(nanos(now)) {
+                        Some(until) => snapshot.deadline.max(Duration::from_nanos(until)),
+                        None => snapshot.deadline,
+                    };
+                    let open_left = (now < deadline).then(|| deadline - now);
+                    if let Some(left) = self.gate_left() {
+                        return Err(self.reject_gated(CircuitState::Open, left, open_left));
+                    }
+                    if let Some(open_left) = open_left {
+                        return Err(self.reject(CircuitState::Open, Some(open_left)));
                     }
                     match self.transition(&snapshot, CircuitEvent::CooldownElapsed, now) {
                         Ok(probe) => return Ok(self.admit_probe(probe)),
@@ -316,6 +349,9 @@ impl CircuitBreaker {
                     }
                 }
                 CircuitState::HalfOpen => {
+                    if let Some(left) = self.gate_left() {
+                        return Err(self.reject_gated(CircuitState::HalfOpen, left, None));
+                    }
                     let now = nanos(self.clock.now());
                     match snapshot.probes.claim(now) {
                         Claim::Slot { slot } => {
@@ -405,7 +441,12 @@ impl CircuitBreaker {
             _ => 0,
         };
         let open_for = if to == CircuitState::Open {
-            self.open_duration(&from.config, opens)
+            let open_for = self.open_duration(&from.config, opens);
+            // The remote said how long it will be down: at least that (capped when announced).
+            match self.announced_down_until(nanos(now)) {
+                Some(until) => open_for.max(Duration::from_nanos(until) - now),
+                None => open_for,
+            }
         } else {
             Duration::ZERO
         };

@@ -10,7 +10,8 @@ use arc_swap::Guard;
 
 use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
 use crate::breaker::permit::{Admission, Permit};
-use crate::policy::{IgnoredErrors, Outcome, TripPolicy};
+use crate::policy::{CredentialErrors, IgnoredErrors, Outcome, TripPolicy};
+use crate::verdict::Verdict;
 
 impl CircuitBreaker {
     /// Inlined into the caller's crate for a call in Closed, the hot path: a load of the hot
@@ -205,7 +206,7 @@ impl CircuitBreaker {
     }
 
     /// A permit that counts as neither: a probe gives its slot back for another probe.
-    fn give_back(&self, permit: &Permit<'_>) {
+    pub(super) fn give_back(&self, permit: &Permit<'_>) {
         if permit.admission() == Admission::Probe {
             // If the generation has moved on, its slots are dead: nothing to give back. A
             // probe given up has no slot left either.
@@ -217,13 +218,32 @@ impl CircuitBreaker {
             }
         }
     }
-}
 
-impl CircuitBreaker {
-    /// A verdict other than a plain success, failure or ignored error.
-    pub(crate) fn report_verdict(&self, permit: &Permit<'_>, verdict: crate::verdict::Verdict) {
-        // The rate-limit gate and failure deadlines are not in yet: a failure for now.
-        let _ = verdict;
-        self.report_failure(permit);
+    /// A verdict other than a plain success, failure or ignored error (which the permit
+    /// reports itself); those three are taken too.
+    pub(crate) fn report_verdict(&self, permit: &Permit<'_>, verdict: Verdict) {
+        match verdict {
+            Verdict::RateLimited(retry_after) => self.report_rate_limited(permit, retry_after),
+            Verdict::DownFor(down_for) => {
+                if permit.admission() != Admission::Unguarded {
+                    self.announce_down(down_for);
+                }
+                self.report_failure(permit);
+            }
+            Verdict::CredentialsRefused => {
+                self.report_failure(permit);
+                let force =
+                    self.current.load().config.credential_errors == CredentialErrors::ForceOpen;
+                if force && permit.admission() != Admission::Unguarded {
+                    self.force_open();
+                }
+            }
+            Verdict::Success => match permit.admission() {
+                Admission::Closed => self.consecutive_success(permit.admitted_in()),
+                _ => self.report(permit, false),
+            },
+            Verdict::Failure => self.report_failure(permit),
+            Verdict::Ignored => self.report_ignored(permit),
+        }
     }
 }

@@ -41,6 +41,9 @@ mod value;
 /// | `jitter_seed` | random | a seed for the jitter, to make it repeatable (tests): 0 to 2^64 - 1 |
 /// | `success_threshold` | 1 | successful probes in HalfOpen that close the circuit (at least 1) |
 /// | `ignored_errors` | `"neither"` | what an error the classifier ignores counts as: `"neither"` or `"success"` ([`IgnoredErrors`]) |
+/// | `rate_limit_delay` | 5 s | how long calls are held back after a rate limit that gave no delay ([`Verdict::RateLimited`](crate::Verdict::RateLimited); zero: not at all) |
+/// | `max_retry_after` | 10 min | the longest delay taken from a remote: a rate limit's, or an outage's ([`Verdict::DownFor`](crate::Verdict::DownFor)); longer ones are cut to it (more than zero) |
+/// | `credential_errors` | `"failure"` | what refused credentials (401, 403) do: `"failure"` or `"force_open"` ([`CredentialErrors`](crate::CredentialErrors)) |
 /// | `window_size` | none | trip on rates over the last `window_size` calls instead of consecutive failures ([`Window::Count`](crate::policy::Window::Count); 1 to 100,000) |
 /// | `window` | none | or over the calls of the last `window` ([`Window::Time`](crate::policy::Window::Time); more than zero) |
 /// | `window_buckets` | 10 | time window only: how many buckets it is cut in (1 to 1,000) |
