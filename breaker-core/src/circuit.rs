@@ -19,6 +19,10 @@ state_machine! {
     ///
     /// A [`CircuitBreaker`](crate::CircuitBreaker) computes every next state with
     /// `Circuit::next(from, &event, &mut ())` and installs it with a compare-and-swap.
+    ///
+    /// A remote's rate limit is not a state: it closes the breaker's rate-limit gate, beside
+    /// this table, until the remote's deadline, and no transition is made (see
+    /// [`CircuitBreaker`](crate::CircuitBreaker#rate-limits-beside-the-states)).
     #[state_machine(crate = crate, typed = false, non_exhaustive)]
     pub Circuit {
         states: [

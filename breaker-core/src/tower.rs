@@ -55,8 +55,9 @@
 //! slot is given back (a probe reported, dropped, or its service dropped unused) or the
 //! state changes (then it is admitted in Closed, or fails fast in Open). So a `Buffer`
 //! queues those requests and `load_shed` sheds them, instead of failing them with the
-//! breaker's error. Open and forced open still fail fast: their end is a time, not an
-//! event, and this layer keeps no timer. Nor does a probe's `half_open_timeout`: a probe
+//! breaker's error. Open, forced open and a remote's rate limit in force (even while
+//! half-open) still fail fast: their end is a time, not an event, and this layer keeps no
+//! timer. Nor does a probe's `half_open_timeout`: a probe
 //! that hangs (never finishes, never dropped) keeps its waiters waiting, so put a
 //! `tower::timeout` below the breaker. Each look that finds the slots taken counts as a
 //! rejection in the breaker's [`Metrics`](crate::Metrics).
@@ -160,7 +161,9 @@ impl Readiness {
     /// Whether readiness waits rather than fail fast on `open`: back-pressure, and the
     /// circuit is half-open with every probe slot taken.
     fn waits_on(self, open: &CircuitOpen) -> bool {
-        self == Readiness::BackPressure && open.state() == CircuitState::HalfOpen
+        self == Readiness::BackPressure
+            && open.state() == CircuitState::HalfOpen
+            && !open.is_rate_limited()
     }
 }
 

@@ -306,3 +306,39 @@ fn threads_waiting_for_probe_slots_all_get_one() {
         breaker.metrics()
     );
 }
+
+#[test]
+fn a_rate_limit_while_half_open_fails_fast_rather_than_wait() {
+    let clock = ManualClock::new();
+    let breaker = breaker(&clock, 1);
+    let upstream = Upstream::default();
+    half_open(&breaker, &clock);
+    // The probe meets a rate limit: its slot is free, but the gate holds calls back for 5 s,
+    // an end that is a time, which no slot event would wake a waiter for.
+    breaker
+        .acquire()
+        .unwrap()
+        .rate_limited(Some(Duration::from_secs(5)));
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+    let mut service = back_pressure(&breaker).layer(upstream.clone());
+    let wakes = Arc::new(Wakes::default());
+    assert!(
+        matches!(poll_ready(&mut service, &wakes), Poll::Ready(Ok(()))),
+        "ready at once: the call fails fast"
+    );
+    match block_on(service.call(Reply::Ok)) {
+        Err(BreakerError::Open(open)) => {
+            assert!(open.is_rate_limited(), "{open}");
+            assert_eq!(open.retry_after(), Some(Duration::from_secs(5)));
+        }
+        other => panic!("not a rate-limited rejection: {other:?}"),
+    }
+    assert_eq!(upstream.polls(), 0, "the upstream was not asked");
+    clock.advance(Duration::from_secs(5));
+    assert!(matches!(
+        poll_ready(&mut service, &wakes),
+        Poll::Ready(Ok(()))
+    ));
+    assert_eq!(block_on(service.call(Reply::Ok)), Ok(()));
+    assert_eq!(breaker.state(), CircuitState::Closed);
+}

@@ -79,6 +79,26 @@ use waiters::Waiters;
 /// | ForcedOpen | rejected | Closed on [`reset`](Self::reset) |
 /// | Disabled | admitted, nothing recorded, never trips | Closed on [`reset`](Self::reset) |
 /// | MetricsOnly | admitted and counted in the metrics, never trips | Closed on [`reset`](Self::reset) |
+/// | *(gate)* Closed, Open, HalfOpen while a rate limit is in force | rejected, [rate limited](CircuitOpen::is_rate_limited), until the remote's deadline | no state change |
+///
+/// # Rate limits, beside the states
+///
+/// A remote that rate-limits a call ([`Verdict::RateLimited`](crate::Verdict::RateLimited):
+/// a 429) is not failing: the call counts as neither a success nor a failure, feeds neither
+/// the trip policy's count or window nor the backoff, and a probe that meets one gives its
+/// slot back without deciding anything. Instead the breaker's rate-limit gate holds every
+/// call back until the remote's deadline (its `Retry-After`, or `rate_limit_delay`), at most
+/// `max_retry_after` away; a later rate limit can move the deadline later, never earlier.
+/// The gate is not a state of the table: the circuit stays where it is (Closed, Open or
+/// HalfOpen), a rejection says which of the two held the call back
+/// ([`CircuitOpen::is_rate_limited`]) and carries the exact time left (the later of the two
+/// deadlines when the circuit is open too). Disabled and MetricsOnly never reject, so the
+/// gate does not apply to them; ForcedOpen rejects as forced open.
+///
+/// A failing remote may also say how long it will be down
+/// ([`Verdict::DownFor`](crate::Verdict::DownFor): a 503 with `Retry-After`): that is a
+/// failure, and an opening of the circuit then lasts at least until that deadline (at most
+/// `max_retry_after` from when it was said), whatever the backoff gives.
 ///
 /// Share it by reference (`&CircuitBreaker`, `Arc<CircuitBreaker>`, a `static`); all its
 /// methods take `&self`.
@@ -176,7 +196,11 @@ impl CircuitBreaker {
         config: BreakerConfig,
         clock: impl Clock,
     ) -> Result<Self, ConfigError> {
-        Self::build(name.into(), config, BreakerClock::Custom(Box::new(Box::new(clock))))
+        Self::build(
+            name.into(),
+            config,
+            BreakerClock::Custom(Box::new(Box::new(clock))),
+        )
     }
 
     fn build(
