@@ -151,6 +151,17 @@ fn listeners_see_every_transition_in_order_with_its_generation() {
             "at_ms": 20000,
         })
     );
+    // An opening says what opened it and for how long.
+    let json = serde_json::to_value(&seen[0]).unwrap();
+    assert_eq!(json["cause"], "a failure");
+    assert_eq!(json["open_for_ms"], 10_000);
+    assert_eq!(seen[2].cause, Some(breaker::Cause::Failure));
+    assert_eq!(
+        seen[3].cause,
+        Some(breaker::Cause::Failure),
+        "HalfOpen keeps its opening's"
+    );
+    assert_eq!(seen[4].cause, None);
 }
 
 #[test]

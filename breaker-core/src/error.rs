@@ -4,9 +4,12 @@
 
 use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::circuit::CircuitState;
+use crate::cause::Cause;
+use crate::circuit::{Circuit, CircuitState};
+use crate::machine::StateMachine;
 use crate::name::BreakerName;
 
 /// A call rejected by an open circuit breaker: the call did not run.
@@ -33,20 +36,88 @@ use crate::name::BreakerName;
 ///     "circuit breaker `gpt-4o` is open: next probe allowed in 20s"
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CircuitOpen {
     name: BreakerName,
-    state: CircuitState,
     /// `retry_after` in nanoseconds, [`NO_RETRY`] for none: a word rather than an
-    /// `Option<Duration>` (two), so that `Result<Permit, CircuitOpen>` is five words, not
-    /// six, on the rejection path.
+    /// `Option<Duration>` (two).
     retry_after: u64,
-    /// Rejected by the rate-limit gate rather than by the circuit.
-    rate_limited: bool,
+    /// The rest in one word (see [`Detail`]), so that the rejection path returns few words.
+    detail: Detail,
+    /// The text of a [`Cause::Error`].
+    text: Option<Arc<str>>,
 }
 
 /// The `retry_after` of a breaker forced open.
 const NO_RETRY: u64 = u64::MAX;
+
+/// A rejection's state, whether it is a rate limit, its opening's cause (but a text) and
+/// duration, packed: bits 0-2 the state (its index in [`Circuit::STATES`]), bit 3 a rate
+/// limit, bits 4-6 the kind of cause, bits 7-22 a status, and from bit 23 the opening's
+/// duration in milliseconds (41 bits: 69 years), all ones for none.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Detail(u64);
+
+const RATE_LIMITED: u64 = 1 << 3;
+const KIND_SHIFT: u32 = 4;
+const STATUS_SHIFT: u32 = 7;
+const OPEN_FOR_SHIFT: u32 = 23;
+const NO_OPEN_FOR: u64 = u64::MAX >> OPEN_FOR_SHIFT;
+/// The kinds of cause.
+const NONE: u64 = 0;
+const FAILURE: u64 = 1;
+const SLOW_CALL: u64 = 2;
+const STATUS: u64 = 3;
+const ERROR: u64 = 4;
+
+impl Detail {
+    fn new(state: CircuitState) -> Self {
+        let index = Circuit::STATES
+            .iter()
+            .position(|s| *s == state)
+            .unwrap_or(0) as u64;
+        Detail(index | (NO_OPEN_FOR << OPEN_FOR_SHIFT))
+    }
+
+    fn state(self) -> CircuitState {
+        Circuit::STATES[(self.0 & 0b111) as usize % Circuit::STATES.len()]
+    }
+
+    fn with_cause(self, cause: Option<&Cause>) -> Self {
+        let (kind, status) = match cause {
+            None => (NONE, 0),
+            Some(Cause::Failure) => (FAILURE, 0),
+            Some(Cause::SlowCall) => (SLOW_CALL, 0),
+            Some(Cause::Status(status)) => (STATUS, u64::from(*status)),
+            Some(Cause::Error(_)) => (ERROR, 0),
+        };
+        let cleared = self.0 & !(0b111 << KIND_SHIFT) & !(0xffff << STATUS_SHIFT);
+        Detail(cleared | (kind << KIND_SHIFT) | (status << STATUS_SHIFT))
+    }
+
+    fn with_open_for(self, open_for: Option<Duration>) -> Self {
+        let millis = open_for.map_or(NO_OPEN_FOR, |d| {
+            u64::try_from(d.as_millis()).map_or(NO_OPEN_FOR - 1, |ms| ms.min(NO_OPEN_FOR - 1))
+        });
+        let cleared = self.0 & !(NO_OPEN_FOR << OPEN_FOR_SHIFT);
+        Detail(cleared | (millis << OPEN_FOR_SHIFT))
+    }
+
+    fn open_for(self) -> Option<Duration> {
+        let millis = self.0 >> OPEN_FOR_SHIFT;
+        (millis != NO_OPEN_FOR).then(|| Duration::from_millis(millis))
+    }
+
+    fn cause(self, text: Option<&Arc<str>>) -> Option<Cause> {
+        match (self.0 >> KIND_SHIFT) & 0b111 {
+            FAILURE => Some(Cause::Failure),
+            SLOW_CALL => Some(Cause::SlowCall),
+            STATUS => Some(Cause::Status(((self.0 >> STATUS_SHIFT) & 0xffff) as u16)),
+            ERROR => text.map(|text| Cause::Error(Arc::clone(text))),
+            _ => None,
+        }
+    }
+}
 
 impl CircuitOpen {
     pub(crate) fn new(
@@ -54,23 +125,32 @@ impl CircuitOpen {
         state: CircuitState,
         retry_after: Option<Duration>,
     ) -> Self {
-        let retry_after = retry_after.map_or(NO_RETRY, |after| {
-            u64::try_from(after.as_nanos()).map_or(NO_RETRY - 1, |n| n.min(NO_RETRY - 1))
-        });
         Self {
             name,
-            state,
-            retry_after,
-            rate_limited: false,
+            retry_after: word(retry_after),
+            detail: Detail::new(state),
+            text: None,
         }
+    }
+
+    /// This rejection of an opening that lasts `open_for`, because of `cause`.
+    #[inline]
+    pub(crate) fn of_opening(mut self, open_for: Option<Duration>, cause: Option<Cause>) -> Self {
+        self.detail = self
+            .detail
+            .with_open_for(open_for)
+            .with_cause(cause.as_ref());
+        if let Some(Cause::Error(text)) = cause {
+            self.text = Some(text);
+        }
+        self
     }
 
     /// A rejection by the rate-limit gate in `state`, `left` before its deadline.
     pub(crate) fn rate_limited(name: BreakerName, state: CircuitState, left: Duration) -> Self {
-        Self {
-            rate_limited: true,
-            ..Self::new(name, state, Some(left))
-        }
+        let mut open = Self::new(name, state, Some(left));
+        open.detail.0 |= RATE_LIMITED;
+        open
     }
 
     /// The name of the breaker that rejected the call.
@@ -82,13 +162,34 @@ impl CircuitOpen {
     /// `ForcedOpen`; for a rate-limited rejection, whichever state the breaker was in
     /// (`Closed` too).
     pub fn state(&self) -> CircuitState {
-        self.state
+        self.detail.state()
+    }
+
+    /// What opened the circuit: the outcome of the call that tripped it (kept through
+    /// HalfOpen); `None` when it was forced open or the rejection is a rate limit.
+    ///
+    /// A cause that is an error's text ([`Cause::Error`]) is shared by reference count,
+    /// which each rejection then increments: rejections are cheapest with the other causes.
+    pub fn cause(&self) -> Option<Cause> {
+        self.detail.cause(self.text.as_ref())
+    }
+
+    /// How long the circuit was opened for, to the millisecond, when it is Open: the
+    /// backoff's duration, or longer if the remote announced a longer outage.
+    pub fn open_for(&self) -> Option<Duration> {
+        self.detail.open_for()
+    }
+
+    /// Whether the breaker was forced open ([`force_open`](crate::CircuitBreaker::force_open),
+    /// or refused credentials with `credential_errors = "force_open"`): until a reset.
+    pub fn is_forced_open(&self) -> bool {
+        self.state() == CircuitState::ForcedOpen
     }
 
     /// Whether the rate-limit gate rejected the call: the remote rate-limited an earlier
     /// call and its deadline has not passed.
     pub fn is_rate_limited(&self) -> bool {
-        self.rate_limited
+        self.detail.0 & RATE_LIMITED != 0
     }
 
     /// How long until the breaker admits a call: for a rate limit, exactly the time left
@@ -99,6 +200,14 @@ impl CircuitOpen {
     pub fn retry_after(&self) -> Option<Duration> {
         (self.retry_after != NO_RETRY).then(|| Duration::from_nanos(self.retry_after))
     }
+}
+
+/// A duration as a word of nanoseconds, [`NO_RETRY`] for none.
+#[inline]
+fn word(duration: Option<Duration>) -> u64 {
+    duration.map_or(NO_RETRY, |after| {
+        u64::try_from(after.as_nanos()).map_or(NO_RETRY - 1, |n| n.min(NO_RETRY - 1))
+    })
 }
 
 /// A duration rounded to milliseconds, as humantime writes it ("29s 500ms").
@@ -115,7 +224,7 @@ fn rounded(duration: Duration) -> humantime::FormattedDuration {
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = &self.name;
-        if self.rate_limited {
+        if self.is_rate_limited() {
             let after = self.retry_after().unwrap_or_default();
             return write!(
                 f,
@@ -124,7 +233,7 @@ impl fmt::Display for CircuitOpen {
                 rounded(after)
             );
         }
-        match (self.state, self.retry_after()) {
+        match (self.state(), self.retry_after()) {
             (CircuitState::HalfOpen, Some(after)) => write!(
                 f,
                 "circuit breaker `{name}` is half-open and its probes are in flight: \
@@ -142,7 +251,25 @@ impl fmt::Display for CircuitOpen {
                 "circuit breaker `{name}` is open: next probe allowed in {}",
                 rounded(after)
             ),
+        }?;
+        match self.cause() {
+            // A plain failure adds nothing to "open".
+            None | Some(Cause::Failure) => Ok(()),
+            Some(cause) => write!(f, " (opened by: {cause})"),
         }
+    }
+}
+
+impl fmt::Debug for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitOpen")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .field("rate_limited", &self.is_rate_limited())
+            .field("retry_after", &self.retry_after())
+            .field("open_for", &self.open_for())
+            .field("cause", &self.cause())
+            .finish()
     }
 }
 

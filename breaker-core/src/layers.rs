@@ -20,6 +20,7 @@ const ORDER: &[&[&str]] = &[
         "policy",
         "retry_hints",
         "verdict",
+        "cause",
     ],
     // Layer 1: what the breaker is described with.
     &["circuit", "config", "error", "events"],

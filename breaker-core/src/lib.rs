@@ -28,6 +28,7 @@
 
 // Layer 0: leaves.
 mod backoff;
+mod cause;
 mod clock;
 pub mod machine;
 mod name;
@@ -65,6 +66,7 @@ pub use breaker_macros::state_machine;
 pub use backoff::{Backoff, Jitter};
 pub use breaker::CircuitBreaker;
 pub use breaker::permit::{BreakerHandle, OwnedPermit, Permit, PermitOf, RunFuture};
+pub use cause::{Because, Cause};
 pub use circuit::{Circuit, CircuitEvent, CircuitState};
 pub use clock::{Clock, ManualClock, RealClock, Upkeep, UpkeepError};
 pub use config::{BreakerConfig, BreakerSettings, ConfigError};

@@ -12,7 +12,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{CircuitBreaker, CircuitState, nanos};
+use super::hot::Hinted;
+use super::{CircuitBreaker, CircuitState, Opening, cause_code, nanos};
 use crate::breaker::permit::{Admission, Permit};
 use crate::error::CircuitOpen;
 
@@ -62,15 +63,15 @@ impl CircuitBreaker {
     }
 
     /// A rejection in `state` by the gate, `left` before its deadline; or by the open
-    /// circuit, `open_left` before its own, if that comes later.
-    pub(crate) fn reject_gated(
+    /// circuit, if its deadline comes later.
+    pub(super) fn reject_gated(
         &self,
         state: CircuitState,
         left: Duration,
-        open_left: Option<Duration>,
+        open: Option<Opening>,
     ) -> CircuitOpen {
-        match open_left {
-            Some(open_left) if open_left > left => self.reject(CircuitState::Open, Some(open_left)),
+        match open {
+            Some(open) if open.left > left => self.reject_open(open),
             _ => {
                 self.counters.gated();
                 CircuitOpen::rate_limited(self.name.clone(), state, left)
@@ -138,7 +139,12 @@ impl CircuitBreaker {
             && snapshot.state == CircuitState::Open
             && until > nanos(snapshot.deadline)
         {
-            self.open_hint.publish(snapshot.generation, until);
+            let hinted = Hinted {
+                until,
+                open_for_micros: until.saturating_sub(nanos(snapshot.entered_at)) / 1_000,
+                cause: cause_code(snapshot.cause.as_ref()),
+            };
+            self.open_hint.publish(snapshot.generation, hinted);
         }
     }
 }

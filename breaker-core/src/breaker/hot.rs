@@ -239,18 +239,52 @@ impl Hot {
 /// Where a rejection in Open finds its deadline without loading the snapshot: the
 /// generation (as the hot word tags it) and its deadline in nanoseconds of the breaker's
 /// clock, `u64::MAX` for ForcedOpen, published by the winner of a transition into Open or
-/// ForcedOpen.
+/// ForcedOpen, with what the rejection tells of the opening (its duration and its cause).
 ///
-/// The two words are published under a sequence number (a seqlock: writers take it odd with
+/// The words are published under a sequence number (a seqlock: writers take it odd with
 /// a compare-and-swap, so two transitions never interleave their words). A reader uses the
 /// pair only if the sequence did not move while it read and the generation is the one the
 /// hot word publishes: a stale hint (a slower transition writing late, a state entered
 /// without a hint) never matches, and the call takes the snapshot path, which is exact.
 pub(crate) struct OpenHint {
+    /// The sequence, and the generation the hint is about: [`SEQ_TAG_SHIFT`] up, the tag;
+    /// below it a version that each publication moves, shifted by one; bit 0 set while a
+    /// writer writes.
     seq: AtomicU64,
-    tag: AtomicU64,
     until: AtomicU64,
+    /// The opening's duration in microseconds, [`CAUSE_BITS`] up; its cause's code below.
+    detail: AtomicU64,
 }
+
+/// What a hint says of an opening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hinted {
+    /// The deadline, nanoseconds of the breaker's clock; [`FORCED`] for ForcedOpen.
+    pub(crate) until: u64,
+    /// The opening's duration, microseconds (a year is 45 bits of them).
+    pub(crate) open_for_micros: u64,
+    /// The cause, coded: [`NO_CAUSE`], [`CAUSE_FAILURE`], [`CAUSE_SLOW`], [`CAUSE_STATUS`]
+    /// plus the status, or [`CAUSE_TEXT`] (a text the hint cannot hand out without a
+    /// reference count: the rejection then reads the snapshot).
+    pub(crate) cause: u64,
+}
+
+/// No cause (ForcedOpen).
+pub(crate) const NO_CAUSE: u64 = 0;
+/// [`Cause::Failure`](crate::Cause::Failure).
+pub(crate) const CAUSE_FAILURE: u64 = 1;
+/// [`Cause::SlowCall`](crate::Cause::SlowCall).
+pub(crate) const CAUSE_SLOW: u64 = 2;
+/// [`Cause::Error`](crate::Cause::Error): read from the snapshot.
+pub(crate) const CAUSE_TEXT: u64 = 3;
+/// [`Cause::Status`](crate::Cause::Status): this plus the status.
+pub(crate) const CAUSE_STATUS: u64 = 1 << 16;
+/// The bits of a cause's code in the detail word: a status is below 2^16.
+const CAUSE_BITS: u32 = 17;
+const CAUSE_MASK: u64 = (1 << CAUSE_BITS) - 1;
+/// Where the tag sits in the sequence word: above a writer's bit and a 24-bit version.
+const SEQ_TAG_SHIFT: u32 = 25;
+const SEQ_VERSION_MASK: u64 = (1 << SEQ_TAG_SHIFT) - 2;
 
 /// The hint of ForcedOpen: open until reset.
 pub(crate) const FORCED: u64 = u64::MAX;
@@ -260,13 +294,13 @@ impl OpenHint {
     pub(crate) fn new() -> Self {
         Self {
             seq: AtomicU64::new(0),
-            tag: AtomicU64::new(0),
             until: AtomicU64::new(0),
+            detail: AtomicU64::new(NO_CAUSE),
         }
     }
 
-    /// Publishes that generation `generation` is open until `until` (nanoseconds).
-    pub(crate) fn publish(&self, generation: u64, until: u64) {
+    /// Publishes that generation `generation` is open as `hinted` says.
+    pub(crate) fn publish(&self, generation: u64, hinted: Hinted) {
         let mut seq = self.seq.load(Ordering::Relaxed);
         loop {
             if seq & 1 == 1 {
@@ -276,7 +310,7 @@ impl OpenHint {
             }
             match self
                 .seq
-                .compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange_weak(seq, seq | 1, Ordering::Acquire, Ordering::Relaxed)
             {
                 Ok(_) => break,
                 Err(now) => seq = now,
@@ -284,24 +318,41 @@ impl OpenHint {
         }
         // Readers that see either word below must also see the odd sequence.
         std::sync::atomic::fence(Ordering::Release);
-        self.tag.store(tag(generation), Ordering::Relaxed);
-        self.until.store(until, Ordering::Relaxed);
-        self.seq.store(seq + 2, Ordering::Release);
+        self.until.store(hinted.until, Ordering::Relaxed);
+        let micros = hinted.open_for_micros.min(u64::MAX >> CAUSE_BITS);
+        let detail = (micros << CAUSE_BITS) | (hinted.cause & CAUSE_MASK);
+        self.detail.store(detail, Ordering::Relaxed);
+        let version = (seq + 2) & SEQ_VERSION_MASK;
+        self.seq.store(
+            (tag(generation) << SEQ_TAG_SHIFT) | version,
+            Ordering::Release,
+        );
+    }
+
+    /// What the hint says of generation tag `tag`, if it is about it (`until` is
+    /// [`FORCED`] for ForcedOpen).
+    #[inline]
+    pub(crate) fn about(&self, tag: u64) -> Option<Hinted> {
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 == 1 || before >> SEQ_TAG_SHIFT != tag {
+            return None;
+        }
+        let until = self.until.load(Ordering::Relaxed);
+        let detail = self.detail.load(Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Acquire);
+        let after = self.seq.load(Ordering::Relaxed);
+        (before == after && until != 0).then_some(Hinted {
+            until,
+            open_for_micros: detail >> CAUSE_BITS,
+            cause: detail & CAUSE_MASK,
+        })
     }
 
     /// The deadline of generation tag `tag`, if the hint is about it: `Some(FORCED)` for
     /// ForcedOpen.
-    #[inline]
-    pub(crate) fn until(&self, tag: u64) -> Option<u64> {
-        let before = self.seq.load(Ordering::Acquire);
-        if before & 1 == 1 {
-            return None;
-        }
-        let hinted = self.tag.load(Ordering::Relaxed);
-        let until = self.until.load(Ordering::Relaxed);
-        std::sync::atomic::fence(Ordering::Acquire);
-        let after = self.seq.load(Ordering::Relaxed);
-        (before == after && hinted == tag && until != 0).then_some(until)
+    #[cfg(test)]
+    fn until(&self, tag: u64) -> Option<u64> {
+        self.about(tag).map(|hinted| hinted.until)
     }
 }
 
@@ -316,6 +367,15 @@ impl Hot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hint of an opening until `until`.
+    fn at(until: u64) -> Hinted {
+        Hinted {
+            until,
+            open_for_micros: 1,
+            cause: CAUSE_FAILURE,
+        }
+    }
 
     #[test]
     fn a_new_word_is_closed_generation_zero() {
@@ -420,13 +480,13 @@ mod tests {
     fn an_open_hint_is_used_only_for_its_own_generation() {
         let hint = OpenHint::new();
         assert_eq!(hint.until(0), None, "no hint yet");
-        hint.publish(3, 1_000);
+        hint.publish(3, at(1_000));
         assert_eq!(hint.until(3), Some(1_000));
         assert_eq!(hint.until(4), None, "another generation: no hint");
-        hint.publish(4, FORCED);
+        hint.publish(4, at(FORCED));
         assert_eq!(hint.until(4), Some(FORCED));
         // A transition writing late leaves a hint that matches no current generation.
-        hint.publish(2, 500);
+        hint.publish(2, at(500));
         assert_eq!(hint.until(4), None);
     }
 
@@ -439,7 +499,14 @@ mod tests {
                 scope.spawn(move || {
                     for _ in 0..20_000 {
                         // Each writer's deadline is its tag times 1000: a torn pair breaks it.
-                        hint.publish(writer, writer * 1_000);
+                        hint.publish(
+                            writer,
+                            Hinted {
+                                until: writer * 1_000,
+                                open_for_micros: writer * 7,
+                                cause: CAUSE_STATUS + writer,
+                            },
+                        );
                     }
                 });
             }
@@ -447,8 +514,13 @@ mod tests {
             scope.spawn(move || {
                 for _ in 0..40_000 {
                     for tag in 1..=2u64 {
-                        if let Some(until) = hint.until(tag) {
-                            assert_eq!(until, tag * 1_000, "a torn hint");
+                        if let Some(hinted) = hint.about(tag) {
+                            let whole = Hinted {
+                                until: tag * 1_000,
+                                open_for_micros: tag * 7,
+                                cause: CAUSE_STATUS + tag,
+                            };
+                            assert_eq!(hinted, whole, "a torn hint");
                         }
                     }
                 }

@@ -47,12 +47,13 @@ use std::time::Duration;
 use arc_swap::{ArcSwap, Guard};
 
 use crate::backoff::{Jitter, JitterSource};
+use crate::cause::{Cause, Why};
 use crate::clock::{BreakerClock, Clock, RealClock};
 use crate::config::{BreakerConfig, ConfigError};
 use crate::error::CircuitOpen;
 use crate::events::{CallCounters, Listeners, Metrics, StateChange, WindowCounts, unix_millis_ago};
 use crate::policy::TripPolicy;
-use hot::{Hot, OpenHint, Summary};
+use hot::{Hinted, Hot, OpenHint, Summary};
 use permit::{Admission, Permit};
 use probes::Claim;
 
@@ -291,12 +292,18 @@ impl CircuitBreaker {
                 if self.hot.is_closed() {
                     return Err(self.reject_gated(CircuitState::Closed, left, None));
                 }
-                if let Some(until) = self.open_hint.until(self.hot.tag()) {
-                    if until == hot::FORCED {
+                if let Some(hinted) = self.open_hint.about(self.hot.tag()) {
+                    if hinted.until == hot::FORCED {
                         return Err(self.reject(CircuitState::ForcedOpen, None));
                     }
-                    let open_left = self.clock.left_until(until);
-                    return Err(self.reject_gated(CircuitState::Open, left, open_left));
+                    if hinted.cause != hot::CAUSE_TEXT {
+                        let open = self.clock.left_until(hinted.until).map(|left| Opening {
+                            left,
+                            open_for: Duration::from_micros(hinted.open_for_micros),
+                            cause: hinted_cause(hinted.cause),
+                        });
+                        return Err(self.reject_gated(CircuitState::Open, left, open));
+                    }
                 }
                 return self.acquire_from(self.current.load());
             }
@@ -313,12 +320,19 @@ impl CircuitBreaker {
         }
         // Open or ForcedOpen, as the hint of the published generation says: reject without
         // loading the snapshot (two locked instructions). The hot path of an outage.
-        if let Some(until) = self.open_hint.until(self.hot.tag()) {
-            if until == hot::FORCED {
+        if let Some(hinted) = self.open_hint.about(self.hot.tag()) {
+            if hinted.until == hot::FORCED {
                 return Err(self.reject(CircuitState::ForcedOpen, None));
             }
-            if let Some(left) = self.clock.left_until(until) {
-                return Err(self.reject(CircuitState::Open, Some(left)));
+            // A cause in text is shared by reference count: the snapshot hands it out.
+            if hinted.cause != hot::CAUSE_TEXT {
+                if let Some(left) = self.clock.left_until(hinted.until) {
+                    return Err(self.reject_open(Opening {
+                        left,
+                        open_for: Duration::from_micros(hinted.open_for_micros),
+                        cause: hinted_cause(hinted.cause),
+                    }));
+                }
             }
         }
         self.acquire_from(self.current.load())
@@ -360,14 +374,19 @@ impl CircuitBreaker {
                         Some(until) => snapshot.deadline.max(Duration::from_nanos(until)),
                         None => snapshot.deadline,
                     };
-                    let open_left = (now < deadline).then(|| deadline - now);
+                    let open = (now < deadline).then(|| Opening {
+                        left: deadline - now,
+                        open_for: deadline - snapshot.entered_at,
+                        cause: snapshot.cause.clone(),
+                    });
                     if let Some(left) = self.gate_left() {
-                        return Err(self.reject_gated(CircuitState::Open, left, open_left));
+                        return Err(self.reject_gated(CircuitState::Open, left, open));
                     }
-                    if let Some(open_left) = open_left {
-                        return Err(self.reject(CircuitState::Open, Some(open_left)));
+                    if let Some(open) = open {
+                        return Err(self.reject_open(open));
                     }
-                    match self.transition(&snapshot, CircuitEvent::CooldownElapsed, now) {
+                    let event = CircuitEvent::CooldownElapsed;
+                    match self.transition(&snapshot, event, now, Why::Unsaid) {
                         Ok(probe) => return Ok(self.admit_probe(probe)),
                         Err(_) => snapshot = self.current.load(),
                     }
@@ -398,7 +417,8 @@ impl CircuitBreaker {
                                 continue;
                             }
                             let wait = Duration::from_nanos(wait);
-                            return Err(self.reject(CircuitState::HalfOpen, Some(wait)));
+                            let rejection = self.reject(CircuitState::HalfOpen, Some(wait));
+                            return Err(rejection.of_opening(None, snapshot.cause.clone()));
                         }
                     }
                 }
@@ -448,13 +468,24 @@ impl CircuitBreaker {
         CircuitOpen::new(self.name.clone(), state, retry_after)
     }
 
+    /// A rejection by the open circuit.
+    #[inline]
+    fn reject_open(&self, open: Opening) -> CircuitOpen {
+        // Told in whole microseconds, as the hint keeps it, whichever path rejects.
+        let open_for = Duration::from_micros(micros(open.open_for));
+        self.reject(CircuitState::Open, Some(open.left))
+            .of_opening(Some(open_for), open.cause)
+    }
+
     /// Makes the transition `event` from `from`, if `from` is still the current snapshot:
     /// exactly one caller succeeds for a given `from`, and it emits the [`StateChange`].
+    /// `why`: what the report that made it said, which is the cause of an opening.
     fn transition(
         &self,
         from: &Arc<Snapshot>,
         event: CircuitEvent,
         now: Duration,
+        why: Why<'_>,
     ) -> Result<Arc<Snapshot>, NotMade> {
         let to = Circuit::next(from.state, &event, &mut ()).map_err(|_| NotMade::Refused)?;
         // Openings in a row: counted from the first opening until the circuit closes (or a
@@ -474,9 +505,14 @@ impl CircuitBreaker {
         } else {
             Duration::ZERO
         };
+        let cause = match to {
+            CircuitState::Open => Some(why.cause()),
+            CircuitState::HalfOpen => from.cause.clone(),
+            _ => None,
+        };
         let next = Arc::new(
             Snapshot::enter(to, from.generation + 1, now, from.config.clone())
-                .opening(opens, open_for),
+                .opening(opens, open_for, cause),
         );
         let previous = self.current.compare_and_swap(from, Arc::clone(&next));
         if !Arc::ptr_eq(&previous, from) {
@@ -486,10 +522,22 @@ impl CircuitBreaker {
         from.supersede();
         self.hot.publish(next.generation, summary(&next));
         match to {
-            CircuitState::Open => self
-                .open_hint
-                .publish(next.generation, nanos(next.deadline)),
-            CircuitState::ForcedOpen => self.open_hint.publish(next.generation, hot::FORCED),
+            CircuitState::Open => self.open_hint.publish(
+                next.generation,
+                Hinted {
+                    until: nanos(next.deadline),
+                    open_for_micros: micros(open_for),
+                    cause: cause_code(next.cause.as_ref()),
+                },
+            ),
+            CircuitState::ForcedOpen => self.open_hint.publish(
+                next.generation,
+                Hinted {
+                    until: hot::FORCED,
+                    open_for_micros: 0,
+                    cause: hot::NO_CAUSE,
+                },
+            ),
             _ => {}
         }
         self.wake_waiters();
@@ -500,6 +548,8 @@ impl CircuitBreaker {
             event,
             generation: next.generation,
             at: now,
+            cause: next.cause.clone(),
+            open_for: (to == CircuitState::Open).then_some(open_for),
         });
         Ok(next)
     }
@@ -575,7 +625,7 @@ impl CircuitBreaker {
             if !crate::events::command_allowed(&self.name, event) {
                 return false;
             }
-            match self.transition(&current, event, self.clock.now()) {
+            match self.transition(&current, event, self.clock.now(), Why::Unsaid) {
                 Ok(_) => return true,
                 Err(NotMade::Refused) => return false,
                 Err(NotMade::Lost) => continue,
@@ -706,9 +756,46 @@ fn summary(snapshot: &Snapshot) -> Summary {
     }
 }
 
+/// What a rejection by the open circuit tells.
+struct Opening {
+    /// The time left until the next probe.
+    left: Duration,
+    /// The opening's duration.
+    open_for: Duration,
+    /// What opened it.
+    cause: Option<Cause>,
+}
+
+/// A cause as an open hint codes it.
+fn cause_code(cause: Option<&Cause>) -> u64 {
+    match cause {
+        None => hot::NO_CAUSE,
+        Some(Cause::Failure) => hot::CAUSE_FAILURE,
+        Some(Cause::SlowCall) => hot::CAUSE_SLOW,
+        Some(Cause::Status(status)) => hot::CAUSE_STATUS + u64::from(*status),
+        Some(Cause::Error(_)) => hot::CAUSE_TEXT,
+    }
+}
+
+/// The cause an open hint codes (never [`hot::CAUSE_TEXT`], which the hint does not hold).
+#[inline]
+fn hinted_cause(code: u64) -> Option<Cause> {
+    match code {
+        hot::CAUSE_FAILURE => Some(Cause::Failure),
+        hot::CAUSE_SLOW => Some(Cause::SlowCall),
+        code if code >= hot::CAUSE_STATUS => Some(Cause::Status((code - hot::CAUSE_STATUS) as u16)),
+        _ => None,
+    }
+}
+
 /// The stamp a probe admitted at `at` (nanoseconds) holds its slot with.
 pub(crate) fn probe_stamp(at: u64) -> u64 {
     ProbeSlots::stamp(at)
+}
+
+/// A duration in whole microseconds, as an opening's duration is told.
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// A time of the breaker's clock in nanoseconds, short of [`hot::FORCED`] (585 years).

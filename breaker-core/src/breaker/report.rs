@@ -10,6 +10,7 @@ use arc_swap::Guard;
 
 use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
 use crate::breaker::permit::{Admission, Permit};
+use crate::cause::Why;
 use crate::policy::{CredentialErrors, IgnoredErrors, Outcome, TripPolicy};
 use crate::verdict::Verdict;
 
@@ -39,20 +40,21 @@ impl CircuitBreaker {
     #[inline(never)]
     fn report_success_slow(&self, word: u64, at: u64) {
         let permit = Permit::reported(self, word, at);
-        self.report(&permit, false);
+        self.report(&permit, false, Why::Unsaid);
     }
 
-    pub(crate) fn report_failure(&self, permit: &Permit<'_>) {
+    /// A failure; `why` describes it if it opens the circuit.
+    pub(crate) fn report_failure(&self, permit: &Permit<'_>, why: Why<'_>) {
         if permit.admission() == Admission::Closed {
             self.counters.failed();
-            self.consecutive_failure(permit);
+            self.consecutive_failure(permit, why);
         } else {
-            self.report(permit, true);
+            self.report(permit, true, why);
         }
     }
 
     /// A failure of a call admitted in Closed under the consecutive-failures policy.
-    fn consecutive_failure(&self, permit: &Permit<'_>) {
+    fn consecutive_failure(&self, permit: &Permit<'_>, why: Why<'_>) {
         match self.hot.fail(permit.admitted_in()) {
             hot::Counted::Stale => self.counters.stale(),
             hot::Counted::Current(failures) => {
@@ -63,14 +65,15 @@ impl CircuitBreaker {
                 {
                     // Every failure at or past the threshold tries; the compare-and-swap
                     // lets exactly one of them open the circuit.
-                    let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now());
+                    let now = self.clock.now();
+                    let _ = self.transition(&snapshot, CircuitEvent::Trip, now, why);
                 }
             }
         }
     }
 
     /// A report of any permit but a consecutive-failures Closed one.
-    fn report(&self, permit: &Permit<'_>, failed: bool) {
+    fn report(&self, permit: &Permit<'_>, failed: bool, why: Why<'_>) {
         let admission = permit.admission();
         if admission == Admission::Unguarded {
             return; // Disabled: nothing is recorded.
@@ -81,18 +84,18 @@ impl CircuitBreaker {
             self.counters.succeeded();
         }
         match admission {
-            Admission::Closed => self.consecutive_failure(permit),
-            Admission::Windowed => self.windowed(permit, failed),
+            Admission::Closed => self.consecutive_failure(permit, why),
+            Admission::Windowed => self.windowed(permit, failed, why),
             Admission::Probe => {
                 let slow = permit
                     .started()
                     .is_some_and(|started| self.was_slow(&self.current.load(), started).0);
-                let event = if failed || slow {
-                    CircuitEvent::ProbeFailed
-                } else {
-                    CircuitEvent::ProbeSucceeded
+                let (event, why) = match (failed, slow) {
+                    (true, _) => (CircuitEvent::ProbeFailed, why),
+                    (false, true) => (CircuitEvent::ProbeFailed, Why::Slow),
+                    (false, false) => (CircuitEvent::ProbeSucceeded, why),
                 };
-                self.probe_reported(permit, event);
+                self.probe_reported(permit, event, why);
             }
             Admission::Observed => {
                 if let Some(started) = permit.started() {
@@ -120,7 +123,7 @@ impl CircuitBreaker {
 
     /// A report of a call admitted in Closed under a sliding-window policy: recorded in the
     /// window of its generation, which may trip the circuit.
-    fn windowed(&self, permit: &Permit<'_>, failed: bool) {
+    fn windowed(&self, permit: &Permit<'_>, failed: bool, why: Why<'_>) {
         let snapshot = self.current.load();
         let current = snapshot.state == CircuitState::Closed && permit.is_of(snapshot.generation);
         let (Some(window), TripPolicy::FailureRate(policy), true) =
@@ -137,7 +140,8 @@ impl CircuitBreaker {
         let tally = window.record(Outcome { failed, slow }, now);
         if policy.trips(tally) {
             // Every report that finds the rate reached tries; one opens the circuit.
-            let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now());
+            let why = if failed { why } else { Why::Slow };
+            let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now(), why);
         }
     }
 
@@ -153,7 +157,7 @@ impl CircuitBreaker {
     /// predecessor's plus one) and the probe still holds its slot (it was not given up after
     /// `half_open_timeout`). A success short of `success_threshold` only counts, and frees
     /// its slot for the next probe.
-    fn probe_reported(&self, permit: &Permit<'_>, event: CircuitEvent) {
+    fn probe_reported(&self, permit: &Permit<'_>, event: CircuitEvent, why: Why<'_>) {
         let Some(snapshot) = self.probes_generation(permit) else {
             self.counters.stale();
             return;
@@ -173,7 +177,10 @@ impl CircuitBreaker {
             self.wake_waiters();
             return;
         }
-        if self.transition(&snapshot, event, self.clock.now()).is_err() {
+        if self
+            .transition(&snapshot, event, self.clock.now(), why)
+            .is_err()
+        {
             self.counters.stale();
         }
     }
@@ -188,7 +195,7 @@ impl CircuitBreaker {
         match self.current.load().config.ignored_errors {
             IgnoredErrors::Success => match permit.admission() {
                 Admission::Closed => self.consecutive_success(permit.admitted_in()),
-                _ => self.report(permit, false),
+                _ => self.report(permit, false, Why::Unsaid),
             },
             IgnoredErrors::Neither => {
                 self.counters.unscored();
@@ -221,17 +228,17 @@ impl CircuitBreaker {
 
     /// A verdict other than a plain success, failure or ignored error (which the permit
     /// reports itself); those three are taken too.
-    pub(crate) fn report_verdict(&self, permit: &Permit<'_>, verdict: Verdict) {
+    pub(crate) fn report_verdict(&self, permit: &Permit<'_>, verdict: Verdict, why: Why<'_>) {
         match verdict {
             Verdict::RateLimited(retry_after) => self.report_rate_limited(permit, retry_after),
             Verdict::DownFor(down_for) => {
                 if permit.admission() != Admission::Unguarded {
                     self.announce_down(down_for);
                 }
-                self.report_failure(permit);
+                self.report_failure(permit, why);
             }
             Verdict::CredentialsRefused => {
-                self.report_failure(permit);
+                self.report_failure(permit, why);
                 let force =
                     self.current.load().config.credential_errors == CredentialErrors::ForceOpen;
                 if force && permit.admission() != Admission::Unguarded {
@@ -240,9 +247,9 @@ impl CircuitBreaker {
             }
             Verdict::Success => match permit.admission() {
                 Admission::Closed => self.consecutive_success(permit.admitted_in()),
-                _ => self.report(permit, false),
+                _ => self.report(permit, false, why),
             },
-            Verdict::Failure => self.report_failure(permit),
+            Verdict::Failure => self.report_failure(permit, why),
             Verdict::Ignored => self.report_ignored(permit),
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::probes::ProbeSlots;
 use super::{CircuitState, nanos};
+use crate::cause::Cause;
 use crate::config::BreakerConfig;
 use crate::policy::{SlidingWindow, TripPolicy};
 
@@ -33,6 +34,9 @@ pub(crate) struct Snapshot {
     /// Closed under a sliding-window policy: the window of this generation (a new one
     /// each time the circuit closes).
     pub(crate) window: Option<SlidingWindow>,
+    /// Open and HalfOpen: what opened the circuit (a HalfOpen generation keeps its
+    /// opening's).
+    pub(crate) cause: Option<Cause>,
     /// HalfOpen: probes that succeeded so far (towards `success_threshold`).
     successes: AtomicU32,
     /// Set (once) by the caller whose transition replaced this snapshot. Reports check it
@@ -81,6 +85,7 @@ impl Snapshot {
             config,
             opens: 0,
             window,
+            cause: None,
             successes: AtomicU32::new(0),
             superseded: AtomicBool::new(false),
             probes,
@@ -88,9 +93,10 @@ impl Snapshot {
     }
 
     /// This snapshot as the `opens`-th opening in a row, open for `open_for` (Open) or
-    /// still counting it (HalfOpen).
-    pub(crate) fn opening(mut self, opens: u32, open_for: Duration) -> Self {
+    /// still counting it (HalfOpen), because of `cause`.
+    pub(crate) fn opening(mut self, opens: u32, open_for: Duration, cause: Option<Cause>) -> Self {
         self.opens = opens;
+        self.cause = cause;
         if self.state == CircuitState::Open {
             self.deadline = self.entered_at.saturating_add(open_for);
         }

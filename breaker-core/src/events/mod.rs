@@ -15,6 +15,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use serde::{Serialize, Serializer};
 
+use crate::cause::Cause;
 use crate::circuit::{CircuitEvent, CircuitState};
 use crate::name::BreakerName;
 
@@ -67,6 +68,18 @@ pub struct StateChange {
     /// When, by the breaker's clock (see [`Clock`](crate::Clock)).
     #[serde(rename = "at_ms", serialize_with = "millis")]
     pub at: Duration,
+    /// Into Open or HalfOpen: what opened the circuit (the outcome of the call that tripped
+    /// it; a HalfOpen generation keeps its opening's). `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// Into Open: how long it opens for (the backoff's duration, or longer if the remote
+    /// announced a longer outage). `None` otherwise.
+    #[serde(
+        rename = "open_for_ms",
+        serialize_with = "maybe_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_for: Option<Duration>,
 }
 
 fn display<T: std::fmt::Display, S: Serializer>(
@@ -78,6 +91,16 @@ fn display<T: std::fmt::Display, S: Serializer>(
 
 fn millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn maybe_millis<S: Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => millis(duration, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 type Listener = Arc<dyn Fn(&StateChange) + Send + Sync>;
@@ -132,6 +155,8 @@ fn trace(change: &StateChange) {
             to = %change.to,
             event = %change.event,
             generation = change.generation,
+            cause = change.cause.as_ref().map(tracing::field::display),
+            open_for_ms = change.open_for.map(|d| d.as_millis() as u64),
             "circuit breaker state changed"
         );
     } else {

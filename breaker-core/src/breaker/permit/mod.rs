@@ -16,6 +16,7 @@ use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use crate::breaker::CircuitBreaker;
+use crate::cause::{Because, Why};
 use crate::circuit::CircuitState;
 use crate::verdict::Verdict;
 
@@ -101,7 +102,44 @@ impl<H: BreakerHandle> PermitOf<H> {
     /// it reopens the circuit with a fresh cooldown.
     pub fn failure(mut self) {
         self.word |= REPORTED;
-        self.handle.breaker().report_failure(&self.lent());
+        self.handle
+            .breaker()
+            .report_failure(&self.lent(), Why::Unsaid);
+    }
+
+    /// Reports that the call failed with `error`: a [`failure`](Self::failure) whose
+    /// `Display`, if it opens the circuit, is the [`Cause`](crate::Cause) the opening and its
+    /// rejections carry (formatted only then).
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, Cause, CircuitBreaker};
+    ///
+    /// let breaker = CircuitBreaker::new("embeddings", BreakerConfig::default().with_threshold(1));
+    /// breaker.acquire().unwrap().failure_because("connection refused");
+    /// let rejected = breaker.acquire().unwrap_err();
+    /// assert_eq!(rejected.cause(), Some(Cause::Error("connection refused".into())));
+    /// ```
+    pub fn failure_because(self, error: &(impl fmt::Display + ?Sized)) {
+        self.verdict_because(Verdict::Failure, Because::Error(&DisplayRef(error)));
+    }
+
+    /// Reports what a classifier said of the call, with what it said it of: an HTTP status,
+    /// an error. Like [`verdict`](Self::verdict); if the report opens the circuit, `because`
+    /// is the [`Cause`](crate::Cause) the opening and its rejections carry.
+    ///
+    /// ```
+    /// use breaker::{Because, BreakerConfig, Cause, CircuitBreaker, Verdict};
+    ///
+    /// let breaker = CircuitBreaker::new("claude", BreakerConfig::default().with_threshold(1));
+    /// breaker.acquire().unwrap().verdict_because(Verdict::Failure, Because::Status(529));
+    /// let rejected = breaker.acquire().unwrap_err();
+    /// assert_eq!(rejected.cause(), Some(Cause::Status(529)));
+    /// ```
+    pub fn verdict_because(mut self, verdict: Verdict, because: Because<'_>) {
+        self.word |= REPORTED;
+        self.handle
+            .breaker()
+            .report_verdict(&self.lent(), verdict, Why::Said(because));
     }
 
     /// Reports `success` (true) or failure (false).
@@ -165,7 +203,9 @@ impl<H: BreakerHandle> PermitOf<H> {
             Verdict::Ignored => self.ignore(),
             verdict => {
                 self.word |= REPORTED;
-                self.handle.breaker().report_verdict(&self.lent(), verdict);
+                self.handle
+                    .breaker()
+                    .report_verdict(&self.lent(), verdict, Why::Unsaid);
             }
         }
     }
@@ -510,7 +550,7 @@ impl<H: BreakerHandle> Drop for PermitOf<H> {
                 // Dropped armed: while its guarded code was running (that code panicked:
                 // the permit's owner cannot drop it from inside `run`), or after
                 // `fail_on_panic`, before its report. A failed call either way.
-                breaker.report_failure(&self.lent());
+                breaker.report_failure(&self.lent(), Why::Unsaid);
             } else {
                 breaker.report_abandoned(&self.lent());
             }
@@ -531,3 +571,12 @@ impl<H: BreakerHandle> fmt::Debug for PermitOf<H> {
 
 #[cfg(test)]
 mod tests;
+
+/// An unsized `Display` behind a sized one, to be lent as `&dyn Display`.
+struct DisplayRef<'a, T: ?Sized>(&'a T);
+
+impl<T: fmt::Display + ?Sized> fmt::Display for DisplayRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
