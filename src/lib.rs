@@ -105,11 +105,11 @@ pub use breaker_core::retry_hints;
 pub use breaker_core::tower;
 pub use breaker_core::{
     Backoff, Because, BreakerConfig, BreakerError, BreakerHandle, BreakerName, BreakerRef,
-    BreakerRegistry, BreakerSettings, Cause, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen,
-    CircuitState, Clock, ConfigError, CredentialErrors, FailureRate, IgnoredErrors, Jitter,
-    KeyedPermit, KeyedRegistry, MAX_LISTENER_CHAIN, ManualClock, Metrics, OwnedPermit, Permit,
-    PermitOf, Pinned, RealClock, RegistryKey, RunFuture, SlowCalls, StateChange, TripPolicy,
-    Upkeep, UpkeepError, Verdict, Window, WindowCounts,
+    BreakerRegistry, BreakerSettings, CallEvent, CallOutcome, Cause, Circuit, CircuitBreaker,
+    CircuitEvent, CircuitOpen, CircuitState, Clock, ConfigError, CredentialErrors, FailureRate,
+    IgnoredErrors, Jitter, KeyedPermit, KeyedRegistry, MAX_LISTENER_CHAIN, ManualClock, Metrics,
+    OwnedPermit, Permit, PermitOf, Pinned, RealClock, RegistryKey, RunFuture, SlowCalls,
+    StateChange, TripPolicy, Upkeep, UpkeepError, Verdict, Window, WindowCounts,
 };
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 

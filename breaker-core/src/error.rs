@@ -4,12 +4,12 @@
 
 use std::error::Error;
 use std::fmt;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cause::Cause;
-use crate::circuit::{Circuit, CircuitState};
-use crate::machine::StateMachine;
+use crate::circuit::CircuitState;
 use crate::name::BreakerName;
 
 /// A call rejected by an open circuit breaker: the call did not run.
@@ -44,20 +44,23 @@ pub struct CircuitOpen {
     retry_after: u64,
     /// The rest in one word (see [`Detail`]), so that the rejection path returns few words.
     detail: Detail,
-    /// The text of a [`Cause::Error`].
-    text: Option<Arc<str>>,
+    /// A cause in text ([`Cause::Error`]), shared: one word.
+    text: Option<Arc<Cause>>,
 }
 
 /// The `retry_after` of a breaker forced open.
 const NO_RETRY: u64 = u64::MAX;
 
 /// A rejection's state, whether it is a rate limit, its opening's cause (but a text) and
-/// duration, packed: bits 0-2 the state (its index in [`Circuit::STATES`]), bit 3 a rate
-/// limit, bits 4-6 the kind of cause, bits 7-22 a status, and from bit 23 the opening's
+/// duration, packed in a word that an open hint keeps ready: bits 0-2 the state (from 1), bit 3 a
+/// rate limit, bits 4-6 the kind of cause, bits 7-22 a status, and from bit 23 the opening's
 /// duration in milliseconds (41 bits: 69 years), all ones for none.
+// Never zero (states are numbered from 1): its niche lets `Result<Permit, CircuitOpen>`
+// be the size of the rejection.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Detail(u64);
+pub(crate) struct Detail(NonZeroU64);
 
+const STATE_MASK: u64 = 0b111;
 const RATE_LIMITED: u64 = 1 << 3;
 const KIND_SHIFT: u32 = 4;
 const STATUS_SHIFT: u32 = 7;
@@ -71,19 +74,46 @@ const STATUS: u64 = 3;
 const ERROR: u64 = 4;
 
 impl Detail {
-    fn new(state: CircuitState) -> Self {
-        let index = Circuit::STATES
-            .iter()
-            .position(|s| *s == state)
-            .unwrap_or(0) as u64;
-        Detail(index | (NO_OPEN_FOR << OPEN_FOR_SHIFT))
+    /// A rejection in `state`: no rate limit, cause or duration.
+    #[inline]
+    pub(crate) fn new(state: CircuitState) -> Self {
+        let state = match state {
+            CircuitState::Closed => 1,
+            CircuitState::Open => 2,
+            CircuitState::HalfOpen => 3,
+            CircuitState::ForcedOpen => 4,
+            CircuitState::Disabled => 5,
+            CircuitState::MetricsOnly => 6,
+        };
+        Detail::from_bits(state | (NO_OPEN_FOR << OPEN_FOR_SHIFT))
     }
 
+    /// A rejection by an opening of `open_for` because of `cause`.
+    pub(crate) fn opening(open_for: Duration, cause: Option<&Cause>) -> Self {
+        Detail::new(CircuitState::Open)
+            .with_open_for(open_for)
+            .with_cause(cause)
+    }
+
+    /// The state the word says.
     fn state(self) -> CircuitState {
-        Circuit::STATES[(self.0 & 0b111) as usize % Circuit::STATES.len()]
+        match self.bits() & STATE_MASK {
+            2 => CircuitState::Open,
+            3 => CircuitState::HalfOpen,
+            4 => CircuitState::ForcedOpen,
+            5 => CircuitState::Disabled,
+            6 => CircuitState::MetricsOnly,
+            _ => CircuitState::Closed,
+        }
     }
 
-    fn with_cause(self, cause: Option<&Cause>) -> Self {
+    /// The same, of a rate limit.
+    fn rate_limited(self) -> Self {
+        Detail::from_bits(self.bits() | RATE_LIMITED)
+    }
+
+    /// The same, with `cause` (its kind; a text is kept beside).
+    pub(crate) fn with_cause(self, cause: Option<&Cause>) -> Self {
         let (kind, status) = match cause {
             None => (NONE, 0),
             Some(Cause::Failure) => (FAILURE, 0),
@@ -91,66 +121,83 @@ impl Detail {
             Some(Cause::Status(status)) => (STATUS, u64::from(*status)),
             Some(Cause::Error(_)) => (ERROR, 0),
         };
-        let cleared = self.0 & !(0b111 << KIND_SHIFT) & !(0xffff << STATUS_SHIFT);
-        Detail(cleared | (kind << KIND_SHIFT) | (status << STATUS_SHIFT))
+        let cleared = self.bits() & !(0b111 << KIND_SHIFT) & !(0xffff << STATUS_SHIFT);
+        Detail::from_bits(cleared | (kind << KIND_SHIFT) | (status << STATUS_SHIFT))
     }
 
-    fn with_open_for(self, open_for: Option<Duration>) -> Self {
-        let millis = open_for.map_or(NO_OPEN_FOR, |d| {
-            u64::try_from(d.as_millis()).map_or(NO_OPEN_FOR - 1, |ms| ms.min(NO_OPEN_FOR - 1))
-        });
-        let cleared = self.0 & !(NO_OPEN_FOR << OPEN_FOR_SHIFT);
-        Detail(cleared | (millis << OPEN_FOR_SHIFT))
+    fn with_open_for(self, open_for: Duration) -> Self {
+        let millis = u64::try_from(open_for.as_millis())
+            .map_or(NO_OPEN_FOR - 1, |ms| ms.min(NO_OPEN_FOR - 1));
+        let cleared = self.bits() & !(NO_OPEN_FOR << OPEN_FOR_SHIFT);
+        Detail::from_bits(cleared | (millis << OPEN_FOR_SHIFT))
+    }
+
+    /// Whether the cause is a text, which the word does not hold.
+    #[inline]
+    pub(crate) fn has_text(self) -> bool {
+        (self.bits() >> KIND_SHIFT) & 0b111 == ERROR
+    }
+
+    /// The word, for an open hint.
+    #[inline]
+    pub(crate) fn bits(self) -> u64 {
+        self.0.get()
+    }
+
+    /// A word from an open hint (or built here), never zero: its state is numbered from 1.
+    #[inline]
+    pub(crate) fn from_bits(bits: u64) -> Self {
+        Detail(NonZeroU64::new(bits).unwrap_or(NonZeroU64::MIN))
     }
 
     fn open_for(self) -> Option<Duration> {
-        let millis = self.0 >> OPEN_FOR_SHIFT;
+        let millis = self.bits() >> OPEN_FOR_SHIFT;
         (millis != NO_OPEN_FOR).then(|| Duration::from_millis(millis))
     }
 
-    fn cause(self, text: Option<&Arc<str>>) -> Option<Cause> {
-        match (self.0 >> KIND_SHIFT) & 0b111 {
+    fn cause(self, text: Option<&Arc<Cause>>) -> Option<Cause> {
+        match (self.bits() >> KIND_SHIFT) & 0b111 {
             FAILURE => Some(Cause::Failure),
             SLOW_CALL => Some(Cause::SlowCall),
-            STATUS => Some(Cause::Status(((self.0 >> STATUS_SHIFT) & 0xffff) as u16)),
-            ERROR => text.map(|text| Cause::Error(Arc::clone(text))),
+            STATUS => Some(Cause::Status(
+                ((self.bits() >> STATUS_SHIFT) & 0xffff) as u16,
+            )),
+            ERROR => text.map(|text| Cause::clone(text)),
             _ => None,
         }
     }
 }
 
 impl CircuitOpen {
+    /// A rejection in `state`, `retry_after` before the breaker admits a call.
+    #[inline]
     pub(crate) fn new(
         name: BreakerName,
         state: CircuitState,
         retry_after: Option<Duration>,
     ) -> Self {
+        Self::with_detail(name, retry_after, Detail::new(state), None)
+    }
+
+    /// A rejection that `detail` says all of, but the text of a cause, `text`.
+    #[inline]
+    pub(crate) fn with_detail(
+        name: BreakerName,
+        retry_after: Option<Duration>,
+        detail: Detail,
+        text: Option<Arc<Cause>>,
+    ) -> Self {
         Self {
             name,
             retry_after: word(retry_after),
-            detail: Detail::new(state),
-            text: None,
+            detail,
+            text,
         }
-    }
-
-    /// This rejection of an opening that lasts `open_for`, because of `cause`.
-    #[inline]
-    pub(crate) fn of_opening(mut self, open_for: Option<Duration>, cause: Option<Cause>) -> Self {
-        self.detail = self
-            .detail
-            .with_open_for(open_for)
-            .with_cause(cause.as_ref());
-        if let Some(Cause::Error(text)) = cause {
-            self.text = Some(text);
-        }
-        self
     }
 
     /// A rejection by the rate-limit gate in `state`, `left` before its deadline.
     pub(crate) fn rate_limited(name: BreakerName, state: CircuitState, left: Duration) -> Self {
-        let mut open = Self::new(name, state, Some(left));
-        open.detail.0 |= RATE_LIMITED;
-        open
+        Self::with_detail(name, Some(left), Detail::new(state).rate_limited(), None)
     }
 
     /// The name of the breaker that rejected the call.
@@ -189,7 +236,7 @@ impl CircuitOpen {
     /// Whether the rate-limit gate rejected the call: the remote rate-limited an earlier
     /// call and its deadline has not passed.
     pub fn is_rate_limited(&self) -> bool {
-        self.detail.0 & RATE_LIMITED != 0
+        self.detail.bits() & RATE_LIMITED != 0
     }
 
     /// How long until the breaker admits a call: for a rate limit, exactly the time left

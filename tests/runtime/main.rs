@@ -11,6 +11,7 @@
 //! subscriber) and `breaker_races` (races that want both cores).
 
 mod backoff;
+mod call_events;
 mod causes;
 mod config;
 mod metrics_export;

@@ -13,9 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::hot::Hinted;
-use super::{CircuitBreaker, CircuitState, Opening, cause_code, nanos};
+use super::{CircuitBreaker, CircuitState, Opening, nanos};
 use crate::breaker::permit::{Admission, Permit};
-use crate::error::CircuitOpen;
+use crate::error::{CircuitOpen, Detail};
+use crate::events::CallOutcome;
 
 /// Deadlines announced by the remote, in nanoseconds of the breaker's clock; 0 for none.
 /// Allocated at the first announcement: most breakers never see one, and the breaker stays
@@ -115,6 +116,7 @@ impl CircuitBreaker {
         let delay = retry_after
             .unwrap_or(config.rate_limit_delay)
             .min(config.max_retry_after);
+        self.told(permit, CallOutcome::RateLimited { retry_after: delay });
         // MetricsOnly never rejects: the rate limit is counted, and that is all.
         if admission != Admission::Observed && !delay.is_zero() {
             self.close_gate(delay);
@@ -139,10 +141,10 @@ impl CircuitBreaker {
             && snapshot.state == CircuitState::Open
             && until > nanos(snapshot.deadline)
         {
+            let open_for = Duration::from_nanos(until.saturating_sub(nanos(snapshot.entered_at)));
             let hinted = Hinted {
                 until,
-                open_for_micros: until.saturating_sub(nanos(snapshot.entered_at)) / 1_000,
-                cause: cause_code(snapshot.cause.as_ref()),
+                detail: Detail::opening(open_for, snapshot.cause.as_deref()).bits(),
             };
             self.open_hint.publish(snapshot.generation, hinted);
         }

@@ -7,16 +7,19 @@
 //! transition also publishes a summary of the snapshot it installed in one atomic word:
 //!
 //! ```text
-//!  63  62                             24 23                 0
-//! +---+--------------------------------+--------------------+
-//! | G | generation (low 39 bits)       | failures | NOT_CLOSED |
-//! +---+--------------------------------+--------------------+
+//!  63  62  61                         24 23                 0
+//! +---+---+----------------------------+--------------------+
+//! | G | O | generation (low 38 bits)   | failures | NOT_CLOSED |
+//! +---+---+----------------------------+--------------------+
 //! ```
 //!
 //! G, [`GATED`], is set while the remote's rate limit may be in force: a call then leaves the
 //! fast path and the breaker checks the rate limit's deadline (the gate is independent of
 //! the generation, so a transition keeps the bit). Set, it only sends calls to the slow path,
 //! which clears it once the deadline has passed: so a call in Closed still reads one word.
+//! O, [`OBSERVED`], is set once a listener of calls is registered: every call then takes
+//! the slow path, which tells the listeners; without one, the fast path tests both bits at
+//! once, for nothing more.
 //!
 //! The low 24 bits are the consecutive failures of that generation if it is Closed under
 //! the consecutive-failures policy, a marker if it is Closed under a sliding-window policy
@@ -74,11 +77,15 @@ impl Summary {
         }
     }
 }
-/// Generations are compared on their low 39 bits (half a trillion transitions before a tag
-/// repeats).
-const TAG_BITS: u32 = 63 - FAILURE_BITS;
+/// Generations are compared on their low 38 bits (a quarter of a trillion transitions before
+/// a tag repeats).
+const TAG_BITS: u32 = 62 - FAILURE_BITS;
 /// The top bit: the rate-limit gate may be closed.
 const GATED: u64 = 1 << 63;
+/// The next: calls have listeners.
+const OBSERVED: u64 = 1 << 62;
+/// The flags a publication or a count keeps.
+const FLAGS: u64 = GATED | OBSERVED;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
 
 /// A generation as the hot word tags it.
@@ -135,7 +142,27 @@ impl Hot {
     #[inline]
     pub(crate) fn closed(&self) -> Option<u64> {
         let word = self.0.load(Ordering::Acquire);
+        // The flags and the low bits in one comparison: both flags clear, and a count.
+        (word & (FLAGS | NOT_CLOSED) <= u64::from(MAX_THRESHOLD)).then_some(tag_of(word))
+    }
+
+    /// Like [`closed`](Self::closed), for a breaker whose calls have listeners: the tag if
+    /// the gate is open and the generation counts consecutive failures.
+    #[inline]
+    pub(crate) fn closed_observed(&self) -> Option<u64> {
+        let word = self.0.load(Ordering::Acquire);
         (word & GATED == 0 && counting(low_of(word))).then_some(tag_of(word))
+    }
+
+    /// Whether calls have listeners.
+    #[inline]
+    pub(crate) fn observed(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & OBSERVED != 0
+    }
+
+    /// Marks that calls have listeners: from now on every call takes the slow path.
+    pub(crate) fn observe(&self) {
+        self.0.fetch_or(OBSERVED, Ordering::SeqCst);
     }
 
     /// Whether the rate-limit gate may be closed (its deadline is then to be checked).
@@ -193,7 +220,7 @@ impl Hot {
             }
             match self.0.compare_exchange_weak(
                 word,
-                (word & GATED) | pack(tag, 0),
+                (word & FLAGS) | pack(tag, 0),
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
@@ -213,7 +240,7 @@ impl Hot {
             let failures = (low_of(word) + 1).min(u64::from(MAX_THRESHOLD));
             match self.0.compare_exchange_weak(
                 word,
-                (word & GATED) | pack(tag, failures),
+                (word & FLAGS) | pack(tag, failures),
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
@@ -231,7 +258,7 @@ impl Hot {
         let _ = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                (!newer(tag_of(word), tag)).then_some((word & GATED) | pack(tag, low))
+                (!newer(tag_of(word), tag)).then_some((word & FLAGS) | pack(tag, low))
             });
     }
 }
@@ -252,7 +279,7 @@ pub(crate) struct OpenHint {
     /// writer writes.
     seq: AtomicU64,
     until: AtomicU64,
-    /// The opening's duration in microseconds, [`CAUSE_BITS`] up; its cause's code below.
+    /// What the rejection tells of the opening, ready-made: a rejection's packed detail.
     detail: AtomicU64,
 }
 
@@ -261,27 +288,12 @@ pub(crate) struct OpenHint {
 pub(crate) struct Hinted {
     /// The deadline, nanoseconds of the breaker's clock; [`FORCED`] for ForcedOpen.
     pub(crate) until: u64,
-    /// The opening's duration, microseconds (a year is 45 bits of them).
-    pub(crate) open_for_micros: u64,
-    /// The cause, coded: [`NO_CAUSE`], [`CAUSE_FAILURE`], [`CAUSE_SLOW`], [`CAUSE_STATUS`]
-    /// plus the status, or [`CAUSE_TEXT`] (a text the hint cannot hand out without a
-    /// reference count: the rejection then reads the snapshot).
-    pub(crate) cause: u64,
+    /// The rejection's packed detail (see `CircuitOpen`): the state, the opening's duration
+    /// and the kind of its cause (a text the hint cannot hand out without a reference
+    /// count: such a rejection reads the snapshot).
+    pub(crate) detail: u64,
 }
 
-/// No cause (ForcedOpen).
-pub(crate) const NO_CAUSE: u64 = 0;
-/// [`Cause::Failure`](crate::Cause::Failure).
-pub(crate) const CAUSE_FAILURE: u64 = 1;
-/// [`Cause::SlowCall`](crate::Cause::SlowCall).
-pub(crate) const CAUSE_SLOW: u64 = 2;
-/// [`Cause::Error`](crate::Cause::Error): read from the snapshot.
-pub(crate) const CAUSE_TEXT: u64 = 3;
-/// [`Cause::Status`](crate::Cause::Status): this plus the status.
-pub(crate) const CAUSE_STATUS: u64 = 1 << 16;
-/// The bits of a cause's code in the detail word: a status is below 2^16.
-const CAUSE_BITS: u32 = 17;
-const CAUSE_MASK: u64 = (1 << CAUSE_BITS) - 1;
 /// Where the tag sits in the sequence word: above a writer's bit and a 24-bit version.
 const SEQ_TAG_SHIFT: u32 = 25;
 const SEQ_VERSION_MASK: u64 = (1 << SEQ_TAG_SHIFT) - 2;
@@ -295,7 +307,7 @@ impl OpenHint {
         Self {
             seq: AtomicU64::new(0),
             until: AtomicU64::new(0),
-            detail: AtomicU64::new(NO_CAUSE),
+            detail: AtomicU64::new(0),
         }
     }
 
@@ -319,9 +331,7 @@ impl OpenHint {
         // Readers that see either word below must also see the odd sequence.
         std::sync::atomic::fence(Ordering::Release);
         self.until.store(hinted.until, Ordering::Relaxed);
-        let micros = hinted.open_for_micros.min(u64::MAX >> CAUSE_BITS);
-        let detail = (micros << CAUSE_BITS) | (hinted.cause & CAUSE_MASK);
-        self.detail.store(detail, Ordering::Relaxed);
+        self.detail.store(hinted.detail, Ordering::Relaxed);
         let version = (seq + 2) & SEQ_VERSION_MASK;
         self.seq.store(
             (tag(generation) << SEQ_TAG_SHIFT) | version,
@@ -341,11 +351,7 @@ impl OpenHint {
         let detail = self.detail.load(Ordering::Relaxed);
         std::sync::atomic::fence(Ordering::Acquire);
         let after = self.seq.load(Ordering::Relaxed);
-        (before == after && until != 0).then_some(Hinted {
-            until,
-            open_for_micros: detail >> CAUSE_BITS,
-            cause: detail & CAUSE_MASK,
-        })
+        (before == after && until != 0).then_some(Hinted { until, detail })
     }
 
     /// The deadline of generation tag `tag`, if the hint is about it: `Some(FORCED)` for
@@ -370,11 +376,7 @@ mod tests {
 
     /// A hint of an opening until `until`.
     fn at(until: u64) -> Hinted {
-        Hinted {
-            until,
-            open_for_micros: 1,
-            cause: CAUSE_FAILURE,
-        }
+        Hinted { until, detail: 1 }
     }
 
     #[test]
@@ -477,6 +479,22 @@ mod tests {
     }
 
     #[test]
+    fn listeners_of_calls_send_every_call_to_the_slow_path() {
+        let hot = Hot::new(Summary::Counting);
+        hot.observe();
+        assert_eq!(hot.closed(), None);
+        assert_eq!(hot.closed_observed(), Some(0));
+        assert_eq!(hot.fail(0), Counted::Current(1));
+        hot.publish(1, Summary::Counting);
+        assert!(hot.observed(), "kept by counts and transitions");
+        hot.gate();
+        assert_eq!(hot.closed_observed(), None, "the gate first");
+        hot.ungate();
+        assert!(hot.observed());
+        assert_eq!(hot.closed_observed(), Some(1));
+    }
+
+    #[test]
     fn an_open_hint_is_used_only_for_its_own_generation() {
         let hint = OpenHint::new();
         assert_eq!(hint.until(0), None, "no hint yet");
@@ -503,8 +521,7 @@ mod tests {
                             writer,
                             Hinted {
                                 until: writer * 1_000,
-                                open_for_micros: writer * 7,
-                                cause: CAUSE_STATUS + writer,
+                                detail: writer * 7,
                             },
                         );
                     }
@@ -517,8 +534,7 @@ mod tests {
                         if let Some(hinted) = hint.about(tag) {
                             let whole = Hinted {
                                 until: tag * 1_000,
-                                open_for_micros: tag * 7,
-                                cause: CAUSE_STATUS + tag,
+                                detail: tag * 7,
                             };
                             assert_eq!(hinted, whole, "a torn hint");
                         }

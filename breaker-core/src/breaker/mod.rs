@@ -50,8 +50,11 @@ use crate::backoff::{Jitter, JitterSource};
 use crate::cause::{Cause, Why};
 use crate::clock::{BreakerClock, Clock, RealClock};
 use crate::config::{BreakerConfig, ConfigError};
-use crate::error::CircuitOpen;
-use crate::events::{CallCounters, Listeners, Metrics, StateChange, WindowCounts, unix_millis_ago};
+use crate::error::{CircuitOpen, Detail};
+use crate::events::{
+    CallCounters, CallEvent, CallOutcome, Listeners, Metrics, StateChange, WindowCounts,
+    unix_millis_ago,
+};
 use crate::policy::TripPolicy;
 use hot::{Hinted, Hot, OpenHint, Summary};
 use permit::{Admission, Permit};
@@ -282,9 +285,44 @@ impl CircuitBreaker {
     }
 
     /// Every state but Closed counting consecutive failures (and that too while its
-    /// generation is being published).
+    /// generation is being published, or while calls have listeners).
     #[inline(never)]
     fn acquire_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
+        if self.hot.observed() {
+            return self.acquire_observed();
+        }
+        self.admit_slow()
+    }
+
+    /// A call when calls have listeners: admitted or rejected as without them, and told.
+    #[cold]
+    #[inline(never)]
+    fn acquire_observed(&self) -> Result<Permit<'_>, CircuitOpen> {
+        let admitted = match self.hot.closed_observed() {
+            Some(tag) => {
+                self.counters.admitted();
+                Ok(Permit::new(self, Admission::Closed, tag))
+            }
+            None => self.admit_slow(),
+        };
+        match admitted {
+            // Disabled records nothing.
+            Ok(permit) if permit.admission() == Admission::Unguarded => Ok(permit),
+            Ok(permit) => Ok(permit.notifying()),
+            Err(open) => {
+                let outcome =
+                    || CallEvent::new(self.name.clone(), CallOutcome::Rejected(open.clone()));
+                self.listeners.tell(outcome);
+                Err(open)
+            }
+        }
+    }
+
+    /// [`acquire_slow`](Self::acquire_slow) but for the listeners of calls. Inlined into it:
+    /// a call between the two would copy the rejection once more on the hot path of an
+    /// outage.
+    #[inline(always)]
+    fn admit_slow(&self) -> Result<Permit<'_>, CircuitOpen> {
         // The remote rate-limited a call: rejected until its deadline, whatever the state
         // (but Disabled and MetricsOnly, which never reject: the snapshot decides those).
         if self.hot.gated() {
@@ -296,11 +334,12 @@ impl CircuitBreaker {
                     if hinted.until == hot::FORCED {
                         return Err(self.reject(CircuitState::ForcedOpen, None));
                     }
-                    if hinted.cause != hot::CAUSE_TEXT {
+                    let detail = Detail::from_bits(hinted.detail);
+                    if !detail.has_text() {
                         let open = self.clock.left_until(hinted.until).map(|left| Opening {
                             left,
-                            open_for: Duration::from_micros(hinted.open_for_micros),
-                            cause: hinted_cause(hinted.cause),
+                            detail,
+                            text: None,
                         });
                         return Err(self.reject_gated(CircuitState::Open, left, open));
                     }
@@ -325,12 +364,13 @@ impl CircuitBreaker {
                 return Err(self.reject(CircuitState::ForcedOpen, None));
             }
             // A cause in text is shared by reference count: the snapshot hands it out.
-            if hinted.cause != hot::CAUSE_TEXT {
+            let detail = Detail::from_bits(hinted.detail);
+            if !detail.has_text() {
                 if let Some(left) = self.clock.left_until(hinted.until) {
                     return Err(self.reject_open(Opening {
                         left,
-                        open_for: Duration::from_micros(hinted.open_for_micros),
-                        cause: hinted_cause(hinted.cause),
+                        detail,
+                        text: None,
                     }));
                 }
             }
@@ -376,8 +416,11 @@ impl CircuitBreaker {
                     };
                     let open = (now < deadline).then(|| Opening {
                         left: deadline - now,
-                        open_for: deadline - snapshot.entered_at,
-                        cause: snapshot.cause.clone(),
+                        detail: Detail::opening(
+                            deadline - snapshot.entered_at,
+                            snapshot.cause.as_deref(),
+                        ),
+                        text: text_of(snapshot.cause.as_ref()),
                     });
                     if let Some(left) = self.gate_left() {
                         return Err(self.reject_gated(CircuitState::Open, left, open));
@@ -417,8 +460,16 @@ impl CircuitBreaker {
                                 continue;
                             }
                             let wait = Duration::from_nanos(wait);
-                            let rejection = self.reject(CircuitState::HalfOpen, Some(wait));
-                            return Err(rejection.of_opening(None, snapshot.cause.clone()));
+                            let cause = snapshot.cause.as_ref();
+                            let detail =
+                                Detail::new(CircuitState::HalfOpen).with_cause(cause.map(|c| &**c));
+                            self.counters.rejected();
+                            return Err(CircuitOpen::with_detail(
+                                self.name.clone(),
+                                Some(wait),
+                                detail,
+                                text_of(cause),
+                            ));
                         }
                     }
                 }
@@ -471,10 +522,8 @@ impl CircuitBreaker {
     /// A rejection by the open circuit.
     #[inline]
     fn reject_open(&self, open: Opening) -> CircuitOpen {
-        // Told in whole microseconds, as the hint keeps it, whichever path rejects.
-        let open_for = Duration::from_micros(micros(open.open_for));
-        self.reject(CircuitState::Open, Some(open.left))
-            .of_opening(Some(open_for), open.cause)
+        self.counters.rejected();
+        CircuitOpen::with_detail(self.name.clone(), Some(open.left), open.detail, open.text)
     }
 
     /// Makes the transition `event` from `from`, if `from` is still the current snapshot:
@@ -506,7 +555,7 @@ impl CircuitBreaker {
             Duration::ZERO
         };
         let cause = match to {
-            CircuitState::Open => Some(why.cause()),
+            CircuitState::Open => Some(Arc::new(why.cause())),
             CircuitState::HalfOpen => from.cause.clone(),
             _ => None,
         };
@@ -526,16 +575,14 @@ impl CircuitBreaker {
                 next.generation,
                 Hinted {
                     until: nanos(next.deadline),
-                    open_for_micros: micros(open_for),
-                    cause: cause_code(next.cause.as_ref()),
+                    detail: Detail::opening(open_for, next.cause.as_deref()).bits(),
                 },
             ),
             CircuitState::ForcedOpen => self.open_hint.publish(
                 next.generation,
                 Hinted {
                     until: hot::FORCED,
-                    open_for_micros: 0,
-                    cause: hot::NO_CAUSE,
+                    detail: 0,
                 },
             ),
             _ => {}
@@ -548,7 +595,7 @@ impl CircuitBreaker {
             event,
             generation: next.generation,
             at: now,
-            cause: next.cause.clone(),
+            cause: next.cause.as_deref().cloned(),
             open_for: (to == CircuitState::Open).then_some(open_for),
         });
         Ok(next)
@@ -691,6 +738,19 @@ impl CircuitBreaker {
         self.listeners.add(Arc::new(listener));
     }
 
+    /// Registers `listener`, called with what happens to every later call: its report (a
+    /// success, a failure, an ignored error, a rate limit, a drop unreported), a slow call,
+    /// or its rejection. Called on the thread that reports or is rejected, after the breaker
+    /// has counted it; a panicking listener is logged and ignored.
+    ///
+    /// Without such a listener a call costs what it would otherwise; with one, every call
+    /// takes the breaker's slower path (see [`CallEvent`] for an example). Disabled calls
+    /// are not told: nothing is recorded of them.
+    pub fn on_call(&self, listener: impl Fn(&CallEvent) + Send + Sync + 'static) {
+        self.listeners.add_call(Arc::new(listener));
+        self.hot.observe();
+    }
+
     /// The breaker's state and counters, now.
     pub fn metrics(&self) -> Metrics {
         let snapshot = self.current.load();
@@ -760,42 +820,22 @@ fn summary(snapshot: &Snapshot) -> Summary {
 struct Opening {
     /// The time left until the next probe.
     left: Duration,
-    /// The opening's duration.
-    open_for: Duration,
-    /// What opened it.
-    cause: Option<Cause>,
+    /// The rest, packed.
+    detail: Detail,
+    /// A cause in text.
+    text: Option<Arc<Cause>>,
 }
 
-/// A cause as an open hint codes it.
-fn cause_code(cause: Option<&Cause>) -> u64 {
-    match cause {
-        None => hot::NO_CAUSE,
-        Some(Cause::Failure) => hot::CAUSE_FAILURE,
-        Some(Cause::SlowCall) => hot::CAUSE_SLOW,
-        Some(Cause::Status(status)) => hot::CAUSE_STATUS + u64::from(*status),
-        Some(Cause::Error(_)) => hot::CAUSE_TEXT,
-    }
-}
-
-/// The cause an open hint codes (never [`hot::CAUSE_TEXT`], which the hint does not hold).
-#[inline]
-fn hinted_cause(code: u64) -> Option<Cause> {
-    match code {
-        hot::CAUSE_FAILURE => Some(Cause::Failure),
-        hot::CAUSE_SLOW => Some(Cause::SlowCall),
-        code if code >= hot::CAUSE_STATUS => Some(Cause::Status((code - hot::CAUSE_STATUS) as u16)),
-        _ => None,
-    }
+/// The text of a cause, shared, if it is one.
+fn text_of(cause: Option<&Arc<Cause>>) -> Option<Arc<Cause>> {
+    cause
+        .filter(|cause| matches!(***cause, Cause::Error(_)))
+        .cloned()
 }
 
 /// The stamp a probe admitted at `at` (nanoseconds) holds its slot with.
 pub(crate) fn probe_stamp(at: u64) -> u64 {
     ProbeSlots::stamp(at)
-}
-
-/// A duration in whole microseconds, as an opening's duration is told.
-fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// A time of the breaker's clock in nanoseconds, short of [`hot::FORCED`] (585 years).

@@ -11,6 +11,7 @@ use arc_swap::Guard;
 use super::{CircuitBreaker, CircuitEvent, CircuitState, Snapshot, hot, nanos};
 use crate::breaker::permit::{Admission, Permit};
 use crate::cause::Why;
+use crate::events::{CallEvent, CallOutcome};
 use crate::policy::{CredentialErrors, IgnoredErrors, Outcome, TripPolicy};
 use crate::verdict::Verdict;
 
@@ -20,7 +21,7 @@ impl CircuitBreaker {
     /// kept it out of line once it grew, which the closed_call bench showed as a slower call.
     #[inline(always)]
     pub(crate) fn report_success(&self, word: u64, at: u64) {
-        if Permit::admission_of(word) == Admission::Closed {
+        if Permit::is_plain_closed(word) {
             self.consecutive_success(Permit::admitted_in_of(word));
             return;
         }
@@ -40,7 +41,16 @@ impl CircuitBreaker {
     #[inline(never)]
     fn report_success_slow(&self, word: u64, at: u64) {
         let permit = Permit::reported(self, word, at);
-        self.report(&permit, false, Why::Unsaid);
+        self.report_success_of(&permit);
+    }
+
+    /// A success of any permit.
+    fn report_success_of(&self, permit: &Permit<'_>) {
+        match permit.admission() {
+            Admission::Closed => self.consecutive_success(permit.admitted_in()),
+            _ => self.report(permit, false, Why::Unsaid),
+        }
+        self.told(permit, CallOutcome::Succeeded);
     }
 
     /// A failure; `why` describes it if it opens the circuit.
@@ -50,6 +60,16 @@ impl CircuitBreaker {
             self.consecutive_failure(permit, why);
         } else {
             self.report(permit, true, why);
+        }
+        self.told(permit, CallOutcome::Failed);
+    }
+
+    /// Tells the listeners of calls how `permit`'s call ended, if they listen to it.
+    #[inline]
+    pub(super) fn told(&self, permit: &Permit<'_>, outcome: CallOutcome) {
+        if permit.notifies() {
+            self.listeners
+                .tell(|| CallEvent::new(self.name.clone(), outcome));
         }
     }
 
@@ -89,7 +109,7 @@ impl CircuitBreaker {
             Admission::Probe => {
                 let slow = permit
                     .started()
-                    .is_some_and(|started| self.was_slow(&self.current.load(), started).0);
+                    .is_some_and(|started| self.was_slow(permit, &self.current.load(), started).0);
                 let (event, why) = match (failed, slow) {
                     (true, _) => (CircuitEvent::ProbeFailed, why),
                     (false, true) => (CircuitEvent::ProbeFailed, Why::Slow),
@@ -99,7 +119,7 @@ impl CircuitBreaker {
             }
             Admission::Observed => {
                 if let Some(started) = permit.started() {
-                    self.was_slow(&self.current.load(), started);
+                    self.was_slow(permit, &self.current.load(), started);
                 }
             }
             Admission::Unguarded => {}
@@ -108,7 +128,7 @@ impl CircuitBreaker {
 
     /// Whether a call that started at `started` (nanoseconds of the breaker's clock) was
     /// slow by `snapshot`'s policy (counted in the metrics if so), and the time now.
-    fn was_slow(&self, snapshot: &Snapshot, started: u64) -> (bool, u64) {
+    fn was_slow(&self, permit: &Permit<'_>, snapshot: &Snapshot, started: u64) -> (bool, u64) {
         let now = nanos(self.clock.now());
         let elapsed = u128::from(now.saturating_sub(started));
         let slow = snapshot
@@ -117,6 +137,7 @@ impl CircuitBreaker {
             .is_some_and(|slow| elapsed > slow.duration.as_nanos());
         if slow {
             self.counters.slow();
+            self.told(permit, CallOutcome::Slow);
         }
         (slow, now)
     }
@@ -133,7 +154,7 @@ impl CircuitBreaker {
             return;
         };
         let (slow, now) = match permit.started() {
-            Some(started) => self.was_slow(&snapshot, started),
+            Some(started) => self.was_slow(permit, &snapshot, started),
             None if window.needs_time() => (false, nanos(self.clock.now())),
             None => (false, 0),
         };
@@ -192,6 +213,7 @@ impl CircuitBreaker {
             return;
         }
         self.counters.ignored();
+        self.told(permit, CallOutcome::Ignored);
         match self.current.load().config.ignored_errors {
             IgnoredErrors::Success => match permit.admission() {
                 Admission::Closed => self.consecutive_success(permit.admitted_in()),
@@ -209,6 +231,7 @@ impl CircuitBreaker {
             return;
         }
         self.counters.abandoned();
+        self.told(permit, CallOutcome::Abandoned);
         self.give_back(permit);
     }
 
@@ -245,10 +268,7 @@ impl CircuitBreaker {
                     self.force_open();
                 }
             }
-            Verdict::Success => match permit.admission() {
-                Admission::Closed => self.consecutive_success(permit.admitted_in()),
-                _ => self.report(permit, false, why),
-            },
+            Verdict::Success => self.report_success_of(permit),
             Verdict::Failure => self.report_failure(permit, why),
             Verdict::Ignored => self.report_ignored(permit),
         }

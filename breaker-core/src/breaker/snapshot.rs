@@ -1,5 +1,6 @@
 //! [`Snapshot`]: one generation of a breaker, immutable but for its counters.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ pub(crate) struct Snapshot {
     pub(crate) window: Option<SlidingWindow>,
     /// Open and HalfOpen: what opened the circuit (a HalfOpen generation keeps its
     /// opening's).
-    pub(crate) cause: Option<Cause>,
+    pub(crate) cause: Option<Arc<Cause>>,
     /// HalfOpen: probes that succeeded so far (towards `success_threshold`).
     successes: AtomicU32,
     /// Set (once) by the caller whose transition replaced this snapshot. Reports check it
@@ -94,7 +95,12 @@ impl Snapshot {
 
     /// This snapshot as the `opens`-th opening in a row, open for `open_for` (Open) or
     /// still counting it (HalfOpen), because of `cause`.
-    pub(crate) fn opening(mut self, opens: u32, open_for: Duration, cause: Option<Cause>) -> Self {
+    pub(crate) fn opening(
+        mut self,
+        opens: u32,
+        open_for: Duration,
+        cause: Option<Arc<Cause>>,
+    ) -> Self {
         self.opens = opens;
         self.cause = cause;
         if self.state == CircuitState::Open {

@@ -3,6 +3,7 @@
 //! [`CircuitBreaker::on_transition`](crate::CircuitBreaker::on_transition), whose docs say
 //! how listeners are called), and [`Metrics`] on demand.
 
+mod calls;
 mod counters;
 mod delivery;
 #[cfg(feature = "metrics")]
@@ -19,6 +20,7 @@ use crate::cause::Cause;
 use crate::circuit::{CircuitEvent, CircuitState};
 use crate::name::BreakerName;
 
+pub use calls::{CallEvent, CallOutcome};
 pub(crate) use counters::CallCounters;
 pub use delivery::MAX_LISTENER_CHAIN;
 pub(crate) use delivery::command_allowed;
@@ -105,29 +107,55 @@ fn maybe_millis<S: Serializer>(
 
 type Listener = Arc<dyn Fn(&StateChange) + Send + Sync>;
 
-/// A breaker's registered listeners. Registration copies the list (rare); emission reads it
-/// without a lock.
+/// A breaker's registered listeners: of transitions, and of calls. Registration copies
+/// the lists (rare); emission reads them without a lock.
 pub(crate) struct Listeners {
-    list: ArcSwap<Vec<Listener>>,
+    lists: ArcSwap<Lists>,
+}
+
+#[derive(Clone, Default)]
+struct Lists {
+    transitions: Arc<Vec<Listener>>,
+    calls: Vec<calls::CallListener>,
 }
 
 impl Listeners {
     pub(crate) fn new() -> Self {
         Self {
-            list: ArcSwap::from_pointee(Vec::new()),
+            lists: ArcSwap::from_pointee(Lists::default()),
         }
     }
 
     pub(crate) fn add(&self, listener: Listener) {
-        self.list.rcu(|list| {
-            let mut list = Vec::clone(list);
-            list.push(Arc::clone(&listener));
-            list
+        self.lists.rcu(|lists| {
+            let mut transitions = Vec::clone(&lists.transitions);
+            transitions.push(Arc::clone(&listener));
+            Lists {
+                transitions: Arc::new(transitions),
+                calls: lists.calls.clone(),
+            }
         });
     }
 
+    pub(crate) fn add_call(&self, listener: calls::CallListener) {
+        self.lists.rcu(|lists| {
+            let mut lists = Lists::clone(lists);
+            lists.calls.push(Arc::clone(&listener));
+            lists
+        });
+    }
+
+    /// Tells the call listeners `event`, built only if there are some.
+    pub(crate) fn tell(&self, event: impl FnOnce() -> CallEvent) {
+        let lists = self.lists.load();
+        if !lists.calls.is_empty() {
+            calls::tell(&lists.calls, &event());
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.list.load().len()
+        let lists = self.lists.load();
+        lists.transitions.len() + lists.calls.len()
     }
 
     /// Emits `change`: the tracing event, then each listener in registration order (at once,
@@ -138,7 +166,7 @@ impl Listeners {
         trace(change);
         #[cfg(feature = "metrics")]
         gauge::state_changed(change);
-        let list = self.list.load_full();
+        let list = Arc::clone(&self.lists.load().transitions);
         if !list.is_empty() {
             delivery::deliver(list, change);
         }

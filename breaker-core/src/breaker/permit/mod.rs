@@ -23,7 +23,7 @@ use crate::verdict::Verdict;
 pub(crate) use handle::Sealed;
 pub use handle::{BreakerHandle, OwnedPermit};
 pub use run::RunFuture;
-use word::{ARMED, GENERATION_MASK, PROBE_GENERATION_MASK, REPORTED, TIMED};
+use word::{ARMED, GENERATION_MASK, NOTIFY, PROBE_GENERATION_MASK, REPORTED, TIMED};
 pub(crate) use word::{Admission, PROBE_SLOTS};
 
 /// Permission to make one call through a [`CircuitBreaker`], holding the breaker by `H`:
@@ -361,7 +361,7 @@ impl<H: BreakerHandle> PermitOf<H> {
         RunFuture::new(&mut self.word, future)
     }
 
-    /// The generation of the breaker that admitted this permit (modulo 2^39 for a call
+    /// The generation of the breaker that admitted this permit (modulo 2^38 for a call
     /// admitted in Closed, modulo 2^47 for a probe).
     pub fn generation(&self) -> u64 {
         self.admitted_in()
@@ -423,6 +423,12 @@ impl<H: BreakerHandle> PermitOf<H> {
         self.handle.breaker().report_success(self.word, self.at);
     }
 
+    /// Whether the permit's end is told to the breaker's listeners of calls.
+    #[inline]
+    pub(crate) fn notifies(&self) -> bool {
+        self.word & NOTIFY != 0
+    }
+
     /// When the call started (nanoseconds of the breaker's clock), if it is timed.
     pub(crate) fn started(&self) -> Option<u64> {
         (self.word & TIMED != 0).then_some(self.at)
@@ -481,6 +487,12 @@ impl<'a> Permit<'a> {
         }
     }
 
+    /// This permit, its end told to the breaker's listeners of calls.
+    pub(crate) fn notifying(mut self) -> Self {
+        self.word |= NOTIFY;
+        self
+    }
+
     /// This permit, timed from `now` (nanoseconds of the breaker's clock; for a probe, the
     /// time it was admitted at).
     pub(crate) fn timed(mut self, now: u64) -> Self {
@@ -523,10 +535,10 @@ impl<'a> Permit<'a> {
         }
     }
 
-    /// The admission of a permit's word.
+    /// Whether a permit's word is of a call admitted in Closed whose end nobody listens to.
     #[inline]
-    pub(crate) fn admission_of(word: u64) -> Admission {
-        word::admission_of(word)
+    pub(crate) fn is_plain_closed(word: u64) -> bool {
+        word::is_plain_closed(word)
     }
 
     /// The generation of a permit's word.

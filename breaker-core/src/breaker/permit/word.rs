@@ -1,7 +1,8 @@
 //! A permit's word: what it was admitted as, its generation, its flags, packed in one `u64`
 //! so that a call in Closed passes its permit in registers.
 //!
-//! The bits: the admission (3 bits), whether the call is timed, whether the permit is armed
+//! The bits: the admission (3 bits), whether the call is timed, whether its end is told to
+//! listeners of calls, whether the permit is armed
 //! (a drop then is a failure: see [`run`](super::run)), whether the permit was reported,
 //! and 57 bits of payload: the generation that admitted it (the hot word's tag for a call
 //! admitted in Closed), or, for a probe, its generation's low 47 bits and its slot. The
@@ -31,6 +32,8 @@ pub(super) const GENERATION_BITS: u32 = 57;
 pub(super) const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
 const ADMISSION_MASK: u64 = 0b111 << GENERATION_BITS;
 pub(super) const TIMED: u64 = 1 << 60;
+/// The permit's end is told to the breaker's listeners of calls.
+pub(super) const NOTIFY: u64 = 1 << 61;
 pub(super) const ARMED: u64 = 1 << 62;
 pub(super) const REPORTED: u64 = 1 << 63;
 /// A probe's generation: its low 47 bits (a probe reporting after 2^47 transitions could
@@ -77,6 +80,13 @@ pub(crate) fn admitted_in_of(word: u64) -> u64 {
     } else {
         word & GENERATION_MASK
     }
+}
+
+/// Whether a permit's word is of a call admitted in Closed whose end nobody listens to:
+/// the report's fast path.
+#[inline]
+pub(crate) fn is_plain_closed(word: u64) -> bool {
+    word & (ADMISSION_MASK | NOTIFY) == 0
 }
 
 /// A probe's slot.
