@@ -1,9 +1,10 @@
 //! A circuit breaker as `tower` middleware (feature `tower`).
 //!
 //! [`CircuitBreakerLayer`] wraps any `tower::Service`. Each call needs the breaker's
-//! permit; the call's outcome is judged by a [`Classify`] (every `Err` by default; for
-//! HTTP, [`HttpStatus`] also counts a 5xx or a 429 response) and reported. The futures need
-//! no runtime of their own.
+//! permit; the call's outcome is judged by a [`Classify`] (every `Err` is a failure by
+//! default; for HTTP, [`HttpStatus`] classifies each response as [`crate::http`] does: a 5xx
+//! a failure, a 429 a rate limit, a 400 nothing about the remote) and reported. The futures
+//! need no runtime of their own.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -100,18 +101,29 @@ impl<T, E> Classify<T, E> for ErrorsAreFailures {
     }
 }
 
-/// For `http::Response`s: an `Err`, a 5xx or a 429 (too many requests) is a failure; any
-/// other response, a 4xx included (the request's fault, not the remote's), a success.
+/// For `http::Response`s: a response is judged by
+/// [`classify_response`](crate::http::classify_response) (a 5xx, a 529 or a 408 is a
+/// failure, down for its `Retry-After` if it gives one; a 429 a rate limit, for the delay its
+/// headers give; a 401 or 403 refused credentials; any other 4xx, the request's fault, says
+/// nothing about the remote; see [the table](crate::http)). An `Err`, the inner service
+/// giving no response (connection refused, a timeout), is a failure.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::Verdict;
+/// use breaker::tower::{Classify, HttpStatus};
+///
+/// let rate_limited = http::Response::builder().status(429).header("retry-after", "6").body(()).unwrap();
+/// let verdict = HttpStatus.classify(&Ok::<_, std::io::Error>(rate_limited));
+/// assert_eq!(verdict, Verdict::RateLimited(Some(Duration::from_secs(6))));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpStatus;
 
-impl<B, E> Classify<http::Response<B>, E> for HttpStatus {
-    fn classify(&self, result: &Result<http::Response<B>, E>) -> Verdict {
+impl<B, E> Classify<::http::Response<B>, E> for HttpStatus {
+    fn classify(&self, result: &Result<::http::Response<B>, E>) -> Verdict {
         match result {
-            Ok(response) => {
-                let status = response.status();
-                (status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS).into()
-            }
+            Ok(response) => crate::http::classify_response(response),
             Err(_) => Verdict::Failure,
         }
     }
