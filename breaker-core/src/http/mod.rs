@@ -41,20 +41,30 @@
 //! Its responses carry the `http` crate's `StatusCode` and `HeaderMap`: keep them in the
 //! error of a response that is not a success, and classify a transport error as a failure.
 //! Under `#[circuit_breaker]` an `Ok` is a success, so a status that is not one must become
-//! an `Err`.
+//! an `Err`; `classify = path` names the function that gives each error its verdict (by
+//! hand: [`PermitOf::record_verdict`](crate::PermitOf::record_verdict)).
 //!
 //! ```
-//! use std::time::{Duration, SystemTime};
-//! use breaker::{BreakerConfig, CircuitBreaker, Verdict};
+//! use std::time::SystemTime;
+//! use breaker::{CircuitOpen, Verdict, circuit_breaker};
 //! use http::{HeaderMap, StatusCode};
 //!
 //! /// What a call to the provider can end in.
+//! #[derive(Debug)]
 //! enum ApiError {
 //!     /// The provider answered, but not with a success (`reqwest`: `response.status()`,
 //!     /// `response.headers().clone()`).
 //!     Status { status: StatusCode, headers: HeaderMap },
-//!     /// No answer: connection refused, a timeout (`reqwest::Error`).
+//!     /// No answer: connection refused, a timeout (a `reqwest::Error`).
 //!     Transport(String),
+//!     /// The breaker rejected the call.
+//!     Open(CircuitOpen),
+//! }
+//!
+//! impl From<CircuitOpen> for ApiError {
+//!     fn from(open: CircuitOpen) -> Self {
+//!         ApiError::Open(open)
+//!     }
 //! }
 //!
 //! impl ApiError {
@@ -64,21 +74,24 @@
 //!                 breaker::http::classify_status(*status, headers, SystemTime::now())
 //!             }
 //!             ApiError::Transport(_) => Verdict::Failure,
+//!             ApiError::Open(_) => Verdict::Ignored,
 //!         }
 //!     }
 //! }
 //!
-//! let breaker = CircuitBreaker::new("gpt-4o", BreakerConfig::default());
-//! let bad_request: Result<String, ApiError> =
-//!     Err(ApiError::Status { status: StatusCode::BAD_REQUEST, headers: HeaderMap::new() });
-//! breaker.acquire().unwrap().record_verdict(&bad_request, ApiError::verdict);
-//! let refused: Result<String, ApiError> = Err(ApiError::Transport("connection refused".into()));
-//! breaker.acquire().unwrap().record_verdict(&refused, ApiError::verdict);
-//! let metrics = breaker.metrics();
+//! #[circuit_breaker(name = "gpt-4o", classify = ApiError::verdict)]
+//! fn complete(prompt: &str) -> Result<String, ApiError> {
+//!     match prompt {
+//!         "" => Err(ApiError::Status { status: StatusCode::BAD_REQUEST, headers: HeaderMap::new() }),
+//!         _ => Err(ApiError::Transport("connection refused".into())),
+//!     }
+//! }
+//!
+//! assert!(complete("").is_err()); // the request was wrong: ignored
+//! assert!(complete("hi").is_err()); // no answer: a failure
+//! let metrics = complete_breaker().metrics();
 //! assert_eq!((metrics.ignored, metrics.failed), (1, 1));
 //! ```
-//!
-//! With the attribute, the same function: `#[circuit_breaker(classify = ApiError::verdict)]`.
 
 use std::time::{Duration, SystemTime};
 
