@@ -28,10 +28,13 @@ fn breaker(clock: &ManualClock) -> Arc<CircuitBreaker> {
     ))
 }
 
+/// The status and headers an upstream answers with, changed as a test goes.
+type Reply = Arc<Mutex<(u16, Vec<(&'static str, &'static str)>)>>;
+
 /// An upstream answering each request with the status (and headers) set in `reply`, and
 /// counting its calls.
 fn http_upstream(
-    reply: &Arc<Mutex<(u16, Vec<(&'static str, &'static str)>)>>,
+    reply: &Reply,
     calls: &Arc<AtomicUsize>,
 ) -> impl Service<
     &'static str,

@@ -1,5 +1,5 @@
 //! What an HTTP response from an LLM provider says about the remote, as a [`Verdict`]
-//! (feature `http`): for the tower layer ([`HttpStatus`](crate::tower::HttpStatus)), for
+//! (feature `http`): for the tower layer (its `HttpStatus` classifier), for
 //! `#[circuit_breaker(classify = ...)]`, and by hand.
 //!
 //! | status | verdict | delay read from |
