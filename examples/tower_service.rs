@@ -1,5 +1,6 @@
 //! A circuit breaker as `tower` middleware: a flaky HTTP upstream behind
-//! `CircuitBreakerLayer`, with the `HttpStatus` classifier (a 5xx or a 429 is a failure), and
+//! `CircuitBreakerLayer`, with the `HttpStatus` classifier (a 5xx is a failure, a 429 a rate
+//! limit, a 404 says nothing of the remote: see `breaker::http`), and
 //! the whole behind a `tower::buffer::Buffer`, as servers often put a service.
 //!
 //! The buffer's worker polls the one breaker service for every request. An open circuit

@@ -86,9 +86,11 @@
 //! **Watching**: every transition is a [`StateChange`], sent to `tracing` and to listeners
 //! ([`CircuitBreaker::on_transition`]); [`CircuitBreaker::metrics`] gives [`Metrics`].
 //!
-//! **Features**: `tower` adds [`tower`]'s `CircuitBreakerLayer`; `metrics` adds [`export`] to
-//! the `metrics` facade; `http` adds [`retry_hints`], which read when a remote says to come
-//! back from its HTTP headers. Items that need a feature say so in these docs.
+//! **Features**: `tower` adds [`tower`]'s `CircuitBreakerLayer` (and turns on `http`);
+//! `metrics` adds [`export`] to the `metrics` facade; `http` adds [`http`](mod@http), the
+//! [`Verdict`] of an LLM provider's HTTP response (a 429 is a rate limit, a 5xx a failure, a
+//! 400 says nothing of the remote), and [`retry_hints`], which read when a remote says to
+//! come back from its HTTP headers. Items that need a feature say so in these docs.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -96,6 +98,9 @@
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use breaker_core::export;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use breaker_core::http;
 pub use breaker_core::machine;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

@@ -23,7 +23,7 @@ const ORDER: &[&[&str]] = &[
         "cause",
     ],
     // Layer 1: what the breaker is described with.
-    &["circuit", "config", "error", "events"],
+    &["circuit", "config", "error", "events", "http"],
     // Layer 2: the breaker.
     &["breaker"],
     // Layer 3: what is built on breakers.

@@ -14,7 +14,7 @@
 //! | layer | modules | what they hold |
 //! | --- | --- | --- |
 //! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy`, `retry_hints` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`], the readers of `Retry-After` and its kin (feature `http`) |
-//! | 1: vocabulary | `circuit`, `config`, `error`, `events` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`] and [`Metrics`] with listener delivery |
+//! | 1: vocabulary | `circuit`, `config`, `error`, `events`, `http` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`] and [`Metrics`] with listener delivery, the [`Verdict`] of an HTTP response (feature `http`) |
 //! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
 //! | 3: on top | `export`, `guard`, `registry`, `keyed`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the tower layer |
 //!
@@ -43,6 +43,9 @@ mod circuit;
 mod config;
 mod error;
 mod events;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 
 // Layer 2: the breaker, with its permits.
 mod breaker;

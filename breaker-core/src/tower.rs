@@ -1,9 +1,10 @@
 //! A circuit breaker as `tower` middleware (feature `tower`).
 //!
 //! [`CircuitBreakerLayer`] wraps any `tower::Service`. Each call needs the breaker's
-//! permit; the call's outcome is judged by a [`Classify`] (every `Err` by default; for
-//! HTTP, [`HttpStatus`] also counts a 5xx or a 429 response) and reported. The futures need
-//! no runtime of their own.
+//! permit; the call's outcome is judged by a [`Classify`] (every `Err` is a failure by
+//! default; for HTTP, [`HttpStatus`] classifies each response as [`crate::http`] does: a 5xx
+//! a failure, a 429 a rate limit, a 400 nothing about the remote) and reported. The futures
+//! need no runtime of their own.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -81,6 +82,7 @@ use tower_service::Service;
 
 use crate::breaker::permit::OwnedPermit;
 use crate::breaker::{CircuitBreaker, Waiter};
+use crate::cause::Because;
 use crate::circuit::CircuitState;
 use crate::error::{BreakerError, CircuitOpen};
 pub use crate::verdict::Verdict;
@@ -89,6 +91,13 @@ pub use crate::verdict::Verdict;
 pub trait Classify<T, E> {
     /// The verdict on `result`.
     fn classify(&self, result: &Result<T, E>) -> Verdict;
+
+    /// The HTTP status of `result`, if it has one: the [`Cause`](crate::Cause) an opening
+    /// it trips carries. None by default.
+    fn status(&self, result: &Result<T, E>) -> Option<u16> {
+        let _ = result;
+        None
+    }
 }
 
 /// Every `Err` is a failure, every `Ok` a success (the default).
@@ -101,20 +110,38 @@ impl<T, E> Classify<T, E> for ErrorsAreFailures {
     }
 }
 
-/// For `http::Response`s: an `Err`, a 5xx or a 429 (too many requests) is a failure; any
-/// other response, a 4xx included (the request's fault, not the remote's), a success.
+/// For `http::Response`s: a response is judged by
+/// [`classify_response`](crate::http::classify_response) (a 5xx, a 529 or a 408 is a
+/// failure, down for its `Retry-After` if it gives one; a 429 a rate limit, for the delay its
+/// headers give; a 401 or 403 refused credentials; any other 4xx, the request's fault, says
+/// nothing about the remote; see [the table](crate::http)). An `Err`, the inner service
+/// giving no response (connection refused, a timeout), is a failure.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::Verdict;
+/// use breaker::tower::{Classify, HttpStatus};
+///
+/// let rate_limited = http::Response::builder().status(429).header("retry-after", "6").body(()).unwrap();
+/// let verdict = HttpStatus.classify(&Ok::<_, std::io::Error>(rate_limited));
+/// assert_eq!(verdict, Verdict::RateLimited(Some(Duration::from_secs(6))));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpStatus;
 
-impl<B, E> Classify<http::Response<B>, E> for HttpStatus {
-    fn classify(&self, result: &Result<http::Response<B>, E>) -> Verdict {
+impl<B, E> Classify<::http::Response<B>, E> for HttpStatus {
+    fn classify(&self, result: &Result<::http::Response<B>, E>) -> Verdict {
         match result {
-            Ok(response) => {
-                let status = response.status();
-                (status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS).into()
-            }
+            Ok(response) => crate::http::classify_response(response),
             Err(_) => Verdict::Failure,
         }
+    }
+
+    fn status(&self, result: &Result<::http::Response<B>, E>) -> Option<u16> {
+        result
+            .as_ref()
+            .ok()
+            .map(|response| response.status().as_u16())
     }
 }
 
@@ -415,7 +442,11 @@ where
             None => std::task::ready!(inner.poll(cx)),
         };
         if let Some(permit) = this.permit.take() {
-            permit.verdict(this.classifier.classify(&result));
+            let verdict = this.classifier.classify(&result);
+            match this.classifier.status(&result) {
+                Some(status) => permit.verdict_because(verdict, Because::Status(status)),
+                None => permit.verdict(verdict),
+            }
         }
         Poll::Ready(result.map_err(BreakerError::Inner))
     }

@@ -169,6 +169,7 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// | `ignored_errors = "success"` | what an error `failure_if` ignores counts as: `"neither"` or `"success"` | `"neither"` |
 /// | `name = "openai"` | the breaker's name; functions with the same name share one breaker | the function's path |
 /// | `failure_if = path` | a `fn(&E) -> bool`: which errors count as failures; the others count as `ignored_errors` says, and are returned unchanged | every `Err` |
+/// | `classify = path` | a `fn(&E) -> impl Into<Verdict>`: what each error says of the remote (a `Verdict`: a failure, a rate limit, down for a while, ignored...; `breaker::http::classify_status` for HTTP statuses); the errors are returned unchanged. Instead of `failure_if`: both is a compile error | every `Err` a failure |
 /// | `fallback = path` | called with the function's arguments (same signature; `.await`ed for an `async fn`) when the circuit is open | return `Err(E::from(CircuitOpen))` |
 /// | `config = "openai"` | take the settings loaded under this key into [`BreakerRegistry::global`] (from a file) when there are some | the attribute's settings |
 /// | `crate = path` | the path of the `breaker` crate, when it is re-exported under another name | `::breaker` |
@@ -212,8 +213,8 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// `inner()`, `into_inner()` reach inside. By default the methods share one breaker per
 /// wrapper (the provider fails as a whole); `per_method` gives each its own, and so does a
 /// method with settings of its own. On a method, `#[breaker(...)]` takes the settings
-/// (`threshold`, `cooldown`, ..., `window_size`, ...: the trait's, overridden), `failure_if`,
-/// `fallback` (called with the inner value and the arguments), or `skip` (forwarded
+/// (`threshold`, `cooldown`, ..., `window_size`, ...: the trait's, overridden), `failure_if`
+/// or `classify` (either replaces the trait's), `fallback` (called with the inner value and the arguments), or `skip` (forwarded
 /// unguarded). A method's setting that conflicts with one it inherits from the trait is
 /// reported on the method's. Native `async fn` works;
 /// so does a trait under `#[async_trait]`, written below `#[circuit_breaker]`. An `unsafe

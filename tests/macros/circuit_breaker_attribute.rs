@@ -37,7 +37,11 @@ impl ProviderError {
 }
 
 /// Registers a breaker on a fresh manual clock under `name`.
-fn manual_breaker(name: &'static str, threshold: u32, cooldown: Duration) -> ManualClock {
+pub(crate) fn manual_breaker(
+    name: &'static str,
+    threshold: u32,
+    cooldown: Duration,
+) -> ManualClock {
     let clock = ManualClock::new();
     let config = BreakerConfig::default()
         .with_threshold(threshold)

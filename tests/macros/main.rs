@@ -4,4 +4,7 @@
 //! trybuild cases of `tests/ui.rs`.
 
 mod circuit_breaker_attribute;
+// `classify = ...` with the classification of HTTP responses.
+#[cfg(feature = "http")]
+mod classify_attribute;
 mod derive_circuit_breakers;

@@ -1,13 +1,14 @@
 //! `CircuitBreakerLayer` in front of a real `tower` service, driven through Open, HalfOpen
-//! and Closed on a manual clock; an open circuit fails the call, not the readiness.
+//! and Closed on a manual clock; an open circuit fails the call, not the readiness; HTTP
+//! responses classified by `HttpStatus`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use breaker::tower::{CircuitBreakerLayer, ClassifyFn, HttpStatus};
-use breaker::{BreakerConfig, BreakerError, CircuitBreaker, CircuitState, ManualClock};
+use breaker::tower::{CircuitBreakerLayer, Classify, ClassifyFn, HttpStatus};
+use breaker::{BreakerConfig, BreakerError, CircuitBreaker, CircuitState, ManualClock, Verdict};
 use futures::executor::block_on;
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
@@ -27,35 +28,51 @@ fn breaker(clock: &ManualClock) -> Arc<CircuitBreaker> {
     ))
 }
 
+/// The status and headers an upstream answers with, changed as a test goes.
+type Reply = Arc<Mutex<(u16, Vec<(&'static str, &'static str)>)>>;
+
+/// An upstream answering each request with the status (and headers) set in `reply`, and
+/// counting its calls.
+fn http_upstream(
+    reply: &Reply,
+    calls: &Arc<AtomicUsize>,
+) -> impl Service<
+    &'static str,
+    Response = http::Response<()>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    let (reply, calls) = (Arc::clone(reply), Arc::clone(calls));
+    service_fn(move |_request: &'static str| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let (status, headers) = reply.lock().unwrap().clone();
+        let mut response = http::Response::builder().status(status);
+        for (name, value) in headers {
+            response = response.header(name, value);
+        }
+        let response = response.body(()).unwrap();
+        async move { Ok(response) }
+    })
+}
+
 #[test]
-fn an_http_service_opens_on_5xx_and_429_and_closes_after_a_good_probe() {
+fn an_http_service_opens_on_5xx_and_closes_after_a_good_probe() {
     let clock = ManualClock::new();
     let breaker = breaker(&clock);
-    let status = Arc::new(AtomicU16::new(200));
+    let reply = Arc::new(Mutex::new((200, Vec::new())));
     let calls = Arc::new(AtomicUsize::new(0));
-    let upstream = {
-        let (status, calls) = (Arc::clone(&status), Arc::clone(&calls));
-        service_fn(move |_request: &'static str| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            let code = status.load(Ordering::SeqCst);
-            async move {
-                Ok::<_, std::convert::Infallible>(
-                    http::Response::builder().status(code).body(()).unwrap(),
-                )
-            }
-        })
-    };
     let mut service = ServiceBuilder::new()
         .layer(CircuitBreakerLayer::new(Arc::clone(&breaker)).with_classifier(HttpStatus))
-        .service(upstream);
+        .service(http_upstream(&reply, &calls));
 
-    // A 404 is the request's fault: a success for the breaker.
-    status.store(404, Ordering::SeqCst);
+    // A 404 is the request's fault: it says nothing of the remote.
+    reply.lock().unwrap().0 = 404;
     assert_eq!(call(&mut service).unwrap().status(), 404);
-    status.store(503, Ordering::SeqCst);
+    assert_eq!(breaker.metrics().ignored, 1);
+    reply.lock().unwrap().0 = 503;
     assert_eq!(call(&mut service).unwrap().status(), 503);
-    status.store(429, Ordering::SeqCst);
-    assert_eq!(call(&mut service).unwrap().status(), 429);
+    reply.lock().unwrap().0 = 502;
+    assert_eq!(call(&mut service).unwrap().status(), 502);
     assert_eq!(breaker.state(), CircuitState::Open);
 
     // Open: ready, and the call says so without calling the upstream.
@@ -63,6 +80,11 @@ fn an_http_service_opens_on_5xx_and_429_and_closes_after_a_good_probe() {
     match call(&mut service) {
         Err(BreakerError::Open(open)) => {
             assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
+            assert_eq!(
+                open.cause(),
+                Some(breaker::Cause::Status(502)),
+                "what opened it"
+            );
         }
         other => panic!("expected the open circuit, got {other:?}"),
     }
@@ -70,9 +92,73 @@ fn an_http_service_opens_on_5xx_and_429_and_closes_after_a_good_probe() {
 
     // After the cooldown, one probe; a 200 closes the circuit.
     clock.advance(Duration::from_secs(10));
-    status.store(200, Ordering::SeqCst);
+    reply.lock().unwrap().0 = 200;
     assert_eq!(call(&mut service).unwrap().status(), 200);
     assert_eq!(breaker.state(), CircuitState::Closed);
+}
+
+#[test]
+fn the_http_classifier_gives_each_response_its_verdict() {
+    let response = |status: u16, headers: &[(&str, &str)]| {
+        let mut response = http::Response::builder().status(status);
+        for (name, value) in headers {
+            response = response.header(*name, *value);
+        }
+        Ok::<_, &str>(response.body(()).unwrap())
+    };
+    let verdict = |result: Result<http::Response<()>, &str>| HttpStatus.classify(&result);
+    assert_eq!(verdict(response(200, &[])), Verdict::Success);
+    assert_eq!(
+        verdict(response(429, &[("retry-after", "6")])),
+        Verdict::RateLimited(Some(Duration::from_secs(6)))
+    );
+    assert_eq!(
+        verdict(response(429, &[("x-ratelimit-reset-requests", "6m0s")])),
+        Verdict::RateLimited(Some(Duration::from_secs(360)))
+    );
+    assert_eq!(
+        verdict(response(503, &[("retry-after", "120")])),
+        Verdict::DownFor(Duration::from_secs(120))
+    );
+    assert_eq!(verdict(response(529, &[])), Verdict::Failure);
+    assert_eq!(verdict(response(401, &[])), Verdict::CredentialsRefused);
+    assert_eq!(verdict(response(422, &[])), Verdict::Ignored);
+    // The inner service gave no response at all (connection refused): a failure.
+    assert_eq!(verdict(Err("connection refused")), Verdict::Failure);
+}
+
+/// A 429 closes the gate for the delay it announces: the calls are rejected as rate
+/// limited, without calling the upstream, and nothing counts as a failure.
+#[test]
+fn a_429_through_the_layer_rate_limits_without_failing() {
+    let clock = ManualClock::new();
+    let breaker = breaker(&clock);
+    let reply = Arc::new(Mutex::new((429, vec![("retry-after", "6")])));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut service = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(Arc::clone(&breaker)).with_classifier(HttpStatus))
+        .service(http_upstream(&reply, &calls));
+
+    assert_eq!(call(&mut service).unwrap().status(), 429);
+    match call(&mut service) {
+        Err(BreakerError::Open(open)) => {
+            assert!(open.is_rate_limited());
+            assert_eq!(open.retry_after(), Some(Duration::from_secs(6)));
+        }
+        other => panic!("expected a rate-limited rejection, got {other:?}"),
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the upstream was not called"
+    );
+    let metrics = breaker.metrics();
+    assert_eq!((metrics.failed, metrics.rate_limited), (0, 1));
+    assert_eq!(breaker.state(), CircuitState::Closed);
+
+    clock.advance(Duration::from_secs(6));
+    *reply.lock().unwrap() = (200, Vec::new());
+    assert_eq!(call(&mut service).unwrap().status(), 200);
 }
 
 #[test]

@@ -43,6 +43,7 @@ const OTHER_KEYS: &[(&str, &[Place])] = {
     &[
         ("name", &[Function, Trait, Variant]),
         ("failure_if", &[Function, Trait, TraitMethod]),
+        ("classify", &[Function, Trait, TraitMethod]),
         ("fallback", &[Function, TraitMethod]),
         ("config", &[Function, Trait]),
         ("crate", &[Function, Trait, Enum]),
@@ -105,6 +106,7 @@ pub struct BreakerArgs {
     settings: [Option<Spanned<Value>>; SETTINGS.len()],
     pub name: Option<LitStr>,
     pub failure_if: Option<Path>,
+    pub classify: Option<Path>,
     pub fallback: Option<Path>,
     pub config: Option<LitStr>,
     pub krate: Option<Path>,
@@ -172,6 +174,10 @@ impl BreakerArgs {
                 ));
                 continue;
             }
+            if let Some(err) = judged_twice(&arg.key, &seen) {
+                errors.push(err);
+                continue;
+            }
             seen.push(key.clone());
             if let Err(err) = args.set(&key, &arg) {
                 if let Some(known) = place.keys().find(|k| *k == key) {
@@ -192,6 +198,9 @@ impl BreakerArgs {
             "name" => self.name = Some(non_empty_string(arg)?),
             "config" => self.config = Some(non_empty_string(arg)?),
             "failure_if" => self.failure_if = Some(path(arg, "a function `fn(&E) -> bool`")?),
+            "classify" => {
+                self.classify = Some(path(arg, "a function `fn(&E) -> impl Into<Verdict>`")?)
+            }
             "fallback" => {
                 self.fallback = Some(path(
                     arg,
@@ -223,6 +232,12 @@ impl BreakerArgs {
             own.as_ref().or(outer.as_ref()).cloned()
         }
         let own = |key: &str| self.unreadable.contains(&key);
+        // A method's own judge of the errors replaces the trait's, whichever of the two
+        // (`classify`, `failure_if`) each writes.
+        let judged_here = JUDGES.iter().any(|key| own(key))
+            || self.classify.is_some()
+            || self.failure_if.is_some();
+        let outer_judge = |judge: &Option<Path>| if judged_here { None } else { judge.clone() };
         let mut settings = self.settings;
         for ((slot, outer), setting) in settings.iter_mut().zip(&outer.settings).zip(SETTINGS) {
             *slot = if own(setting.key) {
@@ -234,7 +249,16 @@ impl BreakerArgs {
         BreakerArgs {
             settings,
             name: pick(&self.name, &outer.name, own("name")),
-            failure_if: pick(&self.failure_if, &outer.failure_if, own("failure_if")),
+            failure_if: pick(
+                &self.failure_if,
+                &outer_judge(&outer.failure_if),
+                own("failure_if"),
+            ),
+            classify: pick(
+                &self.classify,
+                &outer_judge(&outer.classify),
+                own("classify"),
+            ),
             fallback: pick(&self.fallback, &outer.fallback, own("fallback")),
             config: pick(&self.config, &outer.config, own("config")),
             krate: pick(&self.krate, &outer.krate, own("crate")),
@@ -277,11 +301,30 @@ impl Given for BreakerArgs {
     }
 }
 
+/// The arguments that judge a call's errors: one at a place.
+const JUDGES: [&str; 2] = ["classify", "failure_if"];
+
+/// The error for `key` if it judges the errors and another judge was `seen` before it.
+fn judged_twice(ident: &Ident, seen: &[String]) -> Option<syn::Error> {
+    let key = ident.to_string();
+    let other = JUDGES
+        .iter()
+        .find(|judge| **judge != key && seen.iter().any(|s| s == *judge))?;
+    JUDGES.contains(&key.as_str()).then(|| {
+        syn::Error::new(
+            ident.span(),
+            format!(
+                "`{key}` and `{other}` both judge the errors: give one (`classify` answers a `Verdict`, which says all that `failure_if` says)"
+            ),
+        )
+    })
+}
+
 fn unknown_key(key: &Ident, place: Place) -> syn::Error {
     let name = key.to_string();
     let message = if is_key(&name) {
         let belongs = match name.as_str() {
-            "failure_if" | "fallback" | "config" | "per_method" | "skip"
+            "failure_if" | "classify" | "fallback" | "config" | "per_method" | "skip"
                 if matches!(place, Place::Enum | Place::Variant) =>
             {
                 ": the derive builds breakers; classify errors where the calls are made"

@@ -25,6 +25,8 @@ pub struct GuardedCall<'a> {
     pub call: Call<'a>,
     /// Which errors count as failures (`failure_if = path`).
     pub failure_if: Option<&'a Path>,
+    /// The verdict on each error (`classify = path`); not given with `failure_if`.
+    pub classify: Option<&'a Path>,
     /// What answers a rejected call (`fallback = path`), with the arguments passed to it.
     pub fallback: Option<(&'a Path, Vec<TokenStream>)>,
 }
@@ -87,11 +89,14 @@ impl GuardedCall<'_> {
         };
         let as_result = respan(quote!(#p::as_result::<_>), output_span);
         let recorded = quote_spanned!(output_span=> #as_result(&#result));
-        let finish = match self.failure_if {
-            Some(failure_if) => {
+        let finish = match (self.classify, self.failure_if) {
+            (Some(classify), _) => {
+                quote_spanned!(classify.span()=> #permit.record_verdict(#recorded, #classify))
+            }
+            (None, Some(failure_if)) => {
                 quote_spanned!(failure_if.span()=> #permit.record_with(#recorded, #failure_if))
             }
-            None => quote!(#permit.record(#recorded)),
+            (None, None) => quote!(#permit.record(#recorded)),
         };
 
         let breaker_expr = &self.breaker;

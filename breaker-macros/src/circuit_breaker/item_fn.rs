@@ -75,6 +75,7 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
         sig: &function.sig,
         call: Call::Body(&function.block),
         failure_if: args.failure_if.as_ref(),
+        classify: args.classify.as_ref(),
         fallback,
     }
     .expand();

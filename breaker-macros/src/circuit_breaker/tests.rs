@@ -45,6 +45,18 @@ fn async_fn_with_failure_if_and_fallback() {
 }
 
 #[test]
+fn async_fn_with_classify() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(name = "openai", classify = ApiError::verdict),
+        quote! {
+            pub async fn complete(client: &Client, prompt: String) -> Result<String, ApiError> {
+                client.send(prompt).await
+            }
+        },
+    ));
+}
+
+#[test]
 fn method() {
     insta::assert_snapshot!(expand_pretty(
         quote!(

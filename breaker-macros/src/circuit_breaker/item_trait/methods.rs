@@ -71,6 +71,7 @@ pub fn check_methods(
         if let Some(skip) = method_args.skip {
             if method_args.has_settings()
                 || method_args.failure_if.is_some()
+                || method_args.classify.is_some()
                 || method_args.fallback.is_some()
             {
                 errors.push(syn::Error::new(

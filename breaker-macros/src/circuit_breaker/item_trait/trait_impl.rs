@@ -141,6 +141,7 @@ fn method_impl(p: &TokenStream, trait_ref: &TokenStream, method: &Method) -> Tok
         sig: &sig,
         call: Call::Inner(quote!(<P as #trait_ref>::#name #turbofish(#(#forwarded),*))),
         failure_if: guard.args.failure_if.as_ref(),
+        classify: guard.args.classify.as_ref(),
         fallback: guard
             .args
             .fallback
