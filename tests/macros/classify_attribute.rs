@@ -23,7 +23,7 @@ pub enum ApiError {
         headers: HeaderMap,
     },
     /// No answer at all.
-    Transport(&'static str),
+    Transport,
     /// The breaker rejected the call.
     Open(CircuitOpen),
 }
@@ -51,14 +51,14 @@ impl ApiError {
             ApiError::Status { status, headers } => {
                 breaker::http::classify_status(*status, headers, SystemTime::now())
             }
-            ApiError::Transport(_) => Verdict::Failure,
+            ApiError::Transport => Verdict::Failure,
             // Another breaker's rejection says nothing about this remote.
             ApiError::Open(_) => Verdict::Ignored,
         }
     }
 
     fn is_transport(&self) -> bool {
-        matches!(self, ApiError::Transport(_))
+        matches!(self, ApiError::Transport)
     }
 }
 
@@ -88,7 +88,7 @@ fn a_classified_400_is_ignored_and_a_5xx_is_a_failure() {
     assert_eq!(complete(Ok("fine")).unwrap(), "fine");
 
     assert!(complete(Err(ApiError::status(503, &[]))).is_err());
-    assert!(complete(Err(ApiError::Transport("connection refused"))).is_err());
+    assert!(complete(Err(ApiError::Transport)).is_err());
     let metrics = metrics_of("tests::classify");
     assert_eq!((metrics.ignored, metrics.failed), (3, 2));
     assert_eq!(metrics.state, CircuitState::Open);
@@ -139,7 +139,7 @@ struct Remote;
 impl Remote {
     fn answer<T>(code: u16, ok: T) -> Result<T, ApiError> {
         match code {
-            0 => Err(ApiError::Transport("timed out")),
+            0 => Err(ApiError::Transport),
             200 => Ok(ok),
             code => Err(ApiError::status(code, &[])),
         }
