@@ -153,8 +153,16 @@ impl Detail {
     /// The detail an open hint's word holds.
     #[inline]
     pub(crate) fn from_bits(bits: u64) -> Self {
+        let state = match bits & 0xff {
+            1 => CircuitState::Open,
+            2 => CircuitState::HalfOpen,
+            3 => CircuitState::ForcedOpen,
+            4 => CircuitState::Disabled,
+            5 => CircuitState::MetricsOnly,
+            _ => CircuitState::Closed,
+        };
         Detail {
-            state: STATES[(bits & 0xff) as usize % STATES.len()],
+            state,
             flags: (bits >> 8) as u8,
             status: (bits >> 16) as u16,
             open_for_ms: (bits >> 32) as u32,

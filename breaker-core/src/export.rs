@@ -11,6 +11,8 @@
 //! | `breaker_calls_abandoned_total` | counter | `name` |
 //! | `breaker_calls_slow_total` | counter | `name` |
 //! | `breaker_calls_ignored_total` | counter | `name` |
+//! | `breaker_calls_rate_limited_total` | counter: calls the remote rate-limited | `name` |
+//! | `breaker_calls_rejected_rate_limited_total` | counter: of the rejected, by the rate-limit gate | `name` |
 //!
 //! The state gauge is set at every transition. The call counters are published as absolute
 //! values by [`CircuitBreaker::export_metrics`] (or [`BreakerRegistry::export_metrics`] for
@@ -45,6 +47,11 @@ pub(crate) fn publish(metrics: &Metrics) {
         ("breaker_calls_abandoned_total", metrics.abandoned),
         ("breaker_calls_slow_total", metrics.slow),
         ("breaker_calls_ignored_total", metrics.ignored),
+        ("breaker_calls_rate_limited_total", metrics.rate_limited),
+        (
+            "breaker_calls_rejected_rate_limited_total",
+            metrics.rejected_rate_limited,
+        ),
     ];
     for (key, value) in counters {
         metrics::counter!(key, "name" => name.clone()).absolute(value);

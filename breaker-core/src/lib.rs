@@ -13,9 +13,9 @@
 //!
 //! | layer | modules | what they hold |
 //! | --- | --- | --- |
-//! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy`, `retry_hints` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`], the readers of `Retry-After` and its kin (feature `http`) |
-//! | 1: vocabulary | `circuit`, `config`, `error`, `events`, `http` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`] and [`Metrics`] with listener delivery, the [`Verdict`] of an HTTP response (feature `http`) |
-//! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
+//! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy`, `retry_hints`, `verdict`, `cause` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`], the readers of `Retry-After` and its kin (feature `http`), a call's [`Verdict`] (rate limits and announced outages included), the [`Cause`] of an opening |
+//! | 1: vocabulary | `circuit`, `config`, `error`, `events`, `http` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`], [`CallEvent`] and [`Metrics`] with listener delivery, the [`Verdict`] of an HTTP response (feature `http`) |
+//! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, rate-limit gate, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
 //! | 3: on top | `export`, `guard`, `registry`, `keyed`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the tower layer |
 //!
 //! Nothing below calls up: a breaker emits its [`StateChange`]s to listeners and to the

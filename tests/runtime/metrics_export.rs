@@ -125,6 +125,33 @@ fn slow_calls_and_ignored_errors_are_exported() {
 }
 
 #[test]
+fn rate_limits_are_exported_on_their_own() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let breaker =
+            CircuitBreaker::with_clock("gpt-4o", BreakerConfig::default(), ManualClock::new());
+        breaker
+            .acquire()
+            .unwrap()
+            .rate_limited(Some(Duration::from_secs(5)));
+        assert!(breaker.acquire().unwrap_err().is_rate_limited());
+        breaker.export_metrics();
+        let values = Values::take(&snapshotter);
+        assert_eq!(
+            values.counter("breaker_calls_rate_limited_total", "gpt-4o"),
+            1
+        );
+        assert_eq!(
+            values.counter("breaker_calls_rejected_rate_limited_total", "gpt-4o"),
+            1
+        );
+        assert_eq!(values.counter("breaker_calls_rejected_total", "gpt-4o"), 1);
+        assert_eq!(values.counter("breaker_calls_failed_total", "gpt-4o"), 0);
+    });
+}
+
+#[test]
 fn a_registry_exports_every_breaker_by_name() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();

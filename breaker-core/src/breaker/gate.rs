@@ -45,6 +45,7 @@ impl CircuitBreaker {
 
     /// How long the rate-limit gate still holds calls back, if it does; opens the gate (for
     /// the fast path) once its deadline has passed.
+    #[inline(always)]
     pub(crate) fn gate_left(&self) -> Option<Duration> {
         loop {
             if !self.hot.gated() {
@@ -65,6 +66,7 @@ impl CircuitBreaker {
 
     /// A rejection in `state` by the gate, `left` before its deadline; or by the open
     /// circuit, if its deadline comes later.
+    #[inline(always)]
     pub(super) fn reject_gated(
         &self,
         state: CircuitState,

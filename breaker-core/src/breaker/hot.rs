@@ -154,6 +154,13 @@ impl Hot {
         (word & GATED == 0 && counting(low_of(word))).then_some(tag_of(word))
     }
 
+    /// Whether the gate may be closed or calls have listeners: either sends a call off the
+    /// plain slow path.
+    #[inline]
+    pub(crate) fn flagged(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & FLAGS != 0
+    }
+
     /// Whether calls have listeners.
     #[inline]
     pub(crate) fn observed(&self) -> bool {
