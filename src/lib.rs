@@ -108,8 +108,8 @@ pub use breaker_core::{
     BreakerSettings, Circuit, CircuitBreaker, CircuitEvent, CircuitOpen, CircuitState, Clock,
     ConfigError, FailureRate, IgnoredErrors, Jitter, KeyedPermit, KeyedRegistry,
     MAX_LISTENER_CHAIN, ManualClock, Metrics, OwnedPermit, Permit, PermitOf, Pinned, RealClock,
-    RegistryKey, RunFuture, SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Window,
-    WindowCounts,
+    RegistryKey, RunFuture, SlowCalls, StateChange, TripPolicy, Upkeep, UpkeepError, Verdict,
+    Window, WindowCounts,
 };
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};
 
