@@ -12,8 +12,7 @@ use reqwest::header::HeaderMap;
 use serde_json::json;
 
 /// The models the application uses, each with its own circuit breaker (derived: an array
-/// indexed by the variant). Three consecutive failures open a model's circuit for 400 ms; a
-/// rate limit with no delay in its answer holds a model back for 500 ms.
+/// indexed by the variant). Three consecutive failures open a model's circuit for 400 ms.
 #[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[breaker(threshold = 3, cooldown = "400ms", rename_all = "kebab-case")]
 pub enum Model {
@@ -85,6 +84,13 @@ impl ProviderError {
             ProviderError::Rejected(open) => Some(open),
             _ => None,
         }
+    }
+
+    /// Whether the caller should ask another model: this one's circuit is open, or it is
+    /// rate limited.
+    pub fn moves_on(&self) -> bool {
+        matches!(self, ProviderError::Rejected(_))
+            || self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 }
 
@@ -236,4 +242,26 @@ impl<P: Provider> Provider for ModelGuard<P> {
         permit.record_verdict(&result, classify);
         result
     }
+}
+
+/// Asks `model` to complete `prompt` and, while the model asked cannot answer (its circuit is
+/// open, it is rate limited: see [`ProviderError::moves_on`]), its fallback. Returns every
+/// model asked with its answer, the last one first: the answer the caller gets.
+pub async fn complete_with_fallback(
+    provider: &impl Provider,
+    model: Model,
+    prompt: &str,
+) -> Vec<(Model, Result<Completion, ProviderError>)> {
+    let mut asked = Vec::new();
+    let mut next = Some(model);
+    while let Some(model) = next {
+        let answer = provider.complete(model, prompt).await;
+        next = match &answer {
+            Err(error) if error.moves_on() => model.fallback(),
+            _ => None,
+        };
+        asked.push((model, answer));
+    }
+    asked.reverse();
+    asked
 }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use breaker::CircuitState;
-use client::{Model, ModelGuard, OpenAiClient, Provider, ProviderError};
+use client::{Model, ModelGuard, OpenAiClient, Provider, ProviderError, complete_with_fallback};
 use mock_provider::{Behaviour, MockProvider, RateLimitHint};
 
 /// How long the callers run.
@@ -85,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         Model::ClaudeSonnet
                     };
                     let prompt = format!("request {n} from caller {caller}");
-                    let _answer = ask(&*provider, model, &prompt, &tallies).await;
+                    ask(&*provider, model, &prompt, &tallies).await;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             })
@@ -156,47 +156,22 @@ fn follow_the_schedule(server: &MockProvider) {
     );
 }
 
-/// Asks `model`, and while it cannot answer (its circuit is open, it is rate limited), the
-/// next model in line.
-async fn ask(
-    provider: &impl Provider,
-    mut model: Model,
-    prompt: &str,
-    tallies: &Tallies,
-) -> Result<String, ProviderError> {
-    loop {
-        let result = provider.complete(model, prompt).await;
-        let moves_on = {
-            let mut tallies = tallies.lock().unwrap();
-            let tally = &mut tallies[model as usize];
-            tally.calls += 1;
-            let moves_on = match &result {
-                Ok(_) => {
-                    tally.successes += 1;
-                    false
-                }
-                Err(ProviderError::Rejected(_)) => {
-                    tally.rejected += 1;
-                    true
-                }
-                Err(error) if error.status().is_some_and(|s| s.as_u16() == 429) => {
-                    tally.rate_limited += 1;
-                    true
-                }
-                Err(_) => {
-                    tally.failures += 1;
-                    false
-                }
-            };
-            let fallback = model.fallback().filter(|_| moves_on);
-            if fallback.is_some() {
-                tally.fallbacks += 1;
-            }
-            fallback
-        };
-        match moves_on {
-            Some(next) => model = next,
-            None => return result.map(|completion| completion.text),
+/// Asks `model` (or its fallbacks) and counts what each model asked answered.
+async fn ask(provider: &impl Provider, model: Model, prompt: &str, tallies: &Tallies) {
+    let asked = complete_with_fallback(provider, model, prompt).await;
+    let mut tallies = tallies.lock().unwrap();
+    for (position, (model, answer)) in asked.iter().enumerate() {
+        let tally = &mut tallies[*model as usize];
+        tally.calls += 1;
+        match answer {
+            Ok(_) => tally.successes += 1,
+            Err(ProviderError::Rejected(_)) => tally.rejected += 1,
+            Err(error) if error.moves_on() => tally.rate_limited += 1,
+            Err(_) => tally.failures += 1,
+        }
+        // Every model but the one that answered last handed the call on.
+        if position > 0 {
+            tally.fallbacks += 1;
         }
     }
 }

@@ -76,9 +76,21 @@ impl Plan {
 struct Provider {
     started: Instant,
     plans: Mutex<HashMap<String, Plan>>,
-    /// Requests received per model, in the order they came, with the status answered
-    /// (`None` for a request left hanging).
-    received: Mutex<HashMap<String, Vec<Option<u16>>>>,
+    /// Requests received per model (only the models served: an unknown name gets a 404
+    /// and no entry).
+    received: Mutex<HashMap<String, Received>>,
+}
+
+/// The statuses kept per model: enough for a test's phases, bounded for a long demo.
+pub const RECORDED: usize = 1_024;
+
+/// What one model received.
+#[derive(Debug, Default)]
+struct Received {
+    count: usize,
+    /// The status answered to each of the first [`RECORDED`] requests (`None`: left
+    /// hanging).
+    statuses: Vec<Option<u16>>,
 }
 
 /// A running mock provider: dropping it stops the server.
@@ -145,14 +157,19 @@ impl MockProvider {
 
     /// How many requests for `model` reached the server.
     pub fn requests(&self, model: &str) -> usize {
-        self.answered(model).len()
+        let received = self.state.received.lock().unwrap();
+        received.get(model).map_or(0, |received| received.count)
     }
 
     /// The status answered to each request for `model` that reached the server, in order
-    /// (`None`: left hanging).
+    /// (`None`: left hanging); the first [`RECORDED`] only, so that a long run stays
+    /// bounded.
     pub fn answered(&self, model: &str) -> Vec<Option<u16>> {
         let received = self.state.received.lock().unwrap();
-        received.get(model).cloned().unwrap_or_default()
+        received
+            .get(model)
+            .map(|received| received.statuses.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -198,9 +215,13 @@ fn respond(provider: &Provider, body: &Value) -> Option<Response> {
         Behaviour::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
     };
     let answered = (behaviour != Behaviour::Hangs).then_some(status.as_u16());
-    let mut received = provider.received.lock().unwrap();
-    received.entry(model.to_owned()).or_default().push(answered);
-    drop(received);
+    let mut all_received = provider.received.lock().unwrap();
+    let received = all_received.entry(model.to_owned()).or_default();
+    received.count += 1;
+    if received.statuses.len() < RECORDED {
+        received.statuses.push(answered);
+    }
+    drop(all_received);
 
     let response = match behaviour {
         Behaviour::Up => Json(completion(model, body)).into_response(),
