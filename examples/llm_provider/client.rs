@@ -51,7 +51,9 @@ impl Model {
 /// The answer of a chat completion: the first choice's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
+    /// The model that answered.
     pub model: String,
+    /// What it said.
     pub text: String,
 }
 
