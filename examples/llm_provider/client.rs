@@ -5,7 +5,6 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use breaker::retry_hints::{ratelimit_reset, retry_after, retry_after_ms};
 use breaker::{CircuitBreakers, CircuitOpen, Clock, Verdict};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -175,35 +174,21 @@ impl Provider for OpenAiClient {
     }
 }
 
-/// What a failed completion says about the model: a 429 is a rate limit with the delay the
-/// provider gave (not an outage); 5xx (529 included) and 408 are failures, lasting as long
-/// as a `Retry-After` says when there is one; a request the provider rightly refused (400,
-/// 404, 422) says nothing about the model; refused credentials are not the model's fault
-/// either, but every call will fail until they are fixed.
+/// What a failed completion says about the model, as `breaker::http` reads an LLM
+/// provider's answer: a 429 is a rate limit with the delay the provider gave (not an
+/// outage); 5xx (529 included) and 408 are failures, lasting as long as a `Retry-After`
+/// says when there is one; a request the provider rightly refused (400, 404, 422) says
+/// nothing about the model; refused credentials are the breaker's `credential_errors`
+/// to judge. No answer at all is a failure: the model (or the way to it) is down.
 pub fn classify(error: &ProviderError) -> Verdict {
-    let ProviderError::Status { status, headers } = error else {
-        // No answer at all: the model (or the way to it) is down.
-        return Verdict::Failure;
-    };
-    match status.as_u16() {
-        429 => Verdict::RateLimited(come_back_after(headers)),
-        400 | 404 | 422 => Verdict::Ignored,
-        401 | 403 => Verdict::CredentialsRefused,
-        _ => match come_back_after(headers) {
-            Some(delay) => Verdict::DownFor(delay),
-            None => Verdict::Failure,
-        },
+    match error {
+        ProviderError::Status { status, headers } => {
+            breaker::http::classify_status(*status, headers, SystemTime::now())
+        }
+        ProviderError::Transport(_) => Verdict::Failure,
+        // Not sent: nothing to say about the model.
+        ProviderError::Rejected(_) => Verdict::Ignored,
     }
-}
-
-/// When the provider said to come back: `retry-after-ms` (the most precise), `Retry-After`
-/// (seconds or an HTTP date), or OpenAI's `x-ratelimit-reset-requests`.
-fn come_back_after(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name| headers.get(name).map(|value| value.as_bytes());
-    header("retry-after-ms")
-        .and_then(retry_after_ms)
-        .or_else(|| header("retry-after").and_then(|v| retry_after(v, SystemTime::now())))
-        .or_else(|| header("x-ratelimit-reset-requests").and_then(ratelimit_reset))
 }
 
 /// A [`Provider`] whose calls go through the breaker of the model they ask for: a call that
