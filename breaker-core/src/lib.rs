@@ -51,6 +51,7 @@ mod breaker;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod export;
 mod guard;
+mod key_choice;
 mod keyed;
 mod registry;
 #[cfg(feature = "tower")]
@@ -86,22 +87,29 @@ pub mod __private {
     pub use ::core::clone::Clone;
     pub use ::core::cmp::{Eq, Ord, PartialEq, PartialOrd};
     pub use ::core::convert::From;
+    pub use ::core::convert::Into;
     pub use ::core::default::Default;
     pub use ::core::fmt;
     pub use ::core::fmt::Debug;
     pub use ::core::hash::Hash;
     pub use ::core::marker::{Copy, Sized};
-    pub use ::core::ops::FnMut;
+    pub use ::core::ops::{Fn, FnMut};
     pub use ::core::option::Option::{self, None, Some};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::core::time::Duration;
     pub use ::core::{concat, module_path, panic};
+    pub use ::std::boxed::Box;
+    pub use ::std::string::String;
 
     pub use crate::backoff::{Backoff, Jitter};
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::{Clock, RealClock};
     pub use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
     pub use crate::guard::{GuardedResult, LazyBreaker, Rejection, as_result, method_name, reject};
+    pub use crate::key_choice::{
+        DerivedKey, DerivedKindOf, HashedKey, HashedKindOf, KEYED_CALL_CAPACITY, KeyBreakers,
+        KeyTag,
+    };
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{configured, named};
     pub use ::core::borrow::Borrow;

@@ -5,3 +5,4 @@
 
 mod circuit_breaker_attribute;
 mod derive_circuit_breakers;
+mod key_argument;

@@ -77,6 +77,7 @@ pub fn expand(
     let mut fields = Vec::new();
     let mut builds = Vec::new();
     let mut lookups = Vec::new();
+    let mut key_accessors = Vec::new();
     if uses_shared {
         let config = args.config_expr(&p);
         let key = config_key(&p, args.config.as_ref().map(LitStr::value));
@@ -90,6 +91,21 @@ pub fn expand(
             .expect("dedicated methods are guarded");
         let field = &guard.field;
         let method_name = method.item.sig.ident.to_string();
+        if let Some((key, _)) = &guard.key {
+            fields.push(quote!(#field: #p::KeyBreakers));
+            builds.push(quote!(#field: keys()));
+            let doc = format!(
+                " The breakers of `{method_name}`, one per value of its argument `{}`, created on first use.",
+                key.name
+            );
+            key_accessors.push(quote! {
+                #[doc = #doc]
+                pub fn #field(&self) -> &#p::KeyBreakers {
+                    &self.#field
+                }
+            });
+            continue;
+        }
         let name = format!("{base_name}::{method_name}");
         let config = guard.args.config_expr(&p);
         let key = config_key(
@@ -102,7 +118,7 @@ pub fn expand(
         builds.push(quote!(#field: make(#name, #p::configured(#key, #config))));
     }
     for method in &methods {
-        if let Some(guard) = &method.guard {
+        if let Some(guard) = method.guard.as_ref().filter(|g| g.key.is_none()) {
             let field = &guard.field;
             let method_name = method.item.sig.ident.to_string();
             lookups.push(quote!(#method_name => #p::Some(&self.#field)));
@@ -144,15 +160,24 @@ pub fn expand(
         impl<P> #wrapper<P> {
             /// Wraps `inner`; its breakers run on the real clock.
             pub fn new(inner: P) -> Self {
-                Self::build(inner, #p::CircuitBreaker::new)
+                Self::build(inner, #p::CircuitBreaker::new, #p::KeyBreakers::new)
             }
 
             /// Wraps `inner`; its breakers run on `clock` (a manual clock in tests).
             pub fn with_clock<K: #p::Clock + #p::Clone>(inner: P, clock: K) -> Self {
-                Self::build(inner, |name, config| #p::CircuitBreaker::with_clock(name, config, clock.clone()))
+                Self::build(
+                    inner,
+                    |name, config| #p::CircuitBreaker::with_clock(name, config, clock.clone()),
+                    || #p::KeyBreakers::with_clock(clock.clone()),
+                )
             }
 
-            fn build(inner: P, mut make: impl #p::FnMut(&'static str, #p::BreakerConfig) -> #p::CircuitBreaker) -> Self {
+            #[allow(unused_mut, unused_variables)]
+            fn build(
+                inner: P,
+                mut make: impl #p::FnMut(&'static str, #p::BreakerConfig) -> #p::CircuitBreaker,
+                keys: impl #p::Fn() -> #p::KeyBreakers,
+            ) -> Self {
                 Self {
                     inner,
                     #(#builds,)*
@@ -160,6 +185,8 @@ pub fn expand(
             }
 
             #shared_accessor
+
+            #(#key_accessors)*
 
             /// The breaker that guards `method`, if it is guarded.
             pub fn breaker_of(&self, method: &str) -> #p::Option<&#p::CircuitBreaker> {
