@@ -4,9 +4,9 @@
 //! The macro sees no types, so the choice between the two kinds of key is made where the
 //! call is compiled, by method resolution (autoref specialisation):
 //! `(&&KeyTag(&key)).key_kind()` finds [`DerivedKindOf`] when the key's type derives
-//! `CircuitBreakers` (it implements [`DerivedKey`]), and [`HashedKindOf`] otherwise; the
-//! kind's `breaker` method then requires what that kind needs, so that a key of neither
-//! kind fails on [`HashedKey`], with a message that names both.
+//! `CircuitBreakers` (it implements [`DerivedKey`]), else [`HashedKindOf`] when it is a
+//! [`HashedKey`], else [`NeitherKindOf`], whose `breaker` method requires a trait that no
+//! type implements, so that a key of neither kind gets one message, which names both.
 //!
 //! The breakers live in a [`KeyBreakers`]: a static beside a guarded function, a field of
 //! a trait's wrapper. It holds either kind without naming the key's type (the macro cannot
@@ -57,12 +57,7 @@ impl<K: DerivedKey + ?Sized> DerivedKey for &K {
 }
 
 /// A key that chooses a breaker in a bounded [`KeyedRegistry`]: `str`, `String`, integers,
-/// any `Hash + Eq + Display` type whose owned form is `Send + Sync + 'static`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot choose a circuit breaker: it is neither an enum that derives `CircuitBreakers` nor a hashable key",
-    label = "the `key` of a guarded call",
-    note = "derive `CircuitBreakers` on it for one breaker per variant, or make it `Hash + Eq + Display` (and `Clone + Send + Sync + 'static`) for a breaker per value"
-)]
+/// any `Hash + Eq + Display` type whose owned form is `Clone + Send + Sync + 'static`.
 pub trait HashedKey: Hash + Eq {
     /// The key as the registry stores it (`String` for `str`).
     type Owned: RegistryKey + Borrow<Self>;
@@ -154,11 +149,22 @@ impl fmt::Debug for KeyBreakers {
 /// The key of a guarded call, for method resolution to find its kind.
 pub struct KeyTag<'k, K: ?Sized>(pub &'k K);
 
+impl<K: ?Sized> Clone for KeyTag<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: ?Sized> Copy for KeyTag<'_, K> {}
+
 /// A key whose type derives `CircuitBreakers`.
 pub struct DerivedKind;
 
 /// A key chosen by hashing.
 pub struct HashedKind;
+
+/// A key of neither kind: its `breaker` method reports it, once.
+pub struct NeitherKind;
 
 /// Found first: the key's type derives `CircuitBreakers`.
 pub trait DerivedKindOf {
@@ -171,7 +177,7 @@ pub trait DerivedKindOf {
 
 impl<K: DerivedKey + ?Sized> DerivedKindOf for &KeyTag<'_, K> {}
 
-/// Found otherwise: the key is hashed (or is of neither kind, which [`HashedKey`] reports).
+/// Found second: the key is hashed.
 pub trait HashedKindOf {
     /// [`HashedKind`].
     #[inline(always)]
@@ -180,7 +186,43 @@ pub trait HashedKindOf {
     }
 }
 
-impl<K: ?Sized> HashedKindOf for KeyTag<'_, K> {}
+impl<K: HashedKey + ?Sized> HashedKindOf for KeyTag<'_, K> {}
+
+/// Found last: the key is of neither kind.
+pub trait NeitherKindOf {
+    /// [`NeitherKind`].
+    #[inline(always)]
+    fn key_kind(self) -> NeitherKind
+    where
+        Self: Sized,
+    {
+        NeitherKind
+    }
+}
+
+impl<K: ?Sized> NeitherKindOf for KeyTag<'_, K> {}
+
+/// What a key of neither kind lacks: implemented by no type, so that such a key gets this
+/// one message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot choose a circuit breaker: it is neither an enum that derives `CircuitBreakers` nor a hashable key",
+    label = "the `key` of a guarded call",
+    note = "derive `CircuitBreakers` on it for one breaker per variant, or make it `Hash + Eq + Display` (and its owned form `Clone + Send + Sync + 'static`) for a breaker per value, in a bounded registry"
+)]
+pub trait ChoosesABreaker {}
+
+impl NeitherKind {
+    /// Never returns: a key of neither kind fails to compile here.
+    pub fn breaker<'s, K: ChoosesABreaker + ?Sized>(
+        self,
+        _store: &'s KeyBreakers,
+        _key: &K,
+        _name: impl FnOnce() -> String,
+        _config: impl FnOnce() -> BreakerConfig,
+    ) -> &'s CircuitBreaker {
+        unreachable!("no type implements `ChoosesABreaker`")
+    }
+}
 
 impl DerivedKind {
     /// `key`'s breaker among the derived ones, created on the first call. The attribute's

@@ -108,7 +108,7 @@ pub mod __private {
     pub use crate::guard::{GuardedResult, LazyBreaker, Rejection, as_result, method_name, reject};
     pub use crate::key_choice::{
         DerivedKey, DerivedKindOf, HashedKey, HashedKindOf, KEYED_CALL_CAPACITY, KeyBreakers,
-        KeyTag,
+        KeyTag, NeitherKindOf,
     };
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{configured, named};

@@ -21,8 +21,23 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
         .as_ref()
         .and_then(|key| key_argument(&function.sig, key, errors));
     if !errors.is_empty() {
-        // The function as written still compiles, so its callers show no follow-on errors.
-        return quote!(#function);
+        // The function as written still compiles, so its callers show no follow-on errors;
+        // so does the accessor of its keyed breakers, which they may call.
+        let accessor = args
+            .key
+            .as_ref()
+            .filter(|_| function.sig.receiver().is_none())
+            .map(|_| {
+                let krate = args.krate();
+                let accessor_name = format_ident!("{}_breakers", function.sig.ident);
+                let vis = &function.vis;
+                quote! {
+                    #vis fn #accessor_name() -> &'static #krate::__private::KeyBreakers {
+                        ::core::unreachable!()
+                    }
+                }
+            });
+        return quote!(#function #accessor);
     }
 
     let krate = args.krate();

@@ -128,9 +128,11 @@ pub fn chosen_breaker(
         quote!(&#arg)
     };
     // Spanned on the key, so that a type of neither kind is reported there.
-    let find = quote_spanned!(arg.span()=> key_kind().breaker);
+    let call = quote_spanned! {arg.span()=>
+        (&&#p::KeyTag(#borrowed)).key_kind().breaker(#store, #borrowed, || #p::Into::into(#name), || #config)
+    };
     quote! {{
-        use #p::{DerivedKindOf as _, HashedKindOf as _};
-        (&&#p::KeyTag(#borrowed)).#find(#store, #borrowed, || #p::Into::into(#name), || #config)
+        use #p::{DerivedKindOf as _, HashedKindOf as _, NeitherKindOf as _};
+        #call
     }}
 }
