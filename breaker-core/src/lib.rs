@@ -16,7 +16,7 @@
 //! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy`, `retry_hints` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`], the readers of `Retry-After` and its kin (feature `http`) |
 //! | 1: vocabulary | `circuit`, `config`, `error`, `events` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`] and [`Metrics`] with listener delivery |
 //! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
-//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the tower layer |
+//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `key_choice`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the breakers of a call keyed by an argument (`key = model`), the tower layer |
 //!
 //! Nothing below calls up: a breaker emits its [`StateChange`]s to listeners and to the
 //! `tracing` and `metrics` facades without knowing who listens; the registries and the
