@@ -107,8 +107,8 @@ pub mod __private {
     pub use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
     pub use crate::guard::{GuardedResult, LazyBreaker, Rejection, as_result, method_name, reject};
     pub use crate::key_choice::{
-        DerivedKey, DerivedKindOf, HashedKey, HashedKindOf, KEYED_CALL_CAPACITY, KeyBreakers,
-        KeyTag, NeitherKindOf,
+        ChoosesABreaker, DerivedKey, DerivedKind, DerivedKindOf, HashedKey, HashedKind,
+        HashedKindOf, KEYED_CALL_CAPACITY, KeyBreakers, KeyTag, NeitherKind, NeitherKindOf,
     };
     pub use crate::policy::{FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
     pub use crate::registry::{configured, named};
