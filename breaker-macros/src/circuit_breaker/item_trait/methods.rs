@@ -134,8 +134,11 @@ pub fn check_methods(
                     .map_or_else(|| item.ident.to_string(), syn::LitStr::value);
                 (key, format!("{base}::{}", method.sig.ident))
             });
-        let dedicated = args.per_method.is_some() || method_args.has_settings() || key.is_some();
-        let field = if key.is_some() {
+        // Named after `key` as written, so that a wrapper stubbed after an error in it still
+        // has the accessor.
+        let keyed = method_args.key.is_some();
+        let dedicated = args.per_method.is_some() || method_args.has_settings() || keyed;
+        let field = if keyed {
             format_ident!("{}_breakers", method.sig.ident)
         } else if dedicated {
             format_ident!("{}_breaker", method.sig.ident)

@@ -53,7 +53,14 @@ pub fn expand(
             .collect();
         let wrapper = format_ident!("{}Breaker", item.ident);
         let trait_impl = trait_impl(&p, &item, &wrapper, &forwarded, Bodies::Stubs);
-        return stub_wrapper(&p, &item, trait_impl);
+        // The accessors of keyed breakers too, which the wrapper's users may call.
+        let keyed: Vec<Ident> = methods
+            .iter()
+            .filter_map(|m| m.guard.as_ref())
+            .filter(|guard| guard.args.key.is_some())
+            .map(|guard| guard.field.clone())
+            .collect();
+        return stub_wrapper(&p, &item, trait_impl, &keyed);
     }
 
     let trait_name = &item.ident;
@@ -215,7 +222,12 @@ pub fn expand(
 
 /// The wrapper of a trait whose expansion failed: the same name and inherent API, one
 /// breaker with the default settings, `trait_impl` forwarding every method.
-fn stub_wrapper(p: &TokenStream, item: &ItemTrait, trait_impl: TokenStream) -> TokenStream {
+fn stub_wrapper(
+    p: &TokenStream,
+    item: &ItemTrait,
+    trait_impl: TokenStream,
+    keyed: &[Ident],
+) -> TokenStream {
     let wrapper = format_ident!("{}Breaker", item.ident);
     let vis = &item.vis;
     let name = item.ident.to_string();
@@ -248,6 +260,12 @@ fn stub_wrapper(p: &TokenStream, item: &ItemTrait, trait_impl: TokenStream) -> T
             pub fn breaker_of(&self, _method: &str) -> #p::Option<&#p::CircuitBreaker> {
                 #p::Some(&self.breaker)
             }
+
+            #(
+                pub fn #keyed(&self) -> &#p::KeyBreakers {
+                    ::core::unreachable!()
+                }
+            )*
 
             #inner_accessors
         }

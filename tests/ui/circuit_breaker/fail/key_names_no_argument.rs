@@ -24,4 +24,11 @@ fn main() {
     // No follow-on errors for the callers.
     let _ = complete("gpt-4o", "hi");
     let _ = complete_breakers();
+    let _ = ProviderBreaker::new(()).quota_breakers();
+}
+
+impl Provider for () {
+    fn quota(&self, tenant_id: u64) -> Result<u32, ProviderError> {
+        Ok(tenant_id as u32)
+    }
 }
