@@ -6,6 +6,10 @@
 //! Target: ours at least 15x faster than the RwLock-HashMap baseline, 1 and 2
 //! threads.
 //!
+//! And `key = model`: a function under `#[circuit_breaker(key = model)]` over the derived
+//! enum against the same call written by hand (`breakers.get(model).call(...)`), on one
+//! thread. Target: within 1 ns of the hand-written call.
+//!
 //! `cargo bench --bench per_model`
 
 use std::hint::black_box;
@@ -19,7 +23,23 @@ mod baselines;
 mod support;
 
 use baselines::rwlock_map::{MapBreakers, MapConfig};
-use support::{MODEL_NAMES, MODELS, ModelBreakers, round_robin};
+use breaker::{CircuitOpen, circuit_breaker};
+use support::{MODEL_NAMES, MODELS, Model, ModelBreakers, round_robin};
+
+/// The error of the guarded calls below, which never fail.
+#[derive(Debug)]
+struct Unavailable;
+
+impl From<CircuitOpen> for Unavailable {
+    fn from(_: CircuitOpen) -> Self {
+        Unavailable
+    }
+}
+
+#[circuit_breaker(key = model)]
+fn keyed_call(model: Model) -> Result<u32, Unavailable> {
+    Ok(black_box(1))
+}
 
 /// Registers `op(i)`, the call of round `i`, on a single thread.
 fn on_one(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, op: impl Fn(usize)) {
@@ -83,5 +103,24 @@ fn per_model(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_model);
+fn key_argument(criterion: &mut Criterion) {
+    support::pin_to_cpu(0);
+    let ours = ModelBreakers::new();
+    let mut group = criterion.benchmark_group("key = model over the derived enum, 1 thread");
+    on_one(&mut group, "by hand: breakers.get(model).call(...)", |i| {
+        let model = black_box(MODELS[i]);
+        let _ = black_box(
+            black_box(&ours)
+                .get(model)
+                .call(|| Ok::<u32, ()>(black_box(1))),
+        );
+    });
+    on_one(&mut group, "#[circuit_breaker(key = model)]", |i| {
+        let model = black_box(MODELS[i]);
+        let _ = black_box(keyed_call(model));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_model, key_argument);
 criterion_main!(benches);

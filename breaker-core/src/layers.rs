@@ -27,7 +27,14 @@ const ORDER: &[&[&str]] = &[
     // Layer 2: the breaker.
     &["breaker"],
     // Layer 3: what is built on breakers.
-    &["export", "guard", "registry", "keyed", "tower"],
+    &[
+        "export",
+        "guard",
+        "registry",
+        "keyed",
+        "key_choice",
+        "tower",
+    ],
 ];
 
 /// A module's position in [`ORDER`], flattened.

@@ -16,7 +16,7 @@
 //! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy`, `retry_hints`, `verdict`, `cause` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`], the readers of `Retry-After` and its kin (feature `http`), a call's [`Verdict`] (rate limits and announced outages included), the [`Cause`] of an opening |
 //! | 1: vocabulary | `circuit`, `config`, `error`, `events`, `http` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`], [`CallEvent`] and [`Metrics`] with listener delivery, the [`Verdict`] of an HTTP response (feature `http`) |
 //! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, rate-limit gate, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
-//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the tower layer |
+//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `key_choice`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the breakers of a call keyed by an argument (`key = model`), the tower layer |
 //!
 //! Nothing below calls up: a breaker emits its [`StateChange`]s to listeners and to the
 //! `tracing` and `metrics` facades without knowing who listens; the registries and the
@@ -55,6 +55,7 @@ mod breaker;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod export;
 mod guard;
+mod key_choice;
 mod keyed;
 mod registry;
 #[cfg(feature = "tower")]
@@ -91,22 +92,29 @@ pub mod __private {
     pub use ::core::clone::Clone;
     pub use ::core::cmp::{Eq, Ord, PartialEq, PartialOrd};
     pub use ::core::convert::From;
+    pub use ::core::convert::Into;
     pub use ::core::default::Default;
     pub use ::core::fmt;
     pub use ::core::fmt::Debug;
     pub use ::core::hash::Hash;
     pub use ::core::marker::{Copy, Sized};
-    pub use ::core::ops::FnMut;
+    pub use ::core::ops::{Fn, FnMut};
     pub use ::core::option::Option::{self, None, Some};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::core::time::Duration;
     pub use ::core::{concat, module_path, panic};
+    pub use ::std::boxed::Box;
+    pub use ::std::string::String;
 
     pub use crate::backoff::{Backoff, Jitter};
     pub use crate::breaker::CircuitBreaker;
     pub use crate::clock::{Clock, RealClock};
     pub use crate::config::{BreakerConfig, BreakerSettings, ConfigError};
     pub use crate::guard::{GuardedResult, LazyBreaker, Rejection, as_result, method_name, reject};
+    pub use crate::key_choice::{
+        ChoosesABreaker, DerivedKey, DerivedKind, DerivedKindOf, HashedKey, HashedKind,
+        HashedKindOf, KEYED_CALL_CAPACITY, KeyBreakers, KeyTag, NeitherKind, NeitherKindOf,
+    };
     pub use crate::policy::{
         CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window,
     };

@@ -174,6 +174,7 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// | `config = "openai"` | take the settings loaded under this key into [`BreakerRegistry::global`] (from a file) when there are some | the attribute's settings |
 /// | `crate = path` | the path of the `breaker` crate, when it is re-exported under another name | `::breaker` |
 /// | `per_method` | on a trait: one breaker per method instead of one per wrapper | off |
+/// | `key = model` | on a function, or on a trait's method as `#[breaker(key = model)]`: the argument `model` chooses the breaker (see below) | one breaker |
 ///
 /// The settings mean what the keys of the same names mean in a configuration file
 /// (`BreakerConfig`), with the same defaults and the same rules, checked at compile time: a
@@ -256,6 +257,81 @@ pub fn state_machine(input: TokenStream) -> TokenStream {
 /// let rejected = provider.complete("hi").unwrap_err();
 /// assert!(rejected.0.contains("circuit breaker `Provider` is open"), "{}", rejected.0);
 /// assert_eq!(provider.name(), "down"); // returns a reference, not a `Result`: forwarded
+/// ```
+///
+/// # Keyed by an argument
+///
+/// `key = model` names an argument whose value chooses the breaker, one per value:
+///
+/// - If the argument's type derives `CircuitBreakers`, the derived per-variant breakers are
+///   used: an array indexed by the variant, no lock, no hashing. Each variant keeps the
+///   settings of its own `#[breaker]` attributes; the settings written beside `key` do not
+///   apply to them (the macro cannot see the argument's type, so writing both is allowed,
+///   and the derive's settings win).
+/// - If it is a string (`&str`, `String`) or another `Hash + Eq + Display` key, a bounded
+///   `KeyedRegistry` holds the breakers, each created on the first call with its value, with
+///   the attribute's settings, named `function[value]` (the function's path, or the trait's
+///   name and the method's). The registry holds up to 1,024 breakers before it evicts,
+///   whatever the keys (see `KeyedRegistry` for when it holds up to twice as many).
+/// - Any other type is a compile error on the argument's name in `key = ...`; so is a name
+///   that is no argument (with the closest one suggested), a type that mentions the
+///   function's own type parameters (the breakers are created once, for one key type), and
+///   `key` on a method marked `skip`.
+///
+/// A free function `f` gets an accessor `f_breakers()` to its breakers (a `KeyBreakers`:
+/// `.get(&variant)` for a derived key, `.registry::<String>()` for a string key), which live
+/// in a static; a trait's wrapper owns those of method `m` (`wrapper.m_breakers()`), built on
+/// the wrapper's clock. The call's own error, the rejection and cancellation behave as
+/// without `key`.
+///
+/// ```
+/// use breaker::{CircuitBreakers, CircuitOpen, CircuitState, circuit_breaker};
+///
+/// #[derive(CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
+/// #[breaker(threshold = 3, rename_all = "kebab-case")]
+/// pub enum Model {
+///     #[breaker(threshold = 1)]
+///     Gpt4o,
+///     ClaudeSonnet,
+/// }
+///
+/// #[derive(Debug)]
+/// pub enum ProviderError {
+///     Down,
+///     Unavailable(CircuitOpen),
+/// }
+///
+/// impl From<CircuitOpen> for ProviderError {
+///     fn from(open: CircuitOpen) -> Self {
+///         ProviderError::Unavailable(open)
+///     }
+/// }
+///
+/// #[circuit_breaker(key = model)]
+/// fn complete(model: Model, prompt: &str) -> Result<String, ProviderError> {
+///     match model {
+///         Model::Gpt4o => Err(ProviderError::Down),
+///         Model::ClaudeSonnet => Ok(format!("claude: {prompt}")),
+///     }
+/// }
+///
+/// assert!(matches!(complete(Model::Gpt4o, "hi"), Err(ProviderError::Down)));
+/// // gpt-4o's breaker (threshold 1) is open; claude's is not touched.
+/// assert!(matches!(complete(Model::Gpt4o, "hi"), Err(ProviderError::Unavailable(_))));
+/// assert_eq!(complete(Model::ClaudeSonnet, "hi").unwrap(), "claude: hi");
+/// let breakers = complete_breakers();
+/// assert_eq!(breakers.get(&Model::Gpt4o).unwrap().state(), CircuitState::Open);
+/// assert_eq!(breakers.get(&Model::ClaudeSonnet).unwrap().state(), CircuitState::Closed);
+///
+/// // A string key: a breaker per value, with the attribute's settings.
+/// #[circuit_breaker(key = tenant, threshold = 1)]
+/// fn quota(tenant: &str) -> Result<u32, ProviderError> {
+///     if tenant == "acme" { Err(ProviderError::Down) } else { Ok(10) }
+/// }
+///
+/// assert!(quota("acme").is_err());
+/// assert!(matches!(quota("acme"), Err(ProviderError::Unavailable(_))));
+/// assert_eq!(quota("globex").unwrap(), 10);
 /// ```
 ///
 /// [`BreakerRegistry::global`]: ../breaker/struct.BreakerRegistry.html#method.global

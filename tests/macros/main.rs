@@ -8,3 +8,4 @@ mod circuit_breaker_attribute;
 #[cfg(feature = "http")]
 mod classify_attribute;
 mod derive_circuit_breakers;
+mod key_argument;

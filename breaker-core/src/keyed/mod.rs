@@ -148,6 +148,8 @@ pub struct KeyedRegistry<K> {
     default_config: BreakerConfig,
     settings: BreakerSettings,
     clock: Option<Arc<dyn Clock>>,
+    /// Put before each breaker's name (see [`with_name_prefix`](Self::with_name_prefix)).
+    name_prefix: Option<Box<str>>,
     /// The writers' mutex, and the eviction candidates.
     evictor: Mutex<Evictor<K>>,
 }
@@ -219,6 +221,7 @@ impl<K: RegistryKey> KeyedRegistry<K> {
             default_config,
             settings: BreakerSettings::new(),
             clock,
+            name_prefix: None,
             evictor: Mutex::new(Evictor::new()),
         }
     }
@@ -249,6 +252,22 @@ impl<K: RegistryKey> KeyedRegistry<K> {
     pub fn with_settings(self, settings: BreakerSettings) -> Self {
         self.try_with_settings(settings)
             .unwrap_or_else(|e| panic!("Registry: {e}"))
+    }
+
+    /// This registry, naming the breaker of a key `prefix[key]` rather than `key`, so that
+    /// the breakers of several registries can be told apart in events and metrics. The
+    /// settings are still looked up under the key's string form.
+    ///
+    /// ```
+    /// use breaker::{BreakerConfig, KeyedRegistry};
+    ///
+    /// let models: KeyedRegistry<String> =
+    ///     KeyedRegistry::new(100, BreakerConfig::default()).with_name_prefix("complete");
+    /// assert_eq!(models.get_or_insert("gpt-4o").name(), "complete[gpt-4o]");
+    /// ```
+    pub fn with_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.name_prefix = Some(prefix.into().into_boxed_str());
+        self
     }
 
     /// This registry with `settings`, or the error of the first invalid config in them
@@ -453,12 +472,16 @@ impl<K: RegistryKey> KeyedRegistry<K> {
 
     /// A new breaker for `key`, named after it, with its settings.
     fn new_breaker(&self, key: &K) -> CircuitBreaker {
-        let name = key.to_string();
+        let key_name = key.to_string();
         let config = self
             .settings
-            .get(&name)
+            .get(&key_name)
             .unwrap_or(&self.default_config)
             .clone();
+        let name = match &self.name_prefix {
+            Some(prefix) => format!("{prefix}[{key_name}]"),
+            None => key_name,
+        };
         match &self.clock {
             Some(clock) => CircuitBreaker::with_clock(name, config, SharedClock(Arc::clone(clock))),
             None => CircuitBreaker::new(name, config),
@@ -486,7 +509,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The registry's clock, shared by its breakers.
 #[derive(Debug)]
-struct SharedClock(Arc<dyn Clock>);
+pub(crate) struct SharedClock(pub(crate) Arc<dyn Clock>);
 
 impl Clock for SharedClock {
     #[inline]

@@ -19,7 +19,7 @@ mod expand;
 mod values;
 
 pub use values::RenameRule;
-use values::{flag, non_empty_string, path, rename_rule, setting_value};
+use values::{argument_name, flag, non_empty_string, path, rename_rule, setting_value};
 
 /// Where the arguments are written; decides which keys are allowed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,7 @@ const OTHER_KEYS: &[(&str, &[Place])] = {
         ("per_method", &[Trait]),
         ("skip", &[TraitMethod]),
         ("rename_all", &[Enum]),
+        ("key", &[Function, TraitMethod]),
     ]
 };
 
@@ -113,6 +114,8 @@ pub struct BreakerArgs {
     pub per_method: Option<Span>,
     pub skip: Option<Span>,
     pub rename_all: Option<Spanned<RenameRule>>,
+    /// `key = argument`: the argument that chooses the breaker.
+    pub key: Option<Ident>,
     /// The keys written here whose value was wrong (an error already reported), and the keys
     /// an unknown argument is likely a misspelling of: the checks of the combination take
     /// them as written, so that they report no follow-on error for a missing key.
@@ -211,6 +214,7 @@ impl BreakerArgs {
             "per_method" => self.per_method = Some(flag(arg)?),
             "skip" => self.skip = Some(flag(arg)?),
             "rename_all" => self.rename_all = Some(rename_rule(arg)?),
+            "key" => self.key = Some(argument_name(arg)?),
             _ => unreachable!("every allowed key is handled"),
         }
         Ok(())
@@ -266,6 +270,8 @@ impl BreakerArgs {
             // `skip` is the method's own: a trait cannot skip its methods.
             skip: self.skip,
             rename_all: pick(&self.rename_all, &outer.rename_all, own("rename_all")),
+            // `key` is the method's own: it names one of its arguments.
+            key: self.key.clone(),
             unreadable: self
                 .unreadable
                 .iter()
@@ -335,6 +341,9 @@ fn unknown_key(key: &Ident, place: Place) -> syn::Error {
             "per_method" => ": it goes on `#[circuit_breaker]` on a trait",
             "fallback" if place == Place::Trait => {
                 ": give each method its own, as `#[breaker(fallback = ...)]`"
+            }
+            "key" if place == Place::Trait => {
+                ": give each method its own, as `#[breaker(key = argument)]`"
             }
             "name" | "config" | "crate" if place == Place::TraitMethod => {
                 ": it goes on `#[circuit_breaker]` on the trait"

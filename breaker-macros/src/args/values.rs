@@ -225,6 +225,24 @@ pub(super) fn path(arg: &Arg, what: &str) -> syn::Result<Path> {
     }
 }
 
+/// `key = model`: the name of one of the function's arguments.
+pub(super) fn argument_name(arg: &Arg) -> syn::Result<syn::Ident> {
+    let expr = value(arg, "argument")?;
+    match expr {
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => match p.path.get_ident() {
+            Some(ident) => Ok(ident.clone()),
+            None => Err(syn::Error::new_spanned(
+                &p.path,
+                "`key` takes the name of one of the function's arguments, not a path",
+            )),
+        },
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`key` takes the name of one of the function's arguments (`key = model`)",
+        )),
+    }
+}
+
 pub(super) fn flag(arg: &Arg) -> syn::Result<Span> {
     match &arg.value {
         None => Ok(arg.key.span()),

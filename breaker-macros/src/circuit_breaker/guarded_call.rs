@@ -17,8 +17,11 @@ use syn::{Block, Path, ReturnType, Signature, Type};
 pub struct GuardedCall<'a> {
     /// The facade's `__private` module.
     pub private: &'a TokenStream,
-    /// An expression of type `&CircuitBreaker`: the breaker that guards the call.
+    /// An expression of type `&CircuitBreaker`: the breaker that guards the call; or, with
+    /// `by_key`, of a type that derefs to one (a keyed registry's `BreakerRef`).
     pub breaker: TokenStream,
+    /// Whether `breaker` is chosen by an argument (`key = ...`), and held in a binding.
+    pub by_key: bool,
     /// The signature of the guarded function or method.
     pub sig: &'a Signature,
     /// What runs under the permit.
@@ -100,8 +103,17 @@ impl GuardedCall<'_> {
         };
 
         let breaker_expr = &self.breaker;
+        let bind_breaker = if self.by_key {
+            let chosen = hidden("chosen");
+            quote! {
+                let #chosen = #breaker_expr;
+                let #breaker: &#p::CircuitBreaker = &#chosen;
+            }
+        } else {
+            quote!(let #breaker: &#p::CircuitBreaker = #breaker_expr;)
+        };
         quote! {
-            let #breaker: &#p::CircuitBreaker = #breaker_expr;
+            #bind_breaker
             let mut #permit = match #breaker.acquire() {
                 #p::Ok(#permit) => #permit,
                 #p::Err(#open_binding) => return #rejected,

@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Pat, ReturnType, Signature};
 
 use super::guarded_call::{Call, GuardedCall, cannot_be_a_result};
+use super::keyed_call::{KeyArgument, chosen_breaker, key_argument};
 use crate::args::BreakerArgs;
 
 /// The function, guarded; with errors, the function as written.
@@ -15,9 +16,28 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
     if args.fallback.is_some() {
         check_fallback_arguments(&function.sig, errors);
     }
+    let key = args
+        .key
+        .as_ref()
+        .and_then(|key| key_argument(&function.sig, key, errors));
     if !errors.is_empty() {
-        // The function as written still compiles, so its callers show no follow-on errors.
-        return quote!(#function);
+        // The function as written still compiles, so its callers show no follow-on errors;
+        // so does the accessor of its keyed breakers, which they may call.
+        let accessor = args
+            .key
+            .as_ref()
+            .filter(|_| function.sig.receiver().is_none())
+            .map(|_| {
+                let krate = args.krate();
+                let accessor_name = format_ident!("{}_breakers", function.sig.ident);
+                let vis = &function.vis;
+                quote! {
+                    #vis fn #accessor_name() -> &'static #krate::__private::KeyBreakers {
+                        ::core::unreachable!()
+                    }
+                }
+            });
+        return quote!(#function #accessor);
     }
 
     let krate = args.krate();
@@ -46,6 +66,11 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
         .as_ref()
         .map(|fallback| (fallback, forwarded_arguments(&function.sig)));
 
+    if let Some(key) = &key {
+        let config = quote!(#p::configured(#config_key, #config));
+        return keyed(args, &function, key, fallback, &name, &config);
+    }
+
     let get_breaker = quote! {
         static BREAKER: #p::LazyBreaker = #p::LazyBreaker::new();
         BREAKER.get(|| #p::named(#name, #config, #config_key))
@@ -69,9 +94,24 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
         )
     };
 
+    guarded(args, &function, lookup, false, fallback, accessor)
+}
+
+/// The function, its body guarded by `breaker` (see `GuardedCall`), then `accessor`.
+fn guarded(
+    args: &BreakerArgs,
+    function: &ItemFn,
+    breaker: TokenStream,
+    by_key: bool,
+    fallback: Option<(&syn::Path, Vec<TokenStream>)>,
+    accessor: Option<TokenStream>,
+) -> TokenStream {
+    let krate = args.krate();
+    let p = quote!(#krate::__private);
     let body = GuardedCall {
         private: &p,
-        breaker: lookup,
+        breaker,
+        by_key,
         sig: &function.sig,
         call: Call::Body(&function.block),
         failure_if: args.failure_if.as_ref(),
@@ -90,6 +130,44 @@ pub fn expand(args: &BreakerArgs, function: ItemFn, errors: &mut Vec<syn::Error>
 
         #accessor
     }
+}
+
+/// The function guarded by the breaker its argument `key` chooses, and (without a
+/// receiver) an accessor of its breakers beside it.
+fn keyed(
+    args: &BreakerArgs,
+    function: &ItemFn,
+    key: &KeyArgument,
+    fallback: Option<(&syn::Path, Vec<TokenStream>)>,
+    name: &TokenStream,
+    config: &TokenStream,
+) -> TokenStream {
+    let krate = args.krate();
+    let p = quote!(#krate::__private);
+    let fn_name = &function.sig.ident;
+    let store = quote!(static BREAKERS: #p::KeyBreakers = #p::KeyBreakers::new(););
+    let (store_expr, accessor) = if function.sig.receiver().is_some() {
+        (quote!({ #store &BREAKERS }), None)
+    } else {
+        let accessor_name = format_ident!("{}_breakers", fn_name);
+        let vis = &function.vis;
+        let doc = format!(
+            " The circuit breakers that guard [`{fn_name}`], one per value of its argument `{}`, created on first use.",
+            key.name
+        );
+        (
+            quote!(#accessor_name()),
+            Some(quote! {
+                #[doc = #doc]
+                #vis fn #accessor_name() -> &'static #p::KeyBreakers {
+                    #store
+                    &BREAKERS
+                }
+            }),
+        )
+    };
+    let breaker = chosen_breaker(&p, store_expr, key, name.clone(), config.clone());
+    guarded(args, function, breaker, true, fallback, accessor)
 }
 
 /// A guarded function runs at run time and returns a `Result`: here the types that the

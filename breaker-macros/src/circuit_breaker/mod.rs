@@ -5,6 +5,7 @@
 mod guarded_call;
 mod item_fn;
 mod item_trait;
+mod keyed_call;
 #[cfg(test)]
 mod tests;
 

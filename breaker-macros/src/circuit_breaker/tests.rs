@@ -146,3 +146,29 @@ fn fn_with_a_failure_rate() {
         },
     ));
 }
+
+#[test]
+fn async_fn_keyed_by_an_argument() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(key = model, threshold = 2),
+        quote! {
+            pub async fn complete(model: Model, prompt: &str) -> Result<String, ProviderError> {
+                send(model, prompt).await
+            }
+        },
+    ));
+}
+
+#[test]
+fn trait_method_keyed_by_an_argument() {
+    insta::assert_snapshot!(expand_pretty(
+        quote!(threshold = 3),
+        quote! {
+            pub trait Provider {
+                #[breaker(key = model)]
+                async fn complete(&self, model: &str, prompt: &str) -> Result<String, ProviderError>;
+                fn health(&self) -> Result<(), ProviderError>;
+            }
+        },
+    ));
+}

@@ -19,6 +19,7 @@ pub fn expand(keys: &Keys) -> TokenStream {
     let indices = (0..keys.variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let names: Vec<_> = keys.variants.iter().map(|v| &v.name).collect();
     let left_out = keys.incomplete.then(|| quote!(_ => 0,));
+    let indices_again = (0..keys.variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let builds = keys.variants.iter().map(|v| {
         let name = &v.name;
         let config = v.args.config_expr(&p);
@@ -105,6 +106,26 @@ pub fn expand(keys: &Keys) -> TokenStream {
             pub fn iter(&self) -> impl #p::Iterator<Item = (#key, &#p::CircuitBreaker)> + '_ {
                 let keys = #p::IntoIterator::into_iter([#(#key::#variants),*]);
                 #p::Iterator::zip(keys, self.breakers.iter())
+            }
+        }
+
+        // For `key = model` on a guarded call: the same breakers, in a slice that the
+        // call's static or wrapper holds without naming this type.
+        #[automatically_derived]
+        impl #p::DerivedKey for #key {
+            #[inline(always)]
+            fn index(&self) -> usize {
+                match self {
+                    #(#key::#variants => #indices_again,)*
+                    #left_out
+                }
+            }
+
+            fn build_breakers(
+                settings: &#p::BreakerSettings,
+                make: &mut dyn #p::FnMut(&'static str, #p::BreakerConfig) -> #p::CircuitBreaker,
+            ) -> #p::Box<[#p::CircuitBreaker]> {
+                #p::Box::new(#breakers::build(settings, make).breakers)
             }
         }
 

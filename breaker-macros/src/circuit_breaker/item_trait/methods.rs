@@ -8,6 +8,7 @@ use syn::{Ident, ItemTrait, ReturnType, TraitItem, TraitItemFn};
 use crate::args::{BreakerArgs, Place};
 use crate::circuit_breaker::guarded_call::cannot_be_a_result;
 use crate::circuit_breaker::item_fn::check_fallback_arguments;
+use crate::circuit_breaker::keyed_call::{KeyArgument, key_argument};
 
 /// A method of the trait and what to do with it.
 pub struct Method {
@@ -22,6 +23,9 @@ pub struct Guard {
     pub field: Ident,
     /// Whether it has a breaker of its own (`per_method`, or settings of its own).
     pub dedicated: bool,
+    /// `key = argument`: the argument that chooses the breaker (the field then holds
+    /// `KeyBreakers`), and the name the keyed breakers are named after.
+    pub key: Option<(KeyArgument, String)>,
 }
 
 /// Reads the `#[breaker(...)]` of every method (and takes it off), and decides which
@@ -68,6 +72,12 @@ pub fn check_methods(
         }
 
         let may_return_a_result = may_return_a_result(&method.sig.output);
+        if let (Some(_), Some(key)) = (method_args.skip, &method_args.key) {
+            errors.push(syn::Error::new(
+                key.span(),
+                "`key` on a method marked `skip`: a skipped method is forwarded unguarded, so no argument chooses a breaker for it",
+            ));
+        }
         if let Some(skip) = method_args.skip {
             if method_args.has_settings()
                 || method_args.failure_if.is_some()
@@ -114,8 +124,24 @@ pub fn check_methods(
         if method_args.fallback.is_some() {
             check_fallback_arguments(&method.sig, errors);
         }
-        let dedicated = args.per_method.is_some() || method_args.has_settings();
-        let field = if dedicated {
+        let key = method_args
+            .key
+            .as_ref()
+            .and_then(|key| key_argument(&method.sig, key, errors))
+            .map(|key| {
+                let base = args
+                    .name
+                    .as_ref()
+                    .map_or_else(|| item.ident.to_string(), syn::LitStr::value);
+                (key, format!("{base}::{}", method.sig.ident))
+            });
+        // Named after `key` as written, so that a wrapper stubbed after an error in it still
+        // has the accessor.
+        let keyed = method_args.key.is_some();
+        let dedicated = args.per_method.is_some() || method_args.has_settings() || keyed;
+        let field = if keyed {
+            format_ident!("{}_breakers", method.sig.ident)
+        } else if dedicated {
             format_ident!("{}_breaker", method.sig.ident)
         } else {
             Ident::new("breaker", Span::call_site())
@@ -129,6 +155,7 @@ pub fn check_methods(
                 args: guard_args,
                 field,
                 dedicated,
+                key,
             }),
         });
     }

@@ -53,7 +53,14 @@ pub fn expand(
             .collect();
         let wrapper = format_ident!("{}Breaker", item.ident);
         let trait_impl = trait_impl(&p, &item, &wrapper, &forwarded, Bodies::Stubs);
-        return stub_wrapper(&p, &item, trait_impl);
+        // The accessors of keyed breakers too, which the wrapper's users may call.
+        let keyed: Vec<Ident> = methods
+            .iter()
+            .filter_map(|m| m.guard.as_ref())
+            .filter(|guard| guard.args.key.is_some())
+            .map(|guard| guard.field.clone())
+            .collect();
+        return stub_wrapper(&p, &item, trait_impl, &keyed);
     }
 
     let trait_name = &item.ident;
@@ -77,6 +84,7 @@ pub fn expand(
     let mut fields = Vec::new();
     let mut builds = Vec::new();
     let mut lookups = Vec::new();
+    let mut key_accessors = Vec::new();
     if uses_shared {
         let config = args.config_expr(&p);
         let key = config_key(&p, args.config.as_ref().map(LitStr::value));
@@ -90,6 +98,21 @@ pub fn expand(
             .expect("dedicated methods are guarded");
         let field = &guard.field;
         let method_name = method.item.sig.ident.to_string();
+        if let Some((key, _)) = &guard.key {
+            fields.push(quote!(#field: #p::KeyBreakers));
+            builds.push(quote!(#field: keys()));
+            let doc = format!(
+                " The breakers of `{method_name}`, one per value of its argument `{}`, created on first use.",
+                key.name
+            );
+            key_accessors.push(quote! {
+                #[doc = #doc]
+                pub fn #field(&self) -> &#p::KeyBreakers {
+                    &self.#field
+                }
+            });
+            continue;
+        }
         let name = format!("{base_name}::{method_name}");
         let config = guard.args.config_expr(&p);
         let key = config_key(
@@ -102,7 +125,7 @@ pub fn expand(
         builds.push(quote!(#field: make(#name, #p::configured(#key, #config))));
     }
     for method in &methods {
-        if let Some(guard) = &method.guard {
+        if let Some(guard) = method.guard.as_ref().filter(|g| g.key.is_none()) {
             let field = &guard.field;
             let method_name = method.item.sig.ident.to_string();
             lookups.push(quote!(#method_name => #p::Some(&self.#field)));
@@ -144,15 +167,24 @@ pub fn expand(
         impl<P> #wrapper<P> {
             /// Wraps `inner`; its breakers run on the real clock.
             pub fn new(inner: P) -> Self {
-                Self::build(inner, #p::CircuitBreaker::new)
+                Self::build(inner, #p::CircuitBreaker::new, #p::KeyBreakers::new)
             }
 
             /// Wraps `inner`; its breakers run on `clock` (a manual clock in tests).
             pub fn with_clock<K: #p::Clock + #p::Clone>(inner: P, clock: K) -> Self {
-                Self::build(inner, |name, config| #p::CircuitBreaker::with_clock(name, config, clock.clone()))
+                Self::build(
+                    inner,
+                    |name, config| #p::CircuitBreaker::with_clock(name, config, clock.clone()),
+                    || #p::KeyBreakers::with_clock(clock.clone()),
+                )
             }
 
-            fn build(inner: P, mut make: impl #p::FnMut(&'static str, #p::BreakerConfig) -> #p::CircuitBreaker) -> Self {
+            #[allow(unused_mut, unused_variables)]
+            fn build(
+                inner: P,
+                mut make: impl #p::FnMut(&'static str, #p::BreakerConfig) -> #p::CircuitBreaker,
+                keys: impl #p::Fn() -> #p::KeyBreakers,
+            ) -> Self {
                 Self {
                     inner,
                     #(#builds,)*
@@ -160,6 +192,8 @@ pub fn expand(
             }
 
             #shared_accessor
+
+            #(#key_accessors)*
 
             /// The breaker that guards `method`, if it is guarded.
             pub fn breaker_of(&self, method: &str) -> #p::Option<&#p::CircuitBreaker> {
@@ -188,7 +222,12 @@ pub fn expand(
 
 /// The wrapper of a trait whose expansion failed: the same name and inherent API, one
 /// breaker with the default settings, `trait_impl` forwarding every method.
-fn stub_wrapper(p: &TokenStream, item: &ItemTrait, trait_impl: TokenStream) -> TokenStream {
+fn stub_wrapper(
+    p: &TokenStream,
+    item: &ItemTrait,
+    trait_impl: TokenStream,
+    keyed: &[Ident],
+) -> TokenStream {
     let wrapper = format_ident!("{}Breaker", item.ident);
     let vis = &item.vis;
     let name = item.ident.to_string();
@@ -221,6 +260,12 @@ fn stub_wrapper(p: &TokenStream, item: &ItemTrait, trait_impl: TokenStream) -> T
             pub fn breaker_of(&self, _method: &str) -> #p::Option<&#p::CircuitBreaker> {
                 #p::Some(&self.breaker)
             }
+
+            #(
+                pub fn #keyed(&self) -> &#p::KeyBreakers {
+                    ::core::unreachable!()
+                }
+            )*
 
             #inner_accessors
         }

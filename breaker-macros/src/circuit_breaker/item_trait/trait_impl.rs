@@ -7,6 +7,7 @@ use syn::{FnArg, GenericParam, Ident, ItemTrait, Pat, ReturnType, TraitItem, Typ
 
 use super::methods::Method;
 use crate::circuit_breaker::guarded_call::{Call, GuardedCall, contains_impl_trait};
+use crate::circuit_breaker::keyed_call::chosen_breaker;
 
 /// What the methods of the wrapper's impl do.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -135,9 +136,18 @@ fn method_impl(p: &TokenStream, trait_ref: &TokenStream, method: &Method) -> Tok
         };
     };
     let field = &guard.field;
+    let (breaker, by_key) = match &guard.key {
+        Some((key, name)) => {
+            let config = guard.args.config_expr(p);
+            let store = quote!(&self.#field);
+            (chosen_breaker(p, store, key, quote!(#name), config), true)
+        }
+        None => (quote!(&self.#field), false),
+    };
     let body = GuardedCall {
         private: p,
-        breaker: quote!(&self.#field),
+        breaker,
+        by_key,
         sig: &sig,
         call: Call::Inner(quote!(<P as #trait_ref>::#name #turbofish(#(#forwarded),*))),
         failure_if: guard.args.failure_if.as_ref(),
