@@ -128,6 +128,25 @@ impl KeyBreakers {
     {
         self.derived().map(|breakers| &breakers[key.index()])
     }
+
+    /// The breaker that `key` chooses, created now with the other variants' if no call
+    /// has been made yet: to register listeners or read metrics before the first call.
+    pub fn breaker<Q>(&self, key: &Q) -> &CircuitBreaker
+    where
+        Q: DerivedKey + ?Sized,
+    {
+        &self.derived_of::<Q>()[key.index()]
+    }
+
+    /// The derived breakers of `K`, created on first use.
+    #[inline(always)]
+    fn derived_of<K: DerivedKey + ?Sized>(&self) -> &[CircuitBreaker] {
+        self.derived.get_or_init(|| {
+            K::build_breakers(&BreakerSettings::new(), &mut |name, config| {
+                self.make(name, config)
+            })
+        })
+    }
 }
 
 impl Default for KeyBreakers {
@@ -235,12 +254,7 @@ impl DerivedKind {
         _name: impl FnOnce() -> String,
         _config: impl FnOnce() -> BreakerConfig,
     ) -> &'s CircuitBreaker {
-        let breakers = store.derived.get_or_init(|| {
-            K::build_breakers(&BreakerSettings::new(), &mut |name, config| {
-                store.make(name, config)
-            })
-        });
-        &breakers[key.index()]
+        &store.derived_of::<K>()[key.index()]
     }
 }
 

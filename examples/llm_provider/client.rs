@@ -1,11 +1,11 @@
-//! The application's side: the models, a provider trait, its HTTP client (reqwest) for an
-//! OpenAI-compatible API, and the guard that puts one circuit breaker per model in front of
-//! it. Shared by the demo and its integration test (`tests/llm_provider`).
+//! The application's side: the models, a provider trait whose generated wrapper puts one
+//! circuit breaker per model in front of any provider, and its HTTP client (reqwest) for an
+//! OpenAI-compatible API. Shared by the demo and its integration test (`tests/llm_provider`).
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use breaker::{CircuitBreakers, CircuitOpen, Clock, Verdict};
+use breaker::{CircuitBreaker, CircuitBreakers, CircuitOpen, Verdict, circuit_breaker};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::json;
@@ -122,9 +122,15 @@ impl std::error::Error for ProviderError {
     }
 }
 
-/// An LLM provider.
+/// An LLM provider. `#[circuit_breaker]` generates `ProviderBreaker<P>`, a `Provider` whose
+/// calls go through the breaker of the model they ask for (`key = model`: the derived
+/// per-model breakers, an array): a call the model's breaker rejects returns
+/// [`ProviderError::Rejected`] without reaching the provider, and every answer is reported
+/// to that breaker as [`classify`] says.
+#[circuit_breaker(classify = classify)]
 pub trait Provider: Sync {
     /// Asks `model` to complete `prompt`.
+    #[breaker(key = model)]
     async fn complete(&self, model: Model, prompt: &str) -> Result<Completion, ProviderError>;
 }
 
@@ -191,44 +197,9 @@ pub fn classify(error: &ProviderError) -> Verdict {
     }
 }
 
-/// A [`Provider`] whose calls go through the breaker of the model they ask for: a call that
-/// the model's breaker rejects returns [`ProviderError::Rejected`] without reaching the
-/// provider, and every answer is reported to that breaker as [`classify`] says.
-pub struct ModelGuard<P> {
-    inner: P,
-    breakers: ModelBreakers,
-}
-
-impl<P> ModelGuard<P> {
-    /// Wraps `inner`, with the models' breakers on the real clock.
-    pub fn new(inner: P) -> Self {
-        ModelGuard {
-            inner,
-            breakers: ModelBreakers::new(),
-        }
-    }
-
-    /// Wraps `inner`, with the models' breakers on `clock` (a manual clock in tests).
-    pub fn with_clock<K: Clock + Clone>(inner: P, clock: K) -> Self {
-        ModelGuard {
-            inner,
-            breakers: ModelBreakers::with_clock(clock),
-        }
-    }
-
-    /// The models' breakers.
-    pub fn breakers(&self) -> &ModelBreakers {
-        &self.breakers
-    }
-}
-
-impl<P: Provider> Provider for ModelGuard<P> {
-    async fn complete(&self, model: Model, prompt: &str) -> Result<Completion, ProviderError> {
-        let permit = self.breakers.get(model).acquire()?;
-        let result = self.inner.complete(model, prompt).await;
-        permit.record_verdict(&result, classify);
-        result
-    }
+/// The breaker of `model` in a guarded provider.
+pub fn breaker_of<P>(provider: &ProviderBreaker<P>, model: Model) -> &CircuitBreaker {
+    provider.complete_breakers().breaker(&model)
 }
 
 /// Asks `model` to complete `prompt` and, while the model asked cannot answer (its circuit is

@@ -25,7 +25,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use breaker::CircuitState;
-use client::{Model, ModelGuard, OpenAiClient, Provider, ProviderError, complete_with_fallback};
+use client::{
+    Model, OpenAiClient, Provider, ProviderBreaker, ProviderError, breaker_of,
+    complete_with_fallback,
+};
 use mock_provider::{Behaviour, MockProvider, RateLimitHint};
 
 /// How long the callers run.
@@ -59,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let server = MockProvider::start(Model::ALL.map(Model::api_name)).await?;
     follow_the_schedule(&server);
-    let provider = Arc::new(ModelGuard::new(OpenAiClient::new(
+    let provider = Arc::new(ProviderBreaker::new(OpenAiClient::new(
         server.base_url(),
         TIMEOUT,
     )?));
@@ -178,11 +181,11 @@ async fn ask(provider: &impl Provider, model: Model, prompt: &str, tallies: &Tal
 
 /// Adds up the time each model's circuit spends open; returns since when each is open now.
 fn watch_open_time<P>(
-    provider: &ModelGuard<P>,
+    provider: &ProviderBreaker<P>,
     tallies: &Arc<Tallies>,
 ) -> Arc<Mutex<[Option<Instant>; 3]>> {
     let open_since: Arc<Mutex<[Option<Instant>; 3]>> = Arc::default();
-    for (model, breaker) in provider.breakers().iter() {
+    for (model, breaker) in Model::ALL.map(|model| (model, breaker_of(provider, model))) {
         let (open_since, tallies) = (Arc::clone(&open_since), Arc::clone(tallies));
         breaker.on_transition(move |change| {
             let since = &mut open_since.lock().unwrap()[model as usize];
@@ -196,7 +199,7 @@ fn watch_open_time<P>(
     open_since
 }
 
-fn print_table<P>(provider: &ModelGuard<P>, tallies: &[Tally; 3]) {
+fn print_table<P>(provider: &ProviderBreaker<P>, tallies: &[Tally; 3]) {
     println!();
     println!(
         "{:<14} {:<9} {:>6} {:>9} {:>8} {:>12} {:>8} {:>9} {:>9}",
@@ -211,7 +214,7 @@ fn print_table<P>(provider: &ModelGuard<P>, tallies: &[Tally; 3]) {
         "time open"
     );
     println!("{}", "-".repeat(92));
-    for (model, breaker) in provider.breakers().iter() {
+    for (model, breaker) in Model::ALL.map(|model| (model, breaker_of(provider, model))) {
         let tally = tallies[model as usize];
         println!(
             "{:<14} {:<9} {:>6} {:>9} {:>8} {:>12} {:>8} {:>9} {:>9}",

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use breaker::{CircuitState, Clock, ManualClock, Verdict};
 use client::{
-    Model, ModelGuard, OpenAiClient, Provider, ProviderError, classify, complete_with_fallback,
+    Model, OpenAiClient, Provider, ProviderBreaker, ProviderError, breaker_of, classify,
+    complete_with_fallback,
 };
 use mock_provider::{Behaviour, MockProvider, RateLimitHint};
 
@@ -26,13 +27,17 @@ use mock_provider::{Behaviour, MockProvider, RateLimitHint};
 const TIMEOUT: Duration = Duration::from_millis(100);
 
 /// A mock provider serving every model, and a guarded client on a manual clock.
-async fn provider_and_client() -> (MockProvider, ModelGuard<OpenAiClient>, ManualClock) {
+async fn provider_and_client() -> (MockProvider, ProviderBreaker<OpenAiClient>, ManualClock) {
     let server = MockProvider::start(Model::ALL.map(Model::api_name))
         .await
         .unwrap();
     let clock = ManualClock::new();
     let client = OpenAiClient::new(server.base_url(), TIMEOUT).unwrap();
-    (server, ModelGuard::with_clock(client, clock.clone()), clock)
+    (
+        server,
+        ProviderBreaker::with_clock(client, clock.clone()),
+        clock,
+    )
 }
 
 /// The status of an answer, the breaker's rejection as `"rejected"`, a timeout as
@@ -50,7 +55,7 @@ fn seen(answer: &Result<client::Completion, ProviderError>) -> String {
 #[tokio::test]
 async fn an_outage_opens_the_circuit_the_calls_fall_back_and_a_probe_closes_it() {
     let (server, client, clock) = provider_and_client().await;
-    let gpt = client.breakers().get(Model::Gpt4o);
+    let gpt = breaker_of(&client, Model::Gpt4o);
     let cooldown = gpt.config().cooldown;
 
     // Up.
@@ -132,8 +137,8 @@ async fn a_request_the_provider_refuses_says_nothing_about_the_model() {
     let server = MockProvider::start(["gpt-4o"]).await.unwrap();
     let clock = ManualClock::new();
     let client = OpenAiClient::new(server.base_url(), TIMEOUT).unwrap();
-    let client = ModelGuard::with_clock(client, clock);
-    let llama = client.breakers().get(Model::Llama);
+    let client = ProviderBreaker::with_clock(client, clock);
+    let llama = breaker_of(&client, Model::Llama);
     for _ in 0..2 * llama.config().threshold {
         assert_eq!(seen(&client.complete(Model::Llama, "hi").await), "404");
     }
@@ -225,7 +230,7 @@ async fn the_classifier_reads_the_delay_of_each_kind_of_rate_limit_and_of_an_out
 async fn a_rate_limit_holds_the_model_back_for_the_delay_given_and_is_not_an_outage() {
     for (hint, delay) in RATE_LIMITS {
         let (server, client, clock) = provider_and_client().await;
-        let gpt = client.breakers().get(Model::Gpt4o);
+        let gpt = breaker_of(&client, Model::Gpt4o);
 
         server.set("gpt-4o", Behaviour::RateLimited(hint));
         let asked = complete_with_fallback(&client, Model::Gpt4o, "a").await;
@@ -276,7 +281,7 @@ async fn a_rate_limit_holds_the_model_back_for_the_delay_given_and_is_not_an_out
 #[tokio::test]
 async fn outage_rate_limit_and_recovery_of_one_model() {
     let (server, client, clock) = provider_and_client().await;
-    let gpt = client.breakers().get(Model::Gpt4o);
+    let gpt = breaker_of(&client, Model::Gpt4o);
     let cooldown = gpt.config().cooldown;
 
     // An outage opens the circuit; the probe after the cooldown meets a rate limit, which
