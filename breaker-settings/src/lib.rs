@@ -31,9 +31,9 @@ mod rules;
 pub use check::{Input, Problem, Refusal, check, parse_duration, takes};
 pub use rules::{Conflict, Given, Rule, conflicts};
 
-/// The largest `threshold`: the runtime counts consecutive failures in the low 24 bits of
+/// The largest `threshold`: the runtime counts consecutive failures in the low 22 bits of
 /// the word a call in Closed reads, below three marker values.
-pub const MAX_THRESHOLD: u32 = 16_777_212;
+pub const MAX_THRESHOLD: u32 = 4_194_300;
 /// The most probes that may be in flight in HalfOpen: each has a slot of its own.
 pub const MAX_HALF_OPEN: u32 = 1_000;
 /// The largest window of calls: its counts stay far below the bits that hold them.

@@ -207,7 +207,7 @@ fn bad_values() -> Vec<BadValue> {
             ..bad(field, "{ value = 3 }", r#"{"value": 3}"#)
         });
     }
-    cases.push(bad("threshold", "16777213", "16777213"));
+    cases.push(bad("threshold", "4194301", "4194301"));
     cases.push(bad("half_open_max", "1001", "1001"));
     cases.push(bad("window_size", "100001", "100001"));
     cases.push(BadValue {

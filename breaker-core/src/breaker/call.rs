@@ -28,7 +28,6 @@ impl CircuitBreaker {
     /// assert!(err.is_open());
     /// assert!(err.to_string().contains("circuit breaker `gpt-4o`"));
     /// ```
-    #[inline]
     pub fn call<T, E, F>(&self, f: F) -> Result<T, BreakerError<E>>
     where
         F: FnOnce() -> Result<T, E>,

@@ -7,10 +7,10 @@
 //! transition also publishes a summary of the snapshot it installed in one atomic word:
 //!
 //! ```text
-//!  63  62  61                         24 23                 0
-//! +---+---+----------------------------+--------------------+
-//! | G | O | generation (low 38 bits)   | failures | NOT_CLOSED |
-//! +---+---+----------------------------+--------------------+
+//!  63                                24  23  22 21                 0
+//! +------------------------------------+---+---+--------------------+
+//! |   generation (low 40 bits)         | O | G | failures | NOT_CLOSED |
+//! +------------------------------------+---+---+--------------------+
 //! ```
 //!
 //! G, [`GATED`], is set while the remote's rate limit may be in force: a call then leaves the
@@ -18,10 +18,11 @@
 //! the generation, so a transition keeps the bit). Set, it only sends calls to the slow path,
 //! which clears it once the deadline has passed: so a call in Closed still reads one word.
 //! O, [`OBSERVED`], is set once a listener of calls is registered: every call then takes
-//! the slow path, which tells the listeners; without one, the fast path tests both bits at
-//! once, for nothing more.
+//! the slow path, which tells the listeners. Both sit above the count, so that the fast
+//! path's one comparison of the low 24 bits against the largest count also finds them
+//! clear: the flags cost a call in Closed nothing.
 //!
-//! The low 24 bits are the consecutive failures of that generation if it is Closed under
+//! The low 22 bits are the consecutive failures of that generation if it is Closed under
 //! the consecutive-failures policy, a marker if it is Closed under a sliding-window policy
 //! ([`WINDOWED`] or [`WINDOWED_TIMED`]: its calls are admitted on this word too, and
 //! reported to the snapshot's window), or [`NOT_CLOSED`] otherwise. A call in Closed is then one load of this word to be admitted
@@ -38,9 +39,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The low bits: the count (or a marker) and the two flags above it.
 const FAILURE_BITS: u32 = 24;
+const COUNT_BITS: u32 = 22;
 /// The low bits of a word whose generation is not Closed.
-const NOT_CLOSED: u64 = (1 << FAILURE_BITS) - 1;
+const NOT_CLOSED: u64 = (1 << COUNT_BITS) - 1;
+/// The low field, flags included.
+const LOW_MASK: u64 = (1 << FAILURE_BITS) - 1;
 /// The low bits of a Closed generation whose calls go to a sliding window.
 const WINDOWED: u64 = NOT_CLOSED - 1;
 /// The same, for a window that also watches for slow calls: its calls are timed.
@@ -77,13 +82,13 @@ impl Summary {
         }
     }
 }
-/// Generations are compared on their low 38 bits (a quarter of a trillion transitions before
-/// a tag repeats).
-const TAG_BITS: u32 = 62 - FAILURE_BITS;
-/// The top bit: the rate-limit gate may be closed.
-const GATED: u64 = 1 << 63;
+/// Generations are compared on their low 40 bits (a trillion transitions before a tag
+/// repeats).
+const TAG_BITS: u32 = 64 - FAILURE_BITS;
+/// Above the count: the rate-limit gate may be closed.
+const GATED: u64 = 1 << COUNT_BITS;
 /// The next: calls have listeners.
-const OBSERVED: u64 = 1 << 62;
+const OBSERVED: u64 = 1 << (COUNT_BITS + 1);
 /// The flags a publication or a count keeps.
 const FLAGS: u64 = GATED | OBSERVED;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
@@ -101,7 +106,7 @@ fn pack(tag: u64, low: u64) -> u64 {
 
 #[inline]
 fn tag_of(word: u64) -> u64 {
-    (word >> FAILURE_BITS) & TAG_MASK
+    word >> FAILURE_BITS
 }
 
 #[inline]
@@ -142,8 +147,8 @@ impl Hot {
     #[inline]
     pub(crate) fn closed(&self) -> Option<u64> {
         let word = self.0.load(Ordering::Acquire);
-        // The flags and the low bits in one comparison: both flags clear, and a count.
-        (word & (FLAGS | NOT_CLOSED) <= u64::from(MAX_THRESHOLD)).then_some(tag_of(word))
+        // The flags and the count in one comparison: both flags clear, and a count.
+        (word & LOW_MASK <= u64::from(MAX_THRESHOLD)).then_some(tag_of(word))
     }
 
     /// Like [`closed`](Self::closed), for a breaker whose calls have listeners: the tag if
@@ -301,8 +306,8 @@ pub(crate) struct Hinted {
     pub(crate) detail: u64,
 }
 
-/// Where the tag sits in the sequence word: above a writer's bit and a 24-bit version.
-const SEQ_TAG_SHIFT: u32 = 25;
+/// Where the tag sits in the sequence word: above a writer's bit and a 23-bit version.
+const SEQ_TAG_SHIFT: u32 = 24;
 const SEQ_VERSION_MASK: u64 = (1 << SEQ_TAG_SHIFT) - 2;
 
 /// The hint of ForcedOpen: open until reset.

@@ -30,7 +30,7 @@ mod value;
 ///
 /// | field | default | meaning |
 /// | --- | --- | --- |
-/// | `threshold` | 5 | consecutive failures in Closed that open the circuit (1 to 16,777,212) |
+/// | `threshold` | 5 | consecutive failures in Closed that open the circuit (1 to 4,194,300) |
 /// | `cooldown` | 30 s | how long the circuit stays Open before the next call is let through as a probe (zero allowed: the next call is the probe at once) |
 /// | `half_open_max` | 1 | how many probes may be in flight at once in HalfOpen (1 to 1,000) |
 /// | `half_open_timeout` | 60 s | how long a probe may be out, from its own admission, before it is given up as lost and its slot goes to the next caller (more than zero) |
@@ -96,7 +96,7 @@ pub struct BreakerConfig {
     pub policy: TripPolicy,
     /// Consecutive failures in Closed that open the circuit, with the
     /// [`ConsecutiveFailures`](TripPolicy::ConsecutiveFailures) policy; from 1 to
-    /// 16,777,212.
+    /// 4,194,300.
     pub threshold: u32,
     /// How long the circuit stays Open before the next call goes through as a probe.
     pub cooldown: Duration,
@@ -139,7 +139,7 @@ impl BreakerConfig {
     pub const DEFAULT_COOLDOWN: Duration = breaker_settings::DEFAULT_COOLDOWN;
     /// The default number of probes in flight in HalfOpen: 1.
     pub const DEFAULT_HALF_OPEN_MAX: u32 = breaker_settings::DEFAULT_HALF_OPEN_MAX;
-    /// The largest `threshold`: consecutive failures are counted in the low 24 bits of the
+    /// The largest `threshold`: consecutive failures are counted in the low 22 bits of the
     /// word a call in Closed reads, below three marker values.
     pub const MAX_THRESHOLD: u32 = breaker_settings::MAX_THRESHOLD;
     /// The most probes that may be in flight in HalfOpen: each has a slot of its own,
@@ -266,7 +266,7 @@ impl BreakerConfig {
         self
     }
 
-    /// Checks the invariants: `1 <= threshold <= 16_777_212`, `1 <= half_open_max <= 1_000`,
+    /// Checks the invariants: `1 <= threshold <= 4_194_300`, `1 <= half_open_max <= 1_000`,
     /// `success_threshold >= 1`; durations of at most [`MAX_DURATION`](Self::MAX_DURATION)
     /// and more than zero, but for `cooldown`, which may be zero; for an exponential backoff
     /// a multiplier of at least 1 and a cap of at least the cooldown; for a failure-rate

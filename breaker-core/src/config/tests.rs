@@ -81,7 +81,7 @@ fn zero_threshold_is_an_error_naming_field_and_value() {
 fn a_huge_threshold_is_an_error() {
     let err = from_toml("threshold = 20000000").unwrap_err();
     assert!(
-        err.contains("`threshold` = 20000000: must be at most 16777212"),
+        err.contains("`threshold` = 20000000: must be at most 4194300"),
         "{err}"
     );
     assert!(

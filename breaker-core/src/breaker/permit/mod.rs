@@ -361,7 +361,7 @@ impl<H: BreakerHandle> PermitOf<H> {
         RunFuture::new(&mut self.word, future)
     }
 
-    /// The generation of the breaker that admitted this permit (modulo 2^38 for a call
+    /// The generation of the breaker that admitted this permit (modulo 2^40 for a call
     /// admitted in Closed, modulo 2^47 for a probe).
     pub fn generation(&self) -> u64 {
         self.admitted_in()
