@@ -4,6 +4,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,10 @@ pub struct CircuitOpen {
     name: BreakerName,
     /// `retry_after` in nanoseconds, [`NO_RETRY`] for none: a word rather than an
     /// `Option<Duration>` (two).
-    retry_after: u64,
+    /// Never zero (a rejection's time left is more than zero, and none is all ones): with
+    /// the detail's, its niche keeps `Result<T, BreakerError<E>>` the size of the rejection,
+    /// each a whole word that a move copies as one.
+    retry_after: NonZeroU64,
     /// The rest in one word (see [`Detail`]), so that the rejection path returns few words.
     detail: Detail,
     /// A cause in text ([`Cause::Error`]), shared: one word.
@@ -51,51 +55,40 @@ pub struct CircuitOpen {
 const NO_RETRY: u64 = u64::MAX;
 
 /// A rejection's state, whether it is a rate limit, its opening's cause (but a text) and
-/// duration, in a word that an open hint keeps ready ([`bits`](Self::bits)). The state is a
-/// field of its own: its spare values are niches, so that `Result<Permit, CircuitOpen>` and
-/// `Result<T, BreakerError<E>>` are the size of the rejection.
+/// duration, packed in a word that an open hint keeps ready: bits 0-2 the state (from 1), bit 3 a
+/// rate limit, bits 4-6 the kind of cause, bits 7-22 a status, and from bit 23 the opening's
+/// duration in milliseconds (41 bits: 69 years), all ones for none.
+// Never zero (states are numbered from 1): its niche lets `Result<Permit, CircuitOpen>`
+// be the size of the rejection.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Detail {
-    state: CircuitState,
-    /// Bit 0: a rate limit; bits 1-3: the kind of cause.
-    flags: u8,
-    /// A cause's HTTP status.
-    status: u16,
-    /// The opening's duration in milliseconds, [`NO_OPEN_FOR`] for none; longer ones are
-    /// told as `NO_OPEN_FOR - 1` (49 days).
-    open_for_ms: u32,
-}
+pub(crate) struct Detail(NonZeroU64);
 
-const RATE_LIMITED: u8 = 1;
-const KIND_SHIFT: u32 = 1;
-const NO_OPEN_FOR: u32 = u32::MAX;
+const STATE_MASK: u64 = 0b111;
+const RATE_LIMITED: u64 = 1 << 3;
+const KIND_SHIFT: u32 = 4;
+const STATUS_SHIFT: u32 = 7;
+const OPEN_FOR_SHIFT: u32 = 23;
+const NO_OPEN_FOR: u64 = u64::MAX >> OPEN_FOR_SHIFT;
 /// The kinds of cause.
-const NONE: u8 = 0;
-const FAILURE: u8 = 1;
-const SLOW_CALL: u8 = 2;
-const STATUS: u8 = 3;
-const ERROR: u8 = 4;
-
-/// The states in the order a detail's word numbers them.
-const STATES: [CircuitState; 6] = [
-    CircuitState::Closed,
-    CircuitState::Open,
-    CircuitState::HalfOpen,
-    CircuitState::ForcedOpen,
-    CircuitState::Disabled,
-    CircuitState::MetricsOnly,
-];
+const NONE: u64 = 0;
+const FAILURE: u64 = 1;
+const SLOW_CALL: u64 = 2;
+const STATUS: u64 = 3;
+const ERROR: u64 = 4;
 
 impl Detail {
     /// A rejection in `state`: no rate limit, cause or duration.
     #[inline]
     pub(crate) fn new(state: CircuitState) -> Self {
-        Detail {
-            state,
-            flags: 0,
-            status: 0,
-            open_for_ms: NO_OPEN_FOR,
-        }
+        let state = match state {
+            CircuitState::Closed => 1,
+            CircuitState::Open => 2,
+            CircuitState::HalfOpen => 3,
+            CircuitState::ForcedOpen => 4,
+            CircuitState::Disabled => 5,
+            CircuitState::MetricsOnly => 6,
+        };
+        Detail::from_bits(state | (NO_OPEN_FOR << OPEN_FOR_SHIFT))
     }
 
     /// A rejection by an opening of `open_for` because of `cause`.
@@ -105,79 +98,73 @@ impl Detail {
             .with_cause(cause)
     }
 
-    /// The same, of a rate limit.
-    fn rate_limited(mut self) -> Self {
-        self.flags |= RATE_LIMITED;
-        self
+    /// The state the word says.
+    fn state(self) -> CircuitState {
+        match self.bits() & STATE_MASK {
+            2 => CircuitState::Open,
+            3 => CircuitState::HalfOpen,
+            4 => CircuitState::ForcedOpen,
+            5 => CircuitState::Disabled,
+            6 => CircuitState::MetricsOnly,
+            _ => CircuitState::Closed,
+        }
     }
 
-    fn kind(self) -> u8 {
-        self.flags >> KIND_SHIFT
+    /// The same, of a rate limit.
+    fn rate_limited(self) -> Self {
+        Detail::from_bits(self.bits() | RATE_LIMITED)
     }
 
     /// The same, with `cause` (its kind; a text is kept beside).
-    pub(crate) fn with_cause(mut self, cause: Option<&Cause>) -> Self {
+    pub(crate) fn with_cause(self, cause: Option<&Cause>) -> Self {
         let (kind, status) = match cause {
             None => (NONE, 0),
             Some(Cause::Failure) => (FAILURE, 0),
             Some(Cause::SlowCall) => (SLOW_CALL, 0),
-            Some(Cause::Status(status)) => (STATUS, *status),
+            Some(Cause::Status(status)) => (STATUS, u64::from(*status)),
             Some(Cause::Error(_)) => (ERROR, 0),
         };
-        self.flags = (self.flags & RATE_LIMITED) | (kind << KIND_SHIFT);
-        self.status = status;
-        self
+        let cleared = self.bits() & !(0b111 << KIND_SHIFT) & !(0xffff << STATUS_SHIFT);
+        Detail::from_bits(cleared | (kind << KIND_SHIFT) | (status << STATUS_SHIFT))
     }
 
-    fn with_open_for(mut self, open_for: Duration) -> Self {
-        self.open_for_ms = u32::try_from(open_for.as_millis())
+    fn with_open_for(self, open_for: Duration) -> Self {
+        let millis = u64::try_from(open_for.as_millis())
             .map_or(NO_OPEN_FOR - 1, |ms| ms.min(NO_OPEN_FOR - 1));
-        self
+        let cleared = self.bits() & !(NO_OPEN_FOR << OPEN_FOR_SHIFT);
+        Detail::from_bits(cleared | (millis << OPEN_FOR_SHIFT))
     }
 
-    /// Whether the cause is a text, which the detail does not hold.
+    /// Whether the cause is a text, which the word does not hold.
     #[inline]
     pub(crate) fn has_text(self) -> bool {
-        self.kind() == ERROR
+        (self.bits() >> KIND_SHIFT) & 0b111 == ERROR
     }
 
-    /// The detail as a word, for an open hint.
+    /// The word, for an open hint.
+    #[inline]
     pub(crate) fn bits(self) -> u64 {
-        let state = STATES.iter().position(|s| *s == self.state).unwrap_or(0) as u64;
-        state
-            | (u64::from(self.flags) << 8)
-            | (u64::from(self.status) << 16)
-            | (u64::from(self.open_for_ms) << 32)
+        self.0.get()
     }
 
-    /// The detail an open hint's word holds.
+    /// A word from an open hint (or built here), never zero: its state is numbered from 1.
     #[inline]
     pub(crate) fn from_bits(bits: u64) -> Self {
-        let state = match bits & 0xff {
-            1 => CircuitState::Open,
-            2 => CircuitState::HalfOpen,
-            3 => CircuitState::ForcedOpen,
-            4 => CircuitState::Disabled,
-            5 => CircuitState::MetricsOnly,
-            _ => CircuitState::Closed,
-        };
-        Detail {
-            state,
-            flags: (bits >> 8) as u8,
-            status: (bits >> 16) as u16,
-            open_for_ms: (bits >> 32) as u32,
-        }
+        Detail(NonZeroU64::new(bits).unwrap_or(NonZeroU64::MIN))
     }
 
     fn open_for(self) -> Option<Duration> {
-        (self.open_for_ms != NO_OPEN_FOR).then(|| Duration::from_millis(self.open_for_ms.into()))
+        let millis = self.bits() >> OPEN_FOR_SHIFT;
+        (millis != NO_OPEN_FOR).then(|| Duration::from_millis(millis))
     }
 
     fn cause(self, text: Option<&Arc<Cause>>) -> Option<Cause> {
-        match self.kind() {
+        match (self.bits() >> KIND_SHIFT) & 0b111 {
             FAILURE => Some(Cause::Failure),
             SLOW_CALL => Some(Cause::SlowCall),
-            STATUS => Some(Cause::Status(self.status)),
+            STATUS => Some(Cause::Status(
+                ((self.bits() >> STATUS_SHIFT) & 0xffff) as u16,
+            )),
             ERROR => text.map(|text| Cause::clone(text)),
             _ => None,
         }
@@ -205,7 +192,7 @@ impl CircuitOpen {
     ) -> Self {
         Self {
             name,
-            retry_after: word(retry_after),
+            retry_after: NonZeroU64::new(word(retry_after)).unwrap_or(NonZeroU64::MIN),
             detail,
             text,
         }
@@ -225,7 +212,7 @@ impl CircuitOpen {
     /// `ForcedOpen`; for a rate-limited rejection, whichever state the breaker was in
     /// (`Closed` too).
     pub fn state(&self) -> CircuitState {
-        self.detail.state
+        self.detail.state()
     }
 
     /// What opened the circuit: the outcome of the call that tripped it (kept through
@@ -237,7 +224,7 @@ impl CircuitOpen {
         self.detail.cause(self.text.as_ref())
     }
 
-    /// How long the circuit was opened for, to the millisecond (up to 49 days), when it is Open: the
+    /// How long the circuit was opened for, to the millisecond, when it is Open: the
     /// backoff's duration, or longer if the remote announced a longer outage.
     pub fn open_for(&self) -> Option<Duration> {
         self.detail.open_for()
@@ -252,7 +239,7 @@ impl CircuitOpen {
     /// Whether the rate-limit gate rejected the call: the remote rate-limited an earlier
     /// call and its deadline has not passed.
     pub fn is_rate_limited(&self) -> bool {
-        self.detail.flags & RATE_LIMITED != 0
+        self.detail.bits() & RATE_LIMITED != 0
     }
 
     /// How long until the breaker admits a call: for a rate limit, exactly the time left
@@ -261,7 +248,8 @@ impl CircuitOpen {
     /// finishes earlier frees its slot earlier); `None` when it was forced open, which lasts
     /// until it is reset.
     pub fn retry_after(&self) -> Option<Duration> {
-        (self.retry_after != NO_RETRY).then(|| Duration::from_nanos(self.retry_after))
+        let nanos = self.retry_after.get();
+        (nanos != NO_RETRY).then(|| Duration::from_nanos(nanos))
     }
 }
 

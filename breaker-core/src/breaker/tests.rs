@@ -357,9 +357,11 @@ fn a_breaker_and_a_permit_are_small() {
     // What a rejection returns, through memory: five words (the name, the retry-after, a
     // word of packed detail, the text of a cause that has one).
     assert_eq!(std::mem::size_of::<Result<Permit<'_>, CircuitOpen>>(), 40);
-    // And what `call` returns: the rejection's spare niches tell the variants apart.
+    // And what `call` returns: the rejection and a word for the variant, every field a
+    // whole word, so that moving it is whole-word copies (a niche inside a narrow field
+    // made the move overlap its own stores, a stall on the rejection path).
     assert_eq!(
-        std::mem::size_of::<Result<u64, crate::BreakerError<std::io::Error>>>(),
-        40
+        std::mem::size_of::<Result<u64, crate::BreakerError<u32>>>(),
+        48
     );
 }
