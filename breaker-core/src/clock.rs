@@ -487,7 +487,13 @@ mod tests {
         }
         let clock = BreakerClock::Real(RealClock);
         let now = duration_to_nanos(RealClock.now());
-        assert_eq!(clock.left_until(now.max(1)), None);
+        // A deadline that has passed is found passed, and one ahead ahead. (Not one that
+        // passes just now: a thread starved on a loaded machine refreshes late, and its
+        // coarse time then says "not yet" a little longer; late, never early.)
+        assert_eq!(
+            clock.left_until(now.saturating_sub(1_000_000_000).max(1)),
+            None
+        );
         assert!(clock.left_until(now + 1_000_000_000).is_some());
         drop(upkeep);
         assert_eq!(UPKEEP.bound.load(Ordering::Relaxed), 0);

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use breaker::{Backoff, Jitter};
-use breaker::{BreakerConfig, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};
+use breaker::{
+    BreakerConfig, CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window,
+};
 use breaker_settings::SETTINGS;
 use quote::quote;
 
@@ -132,7 +134,10 @@ fn the_macros_take_the_tables_settings_and_the_runtime_writes_them() {
             .with_jitter(Jitter::Full)
             .with_jitter_seed(7)
             .with_success_threshold(2)
-            .with_ignored_errors(IgnoredErrors::Success),
+            .with_ignored_errors(IgnoredErrors::Success)
+            .with_rate_limit_delay(Duration::from_secs(2))
+            .with_max_retry_after(Duration::from_secs(60))
+            .with_credential_errors(CredentialErrors::ForceOpen),
         BreakerConfig::new().with_policy(TripPolicy::FailureRate(time_window)),
         BreakerConfig::new().with_policy(TripPolicy::FailureRate(FailureRate::new(
             Window::Count { size: 10 },
