@@ -68,6 +68,13 @@ fn spin_until(mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Whether a race that has run `trial - 1` trials stops: its `trials` are done and its
+/// racers have met, or it has gone on to its bound ([`MORE_TRIALS`], [`MORE_TIME`]).
+fn race_is_over(trial: u64, trials: u64, met: bool, started: Instant) -> bool {
+    let bound = trial > trials * MORE_TRIALS || started.elapsed() > MORE_TIME;
+    trial > trials && (met || bound)
+}
+
 /// The moment a probe race is run at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Moment {
@@ -139,9 +146,12 @@ fn probe_race(moment: Moment, threads: usize, trials: u64, half_open_max: u32) {
         let _abort = AbortOnPanic;
         for trial in 1.. {
             if racer == 0 {
-                let met = contended.load(Ordering::Relaxed) > 0;
-                let bound = trial > trials * MORE_TRIALS || started.elapsed() > MORE_TIME;
-                if trial > trials && (met || bound) {
+                if race_is_over(
+                    trial,
+                    trials,
+                    contended.load(Ordering::Relaxed) > 0,
+                    started,
+                ) {
                     ran.store(trial - 1, Ordering::Release);
                     stop.store(true, Ordering::Release);
                     return;
@@ -470,9 +480,12 @@ fn gate_race(trials: u64) {
         let _abort = AbortOnPanic;
         for trial in 1.. {
             if racer == 0 {
-                let met = contended.load(Ordering::Relaxed) > 0;
-                let bound = trial > trials * MORE_TRIALS || started.elapsed() > MORE_TIME;
-                if trial > trials && (met || bound) {
+                if race_is_over(
+                    trial,
+                    trials,
+                    contended.load(Ordering::Relaxed) > 0,
+                    started,
+                ) {
                     ran.store(trial - 1, Ordering::Release);
                     stop.store(true, Ordering::Release);
                     return;
