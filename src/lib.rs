@@ -113,7 +113,7 @@ pub use breaker_core::{
     BreakerRegistry, BreakerSettings, CallEvent, CallOutcome, Cause, Circuit, CircuitBreaker,
     CircuitEvent, CircuitOpen, CircuitState, Clock, ConfigError, CredentialErrors, FailureRate,
     IgnoredErrors, Jitter, KeyedPermit, KeyedRegistry, MAX_LISTENER_CHAIN, ManualClock, Metrics,
-    OwnedPermit, Permit, PermitOf, Pinned, RealClock, RegistryKey, RunFuture, SlowCalls,
+    OwnedPermit, Permit, PermitOf, Pinned, RateLimit, RealClock, RegistryKey, RunFuture, SlowCalls,
     StateChange, TripPolicy, Upkeep, UpkeepError, Verdict, Window, WindowCounts,
 };
 pub use breaker_macros::{CircuitBreakers, circuit_breaker, state_machine};

@@ -118,6 +118,8 @@ pub(crate) enum Why<'a> {
     Slow,
     /// What the caller said.
     Said(Because<'a>),
+    /// Decided elsewhere (a fleet's opening), with its cause.
+    Adopted(&'a Cause),
 }
 
 impl Why<'_> {
@@ -128,6 +130,7 @@ impl Why<'_> {
             Why::Slow => Cause::SlowCall,
             Why::Said(Because::Status(status)) => Cause::Status(status),
             Why::Said(Because::Error(error)) => Cause::error(error),
+            Why::Adopted(cause) => cause.clone(),
         }
     }
 }

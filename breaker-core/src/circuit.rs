@@ -16,6 +16,8 @@ state_machine! {
     /// | any | Disable | Disabled |
     /// | any | ObserveOnly | MetricsOnly |
     /// | any | Reset | Closed |
+    /// | Closed, Open, HalfOpen | FleetOpened | Open (for the fleet's duration) |
+    /// | Open, HalfOpen | FleetClosed | Closed |
     ///
     /// A [`CircuitBreaker`](crate::CircuitBreaker) computes every next state with
     /// `Circuit::next(from, &event, &mut ())` and installs it with a compare-and-swap.
@@ -23,6 +25,11 @@ state_machine! {
     /// A remote's rate limit is not a state: it closes the breaker's rate-limit gate, beside
     /// this table, until the remote's deadline, and no transition is made (see
     /// [`CircuitBreaker`](crate::CircuitBreaker#rate-limits-beside-the-states)).
+    ///
+    /// The two `Fleet` events are decisions made elsewhere and applied here: by the other
+    /// instances of a fleet sharing the breaker's state through a store (see
+    /// [`CircuitBreaker::adopt_open`](crate::CircuitBreaker::adopt_open)). They never apply
+    /// to the states set by hand, which only a command leaves.
     #[state_machine(crate = crate, typed = false, non_exhaustive)]
     pub Circuit {
         states: [
@@ -58,6 +65,11 @@ state_machine! {
             ObserveOnly,
             /// `CircuitBreaker::reset`.
             Reset,
+            /// `CircuitBreaker::adopt_open`: the fleet opened the circuit (or holds it open,
+            /// or lets this instance's next call be its probe: open until now).
+            FleetOpened,
+            /// `CircuitBreaker::adopt_closed`: the fleet's probe succeeded elsewhere.
+            FleetClosed,
         ],
         initial: Closed,
         Closed + Trip => Open,
@@ -68,6 +80,11 @@ state_machine! {
         _ + Disable => Disabled,
         _ + ObserveOnly => MetricsOnly,
         _ + Reset => Closed,
+        Closed + FleetOpened => Open,
+        Open + FleetOpened => Open,
+        HalfOpen + FleetOpened => Open,
+        Open + FleetClosed => Closed,
+        HalfOpen + FleetClosed => Closed,
     }
 }
 
@@ -99,6 +116,20 @@ mod tests {
             assert_eq!(next(state, E::Disable), Some(S::Disabled), "{state}");
             assert_eq!(next(state, E::ObserveOnly), Some(S::MetricsOnly), "{state}");
             assert_eq!(next(state, E::Reset), Some(S::Closed), "{state}");
+        }
+    }
+
+    #[test]
+    fn the_fleet_moves_only_the_automatic_states() {
+        for state in [S::Closed, S::Open, S::HalfOpen] {
+            assert_eq!(next(state, E::FleetOpened), Some(S::Open), "{state}");
+        }
+        assert_eq!(next(S::Open, E::FleetClosed), Some(S::Closed));
+        assert_eq!(next(S::HalfOpen, E::FleetClosed), Some(S::Closed));
+        assert_eq!(next(S::Closed, E::FleetClosed), None);
+        for state in [S::ForcedOpen, S::Disabled, S::MetricsOnly] {
+            assert_eq!(next(state, E::FleetOpened), None, "{state}");
+            assert_eq!(next(state, E::FleetClosed), None, "{state}");
         }
     }
 

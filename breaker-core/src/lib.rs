@@ -75,7 +75,9 @@ pub use circuit::{Circuit, CircuitEvent, CircuitState};
 pub use clock::{Clock, ManualClock, RealClock, Upkeep, UpkeepError};
 pub use config::{BreakerConfig, BreakerSettings, ConfigError};
 pub use error::{BreakerError, CircuitOpen};
-pub use events::{CallEvent, CallOutcome, MAX_LISTENER_CHAIN, Metrics, StateChange, WindowCounts};
+pub use events::{
+    CallEvent, CallOutcome, MAX_LISTENER_CHAIN, Metrics, RateLimit, StateChange, WindowCounts,
+};
 pub use keyed::{BreakerRef, KeyedPermit, KeyedRegistry, Pinned, RegistryKey};
 pub use name::BreakerName;
 pub use policy::{CredentialErrors, FailureRate, IgnoredErrors, SlowCalls, TripPolicy, Window};

@@ -16,7 +16,7 @@ use super::hot::Hinted;
 use super::{CircuitBreaker, CircuitState, Opening, nanos};
 use crate::breaker::permit::{Admission, Permit};
 use crate::error::{CircuitOpen, Detail};
-use crate::events::CallOutcome;
+use crate::events::{CallOutcome, RateLimit};
 
 /// Deadlines announced by the remote, in nanoseconds of the breaker's clock; 0 for none.
 /// Allocated at the first announcement: most breakers never see one, and the breaker stays
@@ -82,21 +82,31 @@ impl CircuitBreaker {
         }
     }
 
-    /// Holds calls back for `delay` from now (never shortens a later deadline).
-    fn close_gate(&self, delay: Duration) {
+    /// Holds calls back for `delay` from now (never shortens a later deadline). Returns
+    /// whether the deadline moved.
+    pub(super) fn close_gate(&self, delay: Duration) -> bool {
         let until = nanos(self.clock.now().saturating_add(delay));
         let before = self
             .deadlines()
             .rate_limited_until
             .fetch_max(until, Ordering::SeqCst);
         self.hot.gate();
-        if until > before {
+        let moved = until > before;
+        if moved {
             tracing::warn!(
                 target: "breaker",
                 name = %self.name,
                 retry_after_ms = delay.as_millis() as u64,
                 "circuit breaker rate limited by the remote"
             );
+        }
+        moved
+    }
+
+    /// Forgets an announced outage (the remote was found up elsewhere).
+    pub(super) fn forget_down(&self) {
+        if let Some(deadlines) = self.deadlines.get() {
+            deadlines.down_until.store(0, Ordering::Release);
         }
     }
 
@@ -120,8 +130,11 @@ impl CircuitBreaker {
             .min(config.max_retry_after);
         self.told(permit, CallOutcome::RateLimited { retry_after: delay });
         // MetricsOnly never rejects: the rate limit is counted, and that is all.
-        if admission != Admission::Observed && !delay.is_zero() {
-            self.close_gate(delay);
+        if admission != Admission::Observed && !delay.is_zero() && self.close_gate(delay) {
+            self.listeners.tell_rate_limit(|| RateLimit {
+                name: self.name.clone(),
+                retry_after: delay,
+            });
         }
         // A probe frees its slot: a rate limit says nothing about the outage.
         self.give_back(permit);

@@ -30,6 +30,7 @@
 //!   up and its slot goes to the next caller, in the same generation, so the other probes
 //!   and the successes counted so far stay.
 
+mod adopt;
 mod call;
 mod gate;
 mod hot;
@@ -448,7 +449,7 @@ impl CircuitBreaker {
                         return Err(self.reject_open(open));
                     }
                     let event = CircuitEvent::CooldownElapsed;
-                    match self.transition(&snapshot, event, now, Why::Unsaid) {
+                    match self.transition(&snapshot, event, now, Why::Unsaid, None) {
                         Ok(probe) => return Ok(self.admit_probe(probe)),
                         Err(_) => snapshot = self.current.load(),
                     }
@@ -550,22 +551,29 @@ impl CircuitBreaker {
     /// Makes the transition `event` from `from`, if `from` is still the current snapshot:
     /// exactly one caller succeeds for a given `from`, and it emits the [`StateChange`].
     /// `why`: what the report that made it said, which is the cause of an opening.
+    /// `open_for`: how long an opening lasts when it was decided elsewhere (the backoff's
+    /// otherwise).
     fn transition(
         &self,
         from: &Arc<Snapshot>,
         event: CircuitEvent,
         now: Duration,
         why: Why<'_>,
+        open_for: Option<Duration>,
     ) -> Result<Arc<Snapshot>, NotMade> {
         let to = Circuit::next(from.state, &event, &mut ()).map_err(|_| NotMade::Refused)?;
         // Openings in a row: counted from the first opening until the circuit closes (or a
-        // manual command takes over); the backoff grows with them.
+        // manual command takes over); the backoff grows with them. An opening decided
+        // elsewhere while open is the same opening, held longer or shorter.
         let opens = match to {
+            CircuitState::Open if from.state == CircuitState::Open => from.opens,
             CircuitState::Open => from.opens.saturating_add(1),
             CircuitState::HalfOpen => from.opens,
             _ => 0,
         };
-        let open_for = if to == CircuitState::Open {
+        let open_for = if let Some(open_for) = open_for {
+            open_for
+        } else if to == CircuitState::Open {
             let open_for = self.open_duration(&from.config, opens);
             // The remote said how long it will be down: at least that (capped when announced).
             match self.announced_down_until(nanos(now)) {
@@ -693,7 +701,7 @@ impl CircuitBreaker {
             if !crate::events::command_allowed(&self.name, event) {
                 return false;
             }
-            match self.transition(&current, event, self.clock.now(), Why::Unsaid) {
+            match self.transition(&current, event, self.clock.now(), Why::Unsaid, None) {
                 Ok(_) => return true,
                 Err(NotMade::Refused) => return false,
                 Err(NotMade::Lost) => continue,

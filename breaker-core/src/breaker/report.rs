@@ -86,7 +86,7 @@ impl CircuitBreaker {
                     // Every failure at or past the threshold tries; the compare-and-swap
                     // lets exactly one of them open the circuit.
                     let now = self.clock.now();
-                    let _ = self.transition(&snapshot, CircuitEvent::Trip, now, why);
+                    let _ = self.transition(&snapshot, CircuitEvent::Trip, now, why, None);
                 }
             }
         }
@@ -162,7 +162,7 @@ impl CircuitBreaker {
         if policy.trips(tally) {
             // Every report that finds the rate reached tries; one opens the circuit.
             let why = if failed { why } else { Why::Slow };
-            let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now(), why);
+            let _ = self.transition(&snapshot, CircuitEvent::Trip, self.clock.now(), why, None);
         }
     }
 
@@ -199,7 +199,7 @@ impl CircuitBreaker {
             return;
         }
         if self
-            .transition(&snapshot, event, self.clock.now(), why)
+            .transition(&snapshot, event, self.clock.now(), why, None)
             .is_err()
         {
             self.counters.stale();

@@ -64,16 +64,32 @@ pub enum CallOutcome {
     Rejected(CircuitOpen),
 }
 
+/// A remote's rate limit that moved a breaker's rate-limit gate later, for the listeners
+/// registered with [`CircuitBreaker::on_rate_limit`](crate::CircuitBreaker::on_rate_limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// The breaker's name.
+    pub name: BreakerName,
+    /// How long the gate now holds calls back, from the report.
+    pub retry_after: Duration,
+}
+
 pub(crate) type CallListener = Arc<dyn Fn(&CallEvent) + Send + Sync>;
+pub(crate) type RateLimitListener = Arc<dyn Fn(&RateLimit) + Send + Sync>;
 
 /// Tells each listener `event` in registration order. A listener that panics is reported (a
 /// tracing ERROR event) and does not stop the others or the call.
-pub(super) fn tell(listeners: &[CallListener], event: &CallEvent) {
+pub(super) fn tell<E: ?Sized>(
+    listeners: &[Arc<dyn Fn(&E) + Send + Sync>],
+    event: &E,
+    name: &BreakerName,
+) {
     for listener in listeners {
         if catch_unwind(AssertUnwindSafe(|| listener(event))).is_err() {
             tracing::error!(
                 target: "breaker",
-                name = %event.name,
+                name = %name,
                 "a circuit breaker call listener panicked"
             );
         }

@@ -20,7 +20,7 @@ use crate::cause::Cause;
 use crate::circuit::{CircuitEvent, CircuitState};
 use crate::name::BreakerName;
 
-pub use calls::{CallEvent, CallOutcome};
+pub use calls::{CallEvent, CallOutcome, RateLimit};
 pub(crate) use counters::CallCounters;
 pub use delivery::MAX_LISTENER_CHAIN;
 pub(crate) use delivery::command_allowed;
@@ -117,6 +117,7 @@ pub(crate) struct Listeners {
 struct Lists {
     transitions: Arc<Vec<Listener>>,
     calls: Vec<calls::CallListener>,
+    rate_limits: Vec<calls::RateLimitListener>,
 }
 
 impl Listeners {
@@ -132,7 +133,7 @@ impl Listeners {
             transitions.push(Arc::clone(&listener));
             Lists {
                 transitions: Arc::new(transitions),
-                calls: lists.calls.clone(),
+                ..Lists::clone(lists)
             }
         });
     }
@@ -145,17 +146,35 @@ impl Listeners {
         });
     }
 
+    pub(crate) fn add_rate_limit(&self, listener: calls::RateLimitListener) {
+        self.lists.rcu(|lists| {
+            let mut lists = Lists::clone(lists);
+            lists.rate_limits.push(Arc::clone(&listener));
+            lists
+        });
+    }
+
     /// Tells the call listeners `event`, built only if there are some.
     pub(crate) fn tell(&self, event: impl FnOnce() -> CallEvent) {
         let lists = self.lists.load();
         if !lists.calls.is_empty() {
-            calls::tell(&lists.calls, &event());
+            let event = event();
+            calls::tell(&lists.calls, &event, &event.name);
+        }
+    }
+
+    /// Tells the rate-limit listeners `limit`, built only if there are some.
+    pub(crate) fn tell_rate_limit(&self, limit: impl FnOnce() -> RateLimit) {
+        let lists = self.lists.load();
+        if !lists.rate_limits.is_empty() {
+            let limit = limit();
+            calls::tell(&lists.rate_limits, &limit, &limit.name);
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         let lists = self.lists.load();
-        lists.transitions.len() + lists.calls.len()
+        lists.transitions.len() + lists.calls.len() + lists.rate_limits.len()
     }
 
     /// Emits `change`: the tracing event, then each listener in registration order (at once,
