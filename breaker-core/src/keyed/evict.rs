@@ -90,6 +90,9 @@ impl<K: RegistryKey> KeyedRegistry<K> {
         self.make_room(&mut evictor, guard);
         evictor.fresh_for = evictor.fresh_for.saturating_sub(1);
         let breaker = Arc::new(self.new_breaker(&key));
+        for listener in lock(&self.on_breaker).iter() {
+            listener(&breaker);
+        }
         // The new entry is stamped `tick`; lookups from now on stamp `tick + 1`, so a
         // breaker used after this insertion is more recent than the inserted one.
         let tick = self.tick.0.fetch_add(2, Ordering::Relaxed) + 1;

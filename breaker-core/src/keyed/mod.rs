@@ -152,7 +152,13 @@ pub struct KeyedRegistry<K> {
     name_prefix: Option<Box<str>>,
     /// The writers' mutex, and the eviction candidates.
     evictor: Mutex<Evictor<K>>,
+    /// Told of every breaker created (see [`on_breaker`](Self::on_breaker)); read under the
+    /// writers' mutex.
+    on_breaker: Mutex<Vec<BreakerListener>>,
 }
+
+/// A listener of the breakers a [`KeyedRegistry`] creates.
+type BreakerListener = Box<dyn Fn(&Arc<CircuitBreaker>) + Send + Sync>;
 
 /// The bounds every key type meets.
 ///
@@ -223,6 +229,7 @@ impl<K: RegistryKey> KeyedRegistry<K> {
             clock,
             name_prefix: None,
             evictor: Mutex::new(Evictor::new()),
+            on_breaker: Mutex::new(Vec::new()),
         }
     }
 
@@ -413,6 +420,37 @@ impl<K: RegistryKey> KeyedRegistry<K> {
         for (key, entry) in self.map.iter(&guard) {
             f(key, &entry.breaker);
         }
+    }
+
+    /// Calls `listener` with every breaker of the registry: at once with each one it holds,
+    /// then with each one it creates, when it creates it (before any call through it). For
+    /// what has to see every breaker, such as a fleet store that shares their state: it is
+    /// given the breaker's `Arc`, so it may keep a `Weak` that dies with an evicted breaker.
+    /// The listener runs under the registry's writers' mutex: it must not create breakers
+    /// in this registry.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use breaker::{BreakerConfig, KeyedRegistry};
+    ///
+    /// let models: KeyedRegistry<Arc<str>> = KeyedRegistry::new(100, BreakerConfig::default());
+    /// models.get_or_insert("gpt-4o");
+    /// let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    /// let sink = Arc::clone(&seen);
+    /// models.on_breaker(move |breaker| sink.lock().unwrap().push(breaker.name().to_string()));
+    /// models.get_or_insert("llama");
+    /// models.get_or_insert("llama");
+    /// assert_eq!(*seen.lock().unwrap(), ["gpt-4o", "llama"]);
+    /// ```
+    pub fn on_breaker(&self, listener: impl Fn(&Arc<CircuitBreaker>) + Send + Sync + 'static) {
+        // Under the writers' mutex: no breaker is created between the ones told now and
+        // the listener's registration.
+        let _writers = lock(&self.evictor);
+        let guard = self.map.guard();
+        for (_, entry) in self.map.iter(&guard) {
+            listener(&entry.breaker);
+        }
+        lock(&self.on_breaker).push(Box::new(listener));
     }
 
     /// The metrics of every breaker, sorted by name: for dashboards.
