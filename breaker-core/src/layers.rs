@@ -34,6 +34,7 @@ const ORDER: &[&[&str]] = &[
         "keyed",
         "key_choice",
         "tower",
+        "fleet",
     ],
 ];
 

@@ -121,6 +121,15 @@ impl CircuitBreaker {
         self.listeners.add_rate_limit(std::sync::Arc::new(listener));
     }
 
+    /// Registers `listener`, told the consecutive failures counted in Closed whenever the
+    /// count moves (0 when a success forgets them). For a fleet store that counts them
+    /// across the fleet; crate-private, since only the consecutive-failures policy counts
+    /// this way.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn on_failure_count(&self, listener: impl Fn(u32) + Send + Sync + 'static) {
+        self.listeners.add_failures(std::sync::Arc::new(listener));
+    }
+
     /// Makes `event` from whatever the state is, retried until it lands or the table
     /// refuses it.
     fn adopt(&self, event: CircuitEvent, why: Why<'_>, open_for: Option<Duration>) -> bool {

@@ -125,6 +125,8 @@ fn newer(a: u64, b: u64) -> bool {
 pub(crate) enum Counted {
     /// Its generation is still the published one; the consecutive failures now.
     Current(u32),
+    /// A success that forgot the failures counted before it.
+    Forgot,
     /// Its generation is gone: the report is ignored.
     Stale,
 }
@@ -236,7 +238,7 @@ impl Hot {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Counted::Current(0),
+                Ok(_) => return Counted::Forgot,
                 Err(now) => word = now,
             }
         }

@@ -33,9 +33,19 @@ impl CircuitBreaker {
     #[inline(always)]
     fn consecutive_success(&self, tag: u64) {
         self.counters.succeeded();
-        if self.hot.succeed(tag) == hot::Counted::Stale {
-            self.counters.stale();
+        match self.hot.succeed(tag) {
+            hot::Counted::Stale => self.counters.stale(),
+            hot::Counted::Forgot => self.failures_forgotten(),
+            hot::Counted::Current(_) => {}
         }
+    }
+
+    /// A success forgot the failures counted: told to the listeners of the count (a
+    /// fleet store sharing it).
+    #[cold]
+    #[inline(never)]
+    fn failures_forgotten(&self) {
+        self.listeners.tell_failures(0);
     }
 
     #[inline(never)]
@@ -77,7 +87,9 @@ impl CircuitBreaker {
     fn consecutive_failure(&self, permit: &Permit<'_>, why: Why<'_>) {
         match self.hot.fail(permit.admitted_in()) {
             hot::Counted::Stale => self.counters.stale(),
+            hot::Counted::Forgot => {}
             hot::Counted::Current(failures) => {
+                self.listeners.tell_failures(failures);
                 let snapshot = self.current.load();
                 if failures >= snapshot.config.threshold
                     && snapshot.state == CircuitState::Closed

@@ -75,13 +75,15 @@ pub struct RateLimit {
     pub retry_after: Duration,
 }
 
-pub(crate) type CallListener = Arc<dyn Fn(&CallEvent) + Send + Sync>;
-pub(crate) type RateLimitListener = Arc<dyn Fn(&RateLimit) + Send + Sync>;
+/// A listener of events `E`.
+pub(crate) type ListenerOf<E> = Arc<dyn Fn(&E) + Send + Sync>;
+pub(crate) type CallListener = ListenerOf<CallEvent>;
+pub(crate) type RateLimitListener = ListenerOf<RateLimit>;
 
 /// Tells each listener `event` in registration order. A listener that panics is reported (a
 /// tracing ERROR event) and does not stop the others or the call.
 pub(super) fn tell<E: ?Sized>(
-    listeners: &[Arc<dyn Fn(&E) + Send + Sync>],
+    listeners: &[ListenerOf<E>],
     event: &E,
     name: &BreakerName,
 ) {

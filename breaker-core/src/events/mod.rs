@@ -118,7 +118,11 @@ struct Lists {
     transitions: Arc<Vec<Listener>>,
     calls: Vec<calls::CallListener>,
     rate_limits: Vec<calls::RateLimitListener>,
+    /// Told the consecutive failures counted in Closed, whenever the count moves.
+    failures: Vec<FailuresListener>,
 }
+
+pub(crate) type FailuresListener = Arc<dyn Fn(u32) + Send + Sync>;
 
 impl Listeners {
     pub(crate) fn new() -> Self {
@@ -154,6 +158,23 @@ impl Listeners {
         });
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn add_failures(&self, listener: FailuresListener) {
+        self.lists.rcu(|lists| {
+            let mut lists = Lists::clone(lists);
+            lists.failures.push(Arc::clone(&listener));
+            lists
+        });
+    }
+
+    /// Tells the listeners of the failure count that it is `failures` now.
+    pub(crate) fn tell_failures(&self, failures: u32) {
+        let lists = self.lists.load();
+        for listener in &lists.failures {
+            listener(failures);
+        }
+    }
+
     /// Tells the call listeners `event`, built only if there are some.
     pub(crate) fn tell(&self, event: impl FnOnce() -> CallEvent) {
         let lists = self.lists.load();
@@ -174,7 +195,7 @@ impl Listeners {
 
     pub(crate) fn len(&self) -> usize {
         let lists = self.lists.load();
-        lists.transitions.len() + lists.calls.len() + lists.rate_limits.len()
+        lists.transitions.len() + lists.calls.len() + lists.rate_limits.len() + lists.failures.len()
     }
 
     /// Emits `change`: the tracing event, then each listener in registration order (at once,

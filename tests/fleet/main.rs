@@ -1,0 +1,5 @@
+//! Breakers shared by a fleet through a real Redis server, started by each test on a free
+//! loopback port.
+
+mod sharing;
+mod tmp_redis;
