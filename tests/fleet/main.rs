@@ -1,5 +1,99 @@
-//! Breakers shared by a fleet through a real Redis server, started by each test on a free
-//! loopback port.
+//! Breakers shared by a fleet through a real Redis server: each test starts its own
+//! `redis-server` on a free loopback port (and a TCP proxy in front of it where a test cuts
+//! one instance off), and stops it when it ends.
+//!
+//! The breakers run on the real clock: the store's time is the server's `TIME`, which no
+//! test can move, so the tests use short cooldowns and wait for states with a deadline
+//! (`until`), never for a fixed time to pass.
 
-mod sharing;
 mod tmp_redis;
+
+mod commands;
+mod faults;
+mod sharing;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use breaker::fleet::{FleetOptions, FleetStore};
+use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+
+/// One instance of the fleet: its own connection to the store, its own breaker.
+pub struct Instance {
+    pub fleet: FleetStore,
+    pub breaker: Arc<CircuitBreaker>,
+    /// When its breaker last went Open from another state.
+    pub opened: Arc<Mutex<Option<Instant>>>,
+}
+
+/// `n` instances named `i0`, `i1`... of the breaker `name`, on the store at `url`.
+pub fn instances(
+    url: &str,
+    n: usize,
+    name: &str,
+    config: &BreakerConfig,
+    options: &FleetOptions,
+) -> Vec<Instance> {
+    (0..n)
+        .map(|i| instance(url, &format!("i{i}"), name, config, options))
+        .collect()
+}
+
+pub fn instance(
+    url: &str,
+    id: &str,
+    name: &str,
+    config: &BreakerConfig,
+    options: &FleetOptions,
+) -> Instance {
+    let fleet = FleetStore::connect(url, options.clone().with_instance(id)).unwrap();
+    let breaker = Arc::new(CircuitBreaker::new(name.to_owned(), config.clone()));
+    let opened = Arc::new(Mutex::new(None));
+    let sink = Arc::clone(&opened);
+    breaker.on_transition(move |change| {
+        if change.to == CircuitState::Open && change.from != CircuitState::Open {
+            *sink.lock().unwrap() = Some(Instant::now());
+        }
+    });
+    fleet.attach(&breaker);
+    Instance {
+        fleet,
+        breaker,
+        opened,
+    }
+}
+
+/// Waits until `done` holds; panics after `limit`, naming `what`.
+pub async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "waited {limit:?} for: {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// A number in the breaker hash `key` of the store (its generation `g`...).
+pub fn hash_field(server: &tmp_redis::RedisServer, key: &str, field: &str) -> u64 {
+    let reply = server.command(&["HGET", key, field]);
+    reply
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("HGET {key} {field}: {reply:?}"))
+}
+
+/// Every instance's breaker is in `state`.
+pub fn all_in(fleet: &[Instance], state: CircuitState) -> bool {
+    fleet.iter().all(|i| i.breaker.state() == state)
+}
+
+/// Waits until every instance has read the store once (attached breakers are read at the
+/// first poll).
+pub async fn settled(fleet: &[Instance]) {
+    until(
+        "every instance read the store",
+        Duration::from_secs(5),
+        || fleet.iter().all(|i| i.fleet.stats().adopted > 0),
+    )
+    .await;
+}

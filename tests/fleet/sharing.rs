@@ -1,141 +1,136 @@
-//! A fleet of instances sharing one breaker.
+//! A fleet of instances sharing one breaker: it opens together, probes once per half-open
+//! generation for the whole fleet, and closes together.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use breaker::fleet::{FleetOptions, FleetStore};
-use breaker::{BreakerConfig, CircuitBreaker, CircuitState};
+use breaker::fleet::FleetOptions;
+use breaker::{BreakerConfig, CircuitState};
 
 use crate::tmp_redis::RedisServer;
-
-/// One instance: its own connection to the store, its own breaker.
-struct Instance {
-    fleet: FleetStore,
-    breaker: Arc<CircuitBreaker>,
-    /// When its breaker last went Open.
-    opened: Arc<Mutex<Option<Instant>>>,
-}
-
-fn instances(url: &str, n: usize, config: &BreakerConfig, options: &FleetOptions) -> Vec<Instance> {
-    (0..n)
-        .map(|i| {
-            let fleet =
-                FleetStore::connect(url, options.clone().with_instance(format!("i{i}"))).unwrap();
-            let breaker = Arc::new(CircuitBreaker::new("gpt-4o", config.clone()));
-            let opened = Arc::new(Mutex::new(None));
-            let sink = Arc::clone(&opened);
-            breaker.on_transition(move |change| {
-                if change.to == CircuitState::Open && change.from != CircuitState::Open {
-                    sink.lock().unwrap().get_or_insert(Instant::now());
-                }
-            });
-            fleet.attach(&breaker);
-            Instance {
-                fleet,
-                breaker,
-                opened,
-            }
-        })
-        .collect()
-}
+use crate::{Instance, all_in, instances, settled, until};
 
 /// The remote: down or up, counting the calls it receives.
 #[derive(Default)]
 struct Remote {
     down: AtomicBool,
     calls: AtomicU64,
+    /// Calls admitted as probes, and of those, the ones that reached it while another
+    /// probe was out.
     probes: AtomicU64,
+    probing: AtomicU64,
+    overlapping: AtomicU64,
 }
 
-/// Waits until `done` holds, or panics after `limit` naming `what`.
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "waited {limit:?} for: {what}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+/// Every instance calls every 5 ms until `stop`; a call takes 2 ms.
+fn traffic(
+    fleet: &[Instance],
+    remote: &Arc<Remote>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    fleet
+        .iter()
+        .map(|instance| {
+            let (breaker, remote, stop) = (
+                Arc::clone(&instance.breaker),
+                Arc::clone(remote),
+                Arc::clone(stop),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    if let Ok(permit) = breaker.acquire_owned() {
+                        remote.calls.fetch_add(1, Ordering::SeqCst);
+                        let probe = permit.is_probe();
+                        if probe {
+                            remote.probes.fetch_add(1, Ordering::SeqCst);
+                            if remote.probing.fetch_add(1, Ordering::SeqCst) > 0 {
+                                remote.overlapping.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        if probe {
+                            remote.probing.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        permit.report(!remote.down.load(Ordering::SeqCst));
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fleet_opens_together_probes_once_and_closes_together() {
+async fn a_fleet_opens_together_probes_once_per_generation_and_closes_together() {
+    const N: usize = 8;
+    const THRESHOLD: u32 = 3;
     let server = RedisServer::start();
     let config = BreakerConfig::default()
-        .with_threshold(3)
-        .with_cooldown(Duration::from_millis(400));
+        .with_threshold(THRESHOLD)
+        .with_cooldown(Duration::from_millis(300));
     let options = FleetOptions::default().with_hold(Duration::from_millis(300));
-    let fleet = instances(&server.url(), 8, &config, &options);
+    let fleet = instances(&server.url(), N, "gpt-4o", &config, &options);
+    settled(&fleet).await;
     let remote = Arc::new(Remote::default());
     remote.down.store(true, Ordering::SeqCst);
-    // Let every instance read the store once (its first poll).
-    tokio::time::sleep(Duration::from_millis(50)).await;
-
-    // Traffic: every instance calls every 5 ms.
     let stop = Arc::new(AtomicBool::new(false));
-    let mut callers = Vec::new();
-    for instance in &fleet {
-        let (breaker, remote, stop) = (
-            Arc::clone(&instance.breaker),
-            Arc::clone(&remote),
-            Arc::clone(&stop),
-        );
-        callers.push(tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                if let Ok(permit) = breaker.acquire() {
-                    remote.calls.fetch_add(1, Ordering::SeqCst);
-                    if permit.is_probe() {
-                        remote.probes.fetch_add(1, Ordering::SeqCst);
-                    }
-                    permit.report(!remote.down.load(Ordering::SeqCst));
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }));
-    }
+    let callers = traffic(&fleet, &remote, &stop);
 
     until("every instance open", Duration::from_secs(5), || {
-        fleet
-            .iter()
-            .all(|i| i.breaker.state() == CircuitState::Open)
+        all_in(&fleet, CircuitState::Open)
     })
     .await;
-    let failures_to_open = remote.calls.load(Ordering::SeqCst);
+    let failures = remote.calls.load(Ordering::SeqCst);
     let opened: Vec<Instant> = fleet
         .iter()
         .map(|i| i.opened.lock().unwrap().unwrap())
         .collect();
-    let first = *opened.iter().min().unwrap();
-    let last = *opened.iter().max().unwrap();
-    eprintln!(
-        "failures before every instance rejected: {failures_to_open}; spread {:?}",
-        last - first
+    let spread = *opened.iter().max().unwrap() - *opened.iter().min().unwrap();
+    // The fleet counts failures together: the threshold, plus at most one call in flight
+    // per instance while the opening spreads (each instance calls every few ms).
+    assert!(
+        failures <= u64::from(THRESHOLD) + N as u64,
+        "{failures} failures reached the dead remote before every instance rejected"
     );
-    assert!(failures_to_open <= 3 + 8, "{failures_to_open}");
+    assert!(
+        spread < Duration::from_millis(200),
+        "open spread over {spread:?}"
+    );
 
-    // Three half-open generations while the remote is down: one probe each, fleet-wide.
-    let probes_before = remote.probes.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let probes = remote.probes.load(Ordering::SeqCst) - probes_before;
-    let leases: u64 = fleet.iter().map(|i| i.fleet.stats().leases_won).sum();
-    eprintln!("probes {probes}, leases {leases}");
-
+    // Half-open generations while the remote is still down: each one sends exactly one
+    // probe for the whole fleet, by the lease's winner.
+    until("three failed probes", Duration::from_secs(10), || {
+        remote.probes.load(Ordering::SeqCst) >= 3
+    })
+    .await;
     remote.down.store(false, Ordering::SeqCst);
     until("every instance closed", Duration::from_secs(10), || {
-        fleet
-            .iter()
-            .all(|i| i.breaker.state() == CircuitState::Closed)
+        all_in(&fleet, CircuitState::Closed)
     })
     .await;
     stop.store(true, Ordering::SeqCst);
     for caller in callers {
         caller.await.unwrap();
     }
-    assert!(probes >= 1);
+    let probes = remote.probes.load(Ordering::SeqCst);
+    let leases: u64 = fleet.iter().map(|i| i.fleet.stats().leases_won).sum();
+    assert_eq!(probes, leases, "one probe per lease, {probes} probes");
+    // The fleet's generations: the trip, then one per probe's result (each reopening, and
+    // the closing). One probe per half-open generation, fleet-wide.
+    let generation = crate::hash_field(&server, "breaker:{gpt-4o}:state", "g");
     assert_eq!(
-        remote.probes.load(Ordering::SeqCst),
-        fleet
-            .iter()
-            .map(|i| i.fleet.stats().leases_won)
-            .sum::<u64>()
+        probes,
+        generation - 1,
+        "{probes} probes in {} half-open generations",
+        generation - 1
     );
+    assert_eq!(
+        remote.overlapping.load(Ordering::SeqCst),
+        0,
+        "two probes were out at once"
+    );
+    // At least the three failed probes (the probe out when the remote came back may have
+    // been the one that closed the circuit).
+    assert!(probes >= 3, "{probes}");
 }

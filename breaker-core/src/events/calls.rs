@@ -82,11 +82,7 @@ pub(crate) type RateLimitListener = ListenerOf<RateLimit>;
 
 /// Tells each listener `event` in registration order. A listener that panics is reported (a
 /// tracing ERROR event) and does not stop the others or the call.
-pub(super) fn tell<E: ?Sized>(
-    listeners: &[ListenerOf<E>],
-    event: &E,
-    name: &BreakerName,
-) {
+pub(super) fn tell<E: ?Sized>(listeners: &[ListenerOf<E>], event: &E, name: &BreakerName) {
     for listener in listeners {
         if catch_unwind(AssertUnwindSafe(|| listener(event))).is_err() {
             tracing::error!(
