@@ -16,7 +16,7 @@
 //! | 0: leaves | `clock`, `machine`, `name`, `backoff`, `policy`, `retry_hints`, `verdict`, `cause` | time ([`Clock`], [`ManualClock`]), the state-machine framework, [`BreakerName`], the cooldown's [`Backoff`], the [`TripPolicy`], the readers of `Retry-After` and its kin (feature `http`), a call's [`Verdict`] (rate limits and announced outages included), the [`Cause`] of an opening |
 //! | 1: vocabulary | `circuit`, `config`, `error`, `events`, `http` | the [`Circuit`] table and its [`CircuitState`]s, [`BreakerConfig`] and its limits, [`CircuitOpen`] and [`BreakerError`], [`StateChange`], [`CallEvent`] and [`Metrics`] with listener delivery, the [`Verdict`] of an HTTP response (feature `http`) |
 //! | 2: the breaker | `breaker` (with its permits, hot word, probe slots, rate-limit gate, counters) | [`CircuitBreaker`], [`Permit`], [`OwnedPermit`] |
-//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `key_choice`, `tower` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the breakers of a call keyed by an argument (`key = model`), the tower layer |
+//! | 3: on top | `export`, `guard`, `registry`, `keyed`, `key_choice`, `tower`, `fleet` | the `metrics` export, the plumbing of generated code, [`BreakerRegistry`] (by name, for the macros), [`KeyedRegistry`] (bounded, by run-time key), the breakers of a call keyed by an argument (`key = model`), the tower layer, breakers shared by a fleet through Redis (feature `redis`) |
 //!
 //! Nothing below calls up: a breaker emits its [`StateChange`]s to listeners and to the
 //! `tracing` and `metrics` facades without knowing who listens; the registries and the

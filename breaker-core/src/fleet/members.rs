@@ -249,6 +249,10 @@ impl Members {
                     // was away, stays closed: the later deadline wins.)
                     if newer || matches!(local, CircuitState::Open | CircuitState::HalfOpen) {
                         self.schedule(&name, now);
+                    } else {
+                        // Nothing to probe here: no need to read it again until it is
+                        // called (or the channel says it changed).
+                        view.state = Some(FleetState::Closed);
                     }
                     return;
                 }

@@ -384,13 +384,25 @@ impl Task {
             }
             return;
         }
+        // In batches, each a round trip of its own within the store's timeout.
+        for batch in active.chunks(POLL_BATCH) {
+            if !self.read_batch(batch).await {
+                break;
+            }
+        }
+        self.reconcile_if_back().await;
+    }
+
+    /// Reads the records of `names` in one pipeline, and adopts them; false if the store
+    /// did not answer.
+    async fn read_batch(&mut self, names: &[Arc<str>]) -> bool {
         let Ok(permit) = self.store.acquire() else {
-            return;
+            return false;
         };
         let options = &self.shared.options;
         let script = &self.scripts.read;
         let mut pipe = redis::pipe();
-        for name in &active {
+        for name in names {
             let keys = keys(&options.prefix, name);
             pipe.cmd("EVALSHA")
                 .arg(&script.sha)
@@ -402,6 +414,7 @@ impl Task {
         }
         let read = async {
             match pipe.query_async::<Vec<(i64, String)>>(&mut self.conn).await {
+                // A new or restarted server: the script is loaded, and the reads made again.
                 Err(error) if error.code() == Some("NOSCRIPT") => {
                     redis::cmd("SCRIPT")
                         .arg("LOAD")
@@ -414,7 +427,7 @@ impl Task {
             }
         };
         let reply = tokio::time::timeout(options.store_timeout, read).await;
-        self.shared.stats.commands(active.len() as u64);
+        self.shared.stats.commands(names.len() as u64);
         match reply {
             Ok(Ok(replies)) => {
                 permit.success();
@@ -424,17 +437,19 @@ impl Task {
                         self.adopt(&record);
                     }
                 }
+                true
             }
             Ok(Err(error)) => {
                 permit.failure_because(&error);
                 self.store_down();
+                false
             }
             Err(_elapsed) => {
                 permit.failure_because("the store did not answer in time");
                 self.store_down();
+                false
             }
         }
-        self.reconcile_if_back().await;
     }
 
     async fn subscribe(&mut self) {
@@ -534,6 +549,9 @@ impl Task {
         }
     }
 }
+
+/// How many records a poll reads in one round trip.
+const POLL_BATCH: usize = 256;
 
 /// Which script.
 #[derive(Clone, Copy)]
