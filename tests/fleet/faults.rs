@@ -241,3 +241,23 @@ async fn two_instances_tripping_at_once_make_one_generation_and_one_deadline() {
     }
     assert!(met >= 10, "the racers met in {met} trials of 20");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_closed_keeps_the_breakers_open_while_the_store_is_away() {
+    let mut server = RedisServer::start();
+    let fleet = instances(
+        &server.url(),
+        2,
+        "gpt-4o",
+        &BreakerConfig::default(),
+        &options().with_fail_closed(true),
+    );
+    settled(&fleet).await;
+    server.stop();
+    until("every breaker held open", WAIT, || all_in(&fleet, CircuitState::ForcedOpen)).await;
+    server.restart();
+    until("every breaker back to the fleet's state", WAIT, || {
+        all_in(&fleet, CircuitState::Closed)
+    })
+    .await;
+}

@@ -134,3 +134,24 @@ async fn a_fleet_opens_together_probes_once_per_generation_and_closes_together()
     // been the one that closed the circuit).
     assert!(probes >= 3, "{probes}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_channel_polls_carry_an_opening_within_a_poll_interval() {
+    let server = RedisServer::start();
+    let config = BreakerConfig::default().with_threshold(1);
+    let options = FleetOptions::default()
+        .with_pubsub(false)
+        .with_poll_interval(Duration::from_millis(300));
+    let fleet = instances(&server.url(), 3, "gpt-4o", &config, &options);
+    settled(&fleet).await;
+    // Called since the last poll: the breakers are active, so polled.
+    for instance in &fleet[1..] {
+        instance.breaker.acquire().unwrap().success();
+    }
+    fleet[0].breaker.acquire().unwrap().failure();
+    let tripped = Instant::now();
+    until("every instance open", Duration::from_secs(3), || all_in(&fleet, CircuitState::Open)).await;
+    let took = tripped.elapsed();
+    assert!(took < Duration::from_millis(300 + 200), "{took:?}");
+    assert!(fleet.iter().all(|i| i.fleet.stats().received == 0), "nothing came by the channel");
+}

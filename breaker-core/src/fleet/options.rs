@@ -22,10 +22,10 @@ use super::FleetError;
 /// assert_eq!(options.store_timeout, Duration::from_millis(250));
 ///
 /// let bad = toml::from_str::<FleetOptions>(r#"poll_interval = "soon""#).unwrap_err();
-/// assert!(bad.to_string().contains("poll_interval"), "{bad}");
+/// assert!(bad.to_string().contains(r#"fleet option `poll_interval` = "soon""#), "{bad}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "RawOptions")]
 #[non_exhaustive]
 pub struct FleetOptions {
     /// Put before every key and the channel: fleets (or environments) sharing one server
@@ -36,10 +36,8 @@ pub struct FleetOptions {
     pub instance: Option<String>,
     /// How often the records of the active breakers are read, as a backstop to the
     /// channel; also the store breaker's cooldown. Default 1 s.
-    #[serde(with = "humantime_serde_compat")]
     pub poll_interval: Duration,
     /// How long a store command may take before it counts as failed. Default 250 ms.
-    #[serde(with = "humantime_serde_compat")]
     pub store_timeout: Duration,
     /// Failed store commands in a row before the store is considered unreachable (and the
     /// breakers decide locally). Default 2.
@@ -47,16 +45,13 @@ pub struct FleetOptions {
     /// How much longer than the fleet's opening a breaker stays open, so that its probe
     /// waits for the lease: past it, an instance that could not reach the store probes on
     /// its own. Default 1 s.
-    #[serde(with = "humantime_serde_compat")]
     pub hold: Duration,
     /// How many instances must trip within `quorum_window` before the fleet opens; below
     /// it, a trip stays local. Default 1 (every trip opens the fleet).
     pub quorum: u32,
     /// See `quorum`. Default 60 s.
-    #[serde(with = "humantime_serde_compat")]
     pub quorum_window: Duration,
     /// How long a breaker's keys outlive its last deadline. Default 24 h.
-    #[serde(with = "humantime_serde_compat")]
     pub retention: Duration,
     /// Receive the changes on the channel as they are made (else by polling only).
     /// Default true.
@@ -210,18 +205,90 @@ impl FleetOptions {
     }
 }
 
-/// Durations written as humantime strings (`"250ms"`), as every duration setting of the
-/// crate is.
-mod humantime_serde_compat {
-    use std::time::Duration;
+/// The options as a file writes them: durations as text, read and every option checked
+/// when converted, so that an error names the option and its value in every format.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOptions {
+    prefix: Option<String>,
+    instance: Option<String>,
+    poll_interval: Option<String>,
+    store_timeout: Option<String>,
+    store_failures: Option<u32>,
+    hold: Option<String>,
+    quorum: Option<u32>,
+    quorum_window: Option<String>,
+    retention: Option<String>,
+    pubsub: Option<bool>,
+    fail_closed: Option<bool>,
+}
 
-    use serde::{Deserialize, Deserializer};
+impl TryFrom<RawOptions> for FleetOptions {
+    type Error = FleetError;
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text)
-            .map_err(|error| serde::de::Error::custom(format!("`{text}`: {error}")))
+    fn try_from(raw: RawOptions) -> Result<Self, FleetError> {
+        fn duration(
+            field: &'static str,
+            text: Option<String>,
+            default: Duration,
+        ) -> Result<Duration, FleetError> {
+            match text {
+                None => Ok(default),
+                Some(text) => humantime::parse_duration(&text).map_err(|_| FleetError::Options {
+                    field,
+                    value: format!("{text:?}"),
+                    expected: "a duration such as \"250ms\" or \"1s\"",
+                }),
+            }
+        }
+        let default = FleetOptions::default();
+        let options = FleetOptions {
+            prefix: raw.prefix.unwrap_or(default.prefix),
+            instance: raw.instance,
+            poll_interval: duration("poll_interval", raw.poll_interval, default.poll_interval)?,
+            store_timeout: duration("store_timeout", raw.store_timeout, default.store_timeout)?,
+            store_failures: raw.store_failures.unwrap_or(default.store_failures),
+            hold: duration("hold", raw.hold, default.hold)?,
+            quorum: raw.quorum.unwrap_or(default.quorum),
+            quorum_window: duration("quorum_window", raw.quorum_window, default.quorum_window)?,
+            retention: duration("retention", raw.retention, default.retention)?,
+            pubsub: raw.pubsub.unwrap_or(default.pubsub),
+            fail_closed: raw.fail_closed.unwrap_or(default.fail_closed),
+        };
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_option_is_named_with_its_value_in_toml_and_json() {
+        let toml = toml::from_str::<FleetOptions>("hold = \"a while\"").unwrap_err();
+        let json = serde_json::from_str::<FleetOptions>(r#"{"hold": "a while"}"#).unwrap_err();
+        for error in [toml.to_string(), json.to_string()] {
+            assert!(
+                error.contains("fleet option `hold` = \"a while\""),
+                "{error}"
+            );
+        }
+        let json = serde_json::from_str::<FleetOptions>(r#"{"quorum": 0}"#).unwrap_err();
+        assert!(
+            json.to_string()
+                .contains("fleet option `quorum` = 0: at least 1"),
+            "{json}"
+        );
+        let unknown = serde_json::from_str::<FleetOptions>(r#"{"qorum": 2}"#).unwrap_err();
+        assert!(unknown.to_string().contains("qorum"), "{unknown}");
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        assert_eq!(
+            toml::from_str::<FleetOptions>("").unwrap(),
+            FleetOptions::default()
+        );
     }
 }
