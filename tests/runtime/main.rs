@@ -10,6 +10,7 @@
 //! `breaker_alloc` (a counting global allocator), `breaker_events` (a global `tracing`
 //! subscriber) and `breaker_races` (races that want both cores).
 
+mod adopt;
 mod backoff;
 mod call_events;
 mod causes;

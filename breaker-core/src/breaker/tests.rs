@@ -365,3 +365,18 @@ fn a_breaker_and_a_permit_are_small() {
         48
     );
 }
+
+#[test]
+fn the_failure_count_is_told_as_it_moves() {
+    let (breaker, _) = breaker(BreakerConfig::default().with_threshold(3));
+    let told: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let sink = Arc::clone(&told);
+    breaker.on_failure_count(move |failures| sink.lock().unwrap().push(failures));
+    breaker.acquire().unwrap().success(); // nothing to forget: not told
+    breaker.acquire().unwrap().failure();
+    breaker.acquire().unwrap().failure();
+    breaker.acquire().unwrap().success(); // forgets them
+    breaker.acquire().unwrap().success();
+    breaker.acquire().unwrap().failure();
+    assert_eq!(*told.lock().unwrap(), [1, 2, 0, 1]);
+}
