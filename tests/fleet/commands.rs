@@ -173,3 +173,24 @@ async fn a_command_dropped_mid_await_leaves_the_fleet_working() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_may_use_the_fleet_store_while_a_decision_is_adopted() {
+    let server = RedisServer::start();
+    let config = BreakerConfig::default().with_threshold(1);
+    let fleet = instances(&server.url(), 2, "gpt-4o", &config, &FleetOptions::default());
+    settled(&fleet).await;
+    // The listener runs inside the adoption, on the store's task.
+    let store = fleet[1].fleet.clone();
+    let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sink = Arc::clone(&heard);
+    fleet[1].breaker.on_transition(move |_| {
+        sink.fetch_add(store.stats().attached, std::sync::atomic::Ordering::SeqCst);
+    });
+    fleet[0].breaker.acquire().unwrap().failure();
+    until("the listener heard the adopted opening", WAIT, || {
+        heard.load(std::sync::atomic::Ordering::SeqCst) >= 1
+    })
+    .await;
+    assert_eq!(fleet[1].breaker.state(), CircuitState::Open);
+}

@@ -254,7 +254,10 @@ async fn failing_closed_keeps_the_breakers_open_while_the_store_is_away() {
     );
     settled(&fleet).await;
     server.stop();
-    until("every breaker held open", WAIT, || all_in(&fleet, CircuitState::ForcedOpen)).await;
+    until("every breaker held open", WAIT, || {
+        all_in(&fleet, CircuitState::ForcedOpen)
+    })
+    .await;
     server.restart();
     until("every breaker back to the fleet's state", WAIT, || {
         all_in(&fleet, CircuitState::Closed)

@@ -150,8 +150,14 @@ async fn without_the_channel_polls_carry_an_opening_within_a_poll_interval() {
     }
     fleet[0].breaker.acquire().unwrap().failure();
     let tripped = Instant::now();
-    until("every instance open", Duration::from_secs(3), || all_in(&fleet, CircuitState::Open)).await;
+    until("every instance open", Duration::from_secs(3), || {
+        all_in(&fleet, CircuitState::Open)
+    })
+    .await;
     let took = tripped.elapsed();
     assert!(took < Duration::from_millis(300 + 200), "{took:?}");
-    assert!(fleet.iter().all(|i| i.fleet.stats().received == 0), "nothing came by the channel");
+    assert!(
+        fleet.iter().all(|i| i.fleet.stats().received == 0),
+        "nothing came by the channel"
+    );
 }

@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use breaker::{
-    Backoff, BreakerConfig, Cause, CircuitBreaker, CircuitEvent, CircuitState, ManualClock,
-    Verdict,
+    Backoff, BreakerConfig, Cause, CircuitBreaker, CircuitEvent, CircuitState, ManualClock, Verdict,
 };
 
 fn breaker(config: BreakerConfig) -> (CircuitBreaker, ManualClock) {
     let clock = ManualClock::new();
-    (CircuitBreaker::with_clock("gpt-4o", config, clock.clone()), clock)
+    (
+        CircuitBreaker::with_clock("gpt-4o", config, clock.clone()),
+        clock,
+    )
 }
 
 #[test]
@@ -31,7 +33,10 @@ fn an_adopted_opening_lasts_what_it_says_and_tells_its_cause() {
         [(CircuitEvent::FleetOpened, Some(Duration::from_secs(42)))]
     );
     clock.advance(Duration::from_secs(42));
-    assert!(breaker.acquire().unwrap().is_probe(), "then the next call probes, as after a cooldown");
+    assert!(
+        breaker.acquire().unwrap().is_probe(),
+        "then the next call probes, as after a cooldown"
+    );
 }
 
 #[test]
@@ -39,7 +44,10 @@ fn an_opening_held_longer_is_the_same_opening_for_the_backoff() {
     let config = BreakerConfig::default()
         .with_threshold(1)
         .with_cooldown(Duration::from_secs(10))
-        .with_backoff(Backoff::Exponential { multiplier: 2.0, max: Duration::from_secs(600) });
+        .with_backoff(Backoff::Exponential {
+            multiplier: 2.0,
+            max: Duration::from_secs(600),
+        });
     let (breaker, clock) = breaker(config);
     breaker.acquire().unwrap().failure(); // 1st opening: 10 s
     // The fleet holds it open, three times: still the first opening.
@@ -54,7 +62,9 @@ fn an_opening_held_longer_is_the_same_opening_for_the_backoff() {
 
 #[test]
 fn an_adopted_opening_makes_the_probes_out_stale() {
-    let config = BreakerConfig::default().with_threshold(1).with_cooldown(Duration::from_secs(1));
+    let config = BreakerConfig::default()
+        .with_threshold(1)
+        .with_cooldown(Duration::from_secs(1));
     let (breaker, clock) = breaker(config);
     breaker.acquire().unwrap().failure();
     clock.advance(Duration::from_secs(1));
@@ -72,7 +82,10 @@ fn an_adopted_opening_makes_the_probes_out_stale() {
 fn adopted_decisions_leave_the_states_set_by_hand() {
     let (breaker, _clock) = breaker(BreakerConfig::default());
     for (set, state) in [
-        (CircuitBreaker::force_open as fn(&CircuitBreaker) -> bool, CircuitState::ForcedOpen),
+        (
+            CircuitBreaker::force_open as fn(&CircuitBreaker) -> bool,
+            CircuitState::ForcedOpen,
+        ),
         (CircuitBreaker::disable, CircuitState::Disabled),
         (CircuitBreaker::metrics_only, CircuitState::MetricsOnly),
     ] {
@@ -85,16 +98,24 @@ fn adopted_decisions_leave_the_states_set_by_hand() {
 
 #[test]
 fn an_adopted_close_forgets_an_announced_outage() {
-    let config = BreakerConfig::default().with_threshold(1).with_cooldown(Duration::from_secs(1));
+    let config = BreakerConfig::default()
+        .with_threshold(1)
+        .with_cooldown(Duration::from_secs(1));
     let (breaker, _clock) = breaker(config);
-    breaker.acquire().unwrap().verdict(Verdict::DownFor(Duration::from_secs(120)));
+    breaker
+        .acquire()
+        .unwrap()
+        .verdict(Verdict::DownFor(Duration::from_secs(120)));
     assert!(breaker.acquire().unwrap_err().retry_after().unwrap() >= Duration::from_secs(119));
     // The fleet found the remote up elsewhere.
     assert!(breaker.adopt_closed());
     assert_eq!(breaker.state(), CircuitState::Closed);
     // A new failure opens for the cooldown, not for the outage announced before.
     breaker.acquire().unwrap().failure();
-    assert_eq!(breaker.acquire().unwrap_err().retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(
+        breaker.acquire().unwrap_err().retry_after(),
+        Some(Duration::from_secs(1))
+    );
 }
 
 #[test]
@@ -104,7 +125,10 @@ fn rate_limit_listeners_hear_the_calls_that_move_the_gate_only() {
     let sink = Arc::clone(&heard);
     breaker.on_rate_limit(move |limit| sink.lock().unwrap().push(limit.retry_after));
 
-    breaker.acquire().unwrap().rate_limited(Some(Duration::from_secs(10)));
+    breaker
+        .acquire()
+        .unwrap()
+        .rate_limited(Some(Duration::from_secs(10)));
     clock.advance(Duration::from_secs(10));
     breaker.adopt_rate_limit(Duration::from_secs(20)); // seen elsewhere: not told again
     clock.advance(Duration::from_secs(20));
@@ -112,6 +136,13 @@ fn rate_limit_listeners_hear_the_calls_that_move_the_gate_only() {
     permit.rate_limited(Some(Duration::from_secs(3)));
     clock.advance(Duration::from_secs(1));
     breaker.adopt_rate_limit(Duration::ZERO); // nothing
-    assert_eq!(*heard.lock().unwrap(), [Duration::from_secs(10), Duration::from_secs(3)]);
-    assert_eq!(breaker.metrics().rate_limited, 2, "an adopted rate limit is not counted");
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [Duration::from_secs(10), Duration::from_secs(3)]
+    );
+    assert_eq!(
+        breaker.metrics().rate_limited,
+        2,
+        "an adopted rate limit is not counted"
+    );
 }

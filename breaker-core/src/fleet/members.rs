@@ -50,6 +50,40 @@ impl Held {
     }
 }
 
+/// What a breaker is to do to follow the fleet: applied once the members' lock is released,
+/// since the breaker's transition listeners (the user's too) run inside the call.
+pub(super) enum Action {
+    RateLimit(Alive, Duration),
+    Open(Alive, Duration, Option<crate::cause::Cause>),
+    Close(Alive),
+    Reset(Alive),
+    ForceOpen(Alive),
+    Disable(Alive),
+}
+
+impl Action {
+    pub(super) fn apply(self) {
+        match self {
+            Action::RateLimit(breaker, left) => breaker.adopt_rate_limit(left),
+            Action::Open(breaker, open_for, cause) => {
+                breaker.adopt_open(open_for, cause.as_ref());
+            }
+            Action::Close(breaker) => {
+                breaker.adopt_closed();
+            }
+            Action::Reset(breaker) => {
+                breaker.reset();
+            }
+            Action::ForceOpen(breaker) => {
+                breaker.force_open();
+            }
+            Action::Disable(breaker) => {
+                breaker.disable();
+            }
+        }
+    }
+}
+
 /// What this instance knows of one breaker's fleet state.
 #[derive(Default)]
 pub(super) struct View {
@@ -187,7 +221,14 @@ impl Members {
     /// than what it adopted before. `instance`: this instance's name; `hold`: how much
     /// longer than the fleet's opening a breaker stays open, so that its probe waits for
     /// the lease.
-    pub(super) fn adopt(&mut self, record: &Record, instance: &str, hold: Duration) {
+    /// Returns what the breaker is to do, to be applied once the lock is released.
+    pub(super) fn adopt(
+        &mut self,
+        record: &Record,
+        instance: &str,
+        hold: Duration,
+        actions: &mut Vec<Action>,
+    ) {
         let now = Instant::now();
         let Some((name, _)) = self.map.get_key_value(record.name.as_str()) else {
             return;
@@ -198,7 +239,8 @@ impl Members {
             return;
         };
         if record.rate_limited_ms > 0 {
-            breaker.adopt_rate_limit(record.rate_limited_for());
+            let alive = member.breaker.get().expect("alive above");
+            actions.push(Action::RateLimit(alive, record.rate_limited_for()));
         }
         let view = &mut member.view;
         if record.generation < view.generation {
@@ -218,10 +260,10 @@ impl Members {
                 if newer {
                     match local {
                         CircuitState::Open | CircuitState::HalfOpen => {
-                            breaker.adopt_closed();
+                            actions.push(Action::Close(breaker));
                         }
                         CircuitState::ForcedOpen | CircuitState::Disabled => {
-                            breaker.reset();
+                            actions.push(Action::Reset(breaker));
                         }
                         _ => {}
                     }
@@ -229,12 +271,12 @@ impl Members {
             }
             FleetState::ForcedOpen => {
                 if local != CircuitState::ForcedOpen {
-                    breaker.force_open();
+                    actions.push(Action::ForceOpen(breaker));
                 }
             }
             FleetState::Disabled => {
                 if local != CircuitState::Disabled {
-                    breaker.disable();
+                    actions.push(Action::Disable(breaker));
                 }
             }
             FleetState::Open => {
@@ -261,7 +303,7 @@ impl Members {
                     until > before + SAME_DEADLINE || until + SAME_DEADLINE < before
                 });
                 if newer || local != CircuitState::Open || moved {
-                    breaker.adopt_open(held + hold, record.cause().as_ref());
+                    actions.push(Action::Open(breaker, held + hold, record.cause()));
                     view.held_until = Some(until);
                 }
                 self.schedule(&name, now + held);

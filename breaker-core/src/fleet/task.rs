@@ -11,7 +11,7 @@ use redis::aio::ConnectionManager;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::members::Alive;
+use super::members::{Action, Alive};
 use super::record::{FleetState, Record, encode_cause, keys};
 use super::scripts::{self, Script};
 use super::{Shared, lock};
@@ -185,13 +185,18 @@ impl Task {
             "fleet store unreachable: the breakers decide locally until it is back"
         );
         if self.shared.options.fail_closed {
-            let mut members = lock(&self.shared.members);
-            for member in members.map.values_mut() {
-                if let Some(breaker) = member.breaker.get() {
-                    if breaker.force_open() {
+            let mut held = Vec::new();
+            {
+                let mut members = lock(&self.shared.members);
+                for member in members.map.values_mut() {
+                    if let Some(breaker) = member.breaker.get() {
                         member.view.forced_by_store = true;
+                        held.push(breaker);
                     }
                 }
+            }
+            for breaker in held {
+                breaker.force_open();
             }
         }
     }
@@ -292,7 +297,11 @@ impl Task {
 
     fn adopt(&self, record: &Record) {
         let options = &self.shared.options;
-        lock(&self.shared.members).adopt(record, &self.shared.instance, options.hold);
+        let mut actions = Vec::new();
+        lock(&self.shared.members).adopt(record, &self.shared.instance, options.hold, &mut actions);
+        for action in actions {
+            action.apply();
+        }
         self.shared.stats.adopted();
         self.shared.leases_changed.notify_one();
     }
@@ -352,16 +361,19 @@ impl Task {
             match self.eval(Which::Lease, &name, &args).await {
                 Some((1, record)) => {
                     self.shared.stats.lease_won();
-                    let mut members = lock(&self.shared.members);
-                    let Some(member) = members.map.get_mut(&name) else {
-                        continue;
+                    let breaker = {
+                        let mut members = lock(&self.shared.members);
+                        let Some(member) = members.map.get_mut(&name) else {
+                            continue;
+                        };
+                        member.view.leased = true;
+                        member.view.generation = record.generation;
+                        member.view.held_until = None;
+                        member.breaker.get()
                     };
-                    member.view.leased = true;
-                    member.view.generation = record.generation;
-                    member.view.held_until = None;
-                    if let Some(breaker) = member.breaker.get() {
+                    if let Some(breaker) = breaker {
                         // The next call is the fleet's probe.
-                        breaker.adopt_open(Duration::ZERO, record.cause().as_ref());
+                        Action::Open(breaker, Duration::ZERO, record.cause()).apply();
                     }
                 }
                 Some((_, record)) => self.adopt(&record),
@@ -507,17 +519,19 @@ impl Task {
         let now = Instant::now();
         let mut pushes = Vec::new();
         let mut all = Vec::new();
+        let mut released = Vec::new();
         {
             let mut members = lock(&self.shared.members);
             for (name, member) in &mut members.map {
                 let Some(breaker) = member.breaker.get() else {
                     continue;
                 };
+                all.push(Arc::clone(name));
                 if member.view.forced_by_store {
                     member.view.forced_by_store = false;
-                    breaker.reset();
+                    released.push(Action::Reset(breaker));
+                    continue;
                 }
-                all.push(Arc::clone(name));
                 let open_left = member
                     .view
                     .open_until
@@ -526,6 +540,9 @@ impl Task {
                     pushes.push((Arc::clone(name), member.view.generation, left));
                 }
             }
+        }
+        for action in released {
+            action.apply();
         }
         let instance = self.shared.instance.to_string();
         for (name, generation, left) in pushes {
