@@ -15,8 +15,10 @@ const PATIENCE: Duration = Duration::from_secs(5);
 /// How long a test waits for what must not happen (a reply across a partition).
 const SILENCE: Duration = Duration::from_millis(200);
 
+/// A `PING`'s reply, as written.
 const PONG: &str = "+PONG\r\n";
 
+/// Whether a read or write failed by timing out (the kind differs by platform).
 fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -142,6 +144,11 @@ fn a_reply_is_incomplete_until_its_last_byte() {
         Reply::parse(b"-ERR wrong\r\n"),
         Ok(Some((Reply::Error("ERR wrong".to_owned()), 12)))
     );
+    assert_eq!(Reply::parse(b"*-1\r\n"), Ok(Some((Reply::Array(None), 5))));
+    assert_eq!(
+        Reply::parse(b":1x\r\n"),
+        Err("RESP number \"1x\": invalid digit found in string".to_owned())
+    );
     assert_eq!(
         Reply::parse(b"?1\r\n"),
         Err("unknown RESP type byte '?'".to_owned())
@@ -180,6 +187,17 @@ fn a_stopped_server_refuses_connections_and_frees_its_port() {
     TcpListener::bind(server.addr()).expect("the port is free");
     // Stopping twice is harmless.
     server.stop();
+}
+
+#[test]
+fn a_dropped_server_is_gone_with_its_directory() {
+    let server = RedisServer::start();
+    let (addr, log) = (server.addr(), server.log_path());
+    assert!(log.exists());
+    drop(server);
+    assert!(!log.parent().unwrap().exists());
+    let refused = send_command(addr, &["PING"], PATIENCE).unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
 }
 
 #[test]

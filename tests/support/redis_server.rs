@@ -3,23 +3,27 @@
 //! dropped. It can be stopped and restarted on the same port, as a store that crashes and
 //! comes back empty.
 //!
-//! Also a small RESP client over a plain `std::net::TcpStream`, so that a test reads what
-//! the server saw (`INFO commandstats`, `DBSIZE`, `PTTL`, ...) apart from the client under
-//! test.
+//! Its `command` helpers read what the server saw (`INFO commandstats`, `DBSIZE`, `PTTL`,
+//! ...) over a connection of their own, apart from the client under test.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "resp.rs"]
+mod resp;
+pub use resp::{Reply, send_command, send_on};
+
 /// How long a server may take to answer its first `PING` before the test gives up.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long [`RedisServer::command`] waits to connect, and then for the whole reply.
+/// How long [`RedisServer::command`] waits to connect, then to send, then for each part of
+/// the reply.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The pause between two readiness checks of a starting server.
@@ -116,8 +120,8 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port and directory (killing it first when it
-    /// runs), empty, and returns once it answers `PING`; its statistics start from zero as
-    /// after [`RedisServer::start`].
+    /// runs), empty, and returns once it answers `PING`; its statistics are reset as by
+    /// [`RedisServer::start`].
     ///
     /// # Panics
     ///
@@ -234,9 +238,9 @@ impl RedisServer {
                 "{} not found on PATH: the fleet tests start real Redis servers; install \
                  Debian's `redis-server` package (`apt-get install -y redis-server`, as \
                  `.ci/run` does)",
-                self.program.display()
+                self.program.to_string_lossy()
             ),
-            Err(error) => panic!("cannot run {}: {error}", self.program.display()),
+            Err(error) => panic!("cannot run {}: {error}", self.program.to_string_lossy()),
         };
         let pid = child.id();
         // Held here from now on, so that a panic below still kills it (`Drop`).
@@ -300,7 +304,9 @@ impl RedisServer {
         )
     }
 
-    fn log_path(&self) -> PathBuf {
+    /// The server's log file (in its temporary directory, removed when it is dropped): a
+    /// failing test may quote it.
+    pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("redis.log")
     }
 
@@ -355,156 +361,4 @@ fn info_field<'a>(info: &'a str, name: &str) -> &'a str {
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
         .unwrap_or_else(|| panic!("INFO has no field {name:?}"))
         .trim()
-}
-
-/// Sends one command to the server at `addr` (directly, or through a proxy) on a new
-/// connection, and returns its reply as written, RESP framing included. `timeout` bounds
-/// the connection, and then each write and each read.
-///
-/// # Errors
-///
-/// As [`send_on`], and when the connection fails.
-pub fn send_command(addr: SocketAddr, args: &[&str], timeout: Duration) -> io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    send_on(&mut stream, args)
-}
-
-/// Sends one command on an open connection and returns its reply as written, RESP framing
-/// included. The stream's own timeouts apply (none unless set).
-///
-/// # Errors
-///
-/// When writing or reading fails or times out (`WouldBlock` or `TimedOut`, by platform),
-/// the connection is closed before the reply is complete (`UnexpectedEof`), or the reply
-/// is not RESP (`InvalidData`).
-pub fn send_on(stream: &mut TcpStream, args: &[&str]) -> io::Result<String> {
-    stream.write_all(&encode_command(args))?;
-    let mut received = Vec::new();
-    let mut chunk = [0; 4096];
-    loop {
-        match Reply::parse(&received) {
-            Ok(Some((_, length))) => {
-                received.truncate(length);
-                return Ok(String::from_utf8_lossy(&received).into_owned());
-            }
-            Ok(None) => {}
-            Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
-        }
-        match stream.read(&mut chunk)? {
-            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-            read => received.extend_from_slice(&chunk[..read]),
-        }
-    }
-}
-
-/// A command as RESP: an array of bulk strings.
-fn encode_command(args: &[&str]) -> Vec<u8> {
-    assert!(!args.is_empty(), "a command needs at least its name");
-    let mut encoded = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        encoded.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        encoded.extend_from_slice(arg.as_bytes());
-        encoded.extend_from_slice(b"\r\n");
-    }
-    encoded
-}
-
-/// A reply in RESP2 (what a connection speaks unless it says `HELLO 3`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `+OK`.
-    Simple(String),
-    /// `-ERR ...`: the whole message, its code included.
-    Error(String),
-    /// `:42`.
-    Integer(i64),
-    /// `$3 abc`; `None` for `$-1` (e.g. `GET` of a missing key).
-    Bulk(Option<String>),
-    /// `*2 ...`; `None` for `*-1`.
-    Array(Option<Vec<Reply>>),
-}
-
-impl Reply {
-    /// The reply at the start of `bytes` and its length in bytes, or `None` when `bytes`
-    /// holds only part of it.
-    ///
-    /// # Errors
-    ///
-    /// When `bytes` does not start with a RESP2 reply; the message says what is wrong.
-    pub fn parse(bytes: &[u8]) -> Result<Option<(Reply, usize)>, String> {
-        let Some(line_end) = bytes.windows(2).position(|pair| pair == b"\r\n") else {
-            return Ok(None);
-        };
-        let line = std::str::from_utf8(&bytes[1.min(line_end)..line_end])
-            .map_err(|error| format!("a RESP line is not UTF-8: {error}"))?;
-        let after_line = line_end + 2;
-        let length = || {
-            line.parse::<i64>()
-                .map_err(|error| format!("RESP length {line:?}: {error}"))
-        };
-        let reply = match bytes[0] {
-            b'+' => Reply::Simple(line.to_owned()),
-            b'-' => Reply::Error(line.to_owned()),
-            b':' => Reply::Integer(length()?),
-            b'$' => {
-                let Ok(size) = usize::try_from(length()?) else {
-                    return Ok(Some((Reply::Bulk(None), after_line)));
-                };
-                let end = after_line + size;
-                let Some(framed) = bytes.get(after_line..end + 2) else {
-                    return Ok(None);
-                };
-                if &framed[size..] != b"\r\n" {
-                    return Err(format!(
-                        "a bulk string of {size} bytes is not followed by CRLF"
-                    ));
-                }
-                let text = String::from_utf8_lossy(&framed[..size]).into_owned();
-                return Ok(Some((Reply::Bulk(Some(text)), end + 2)));
-            }
-            b'*' => {
-                let Ok(count) = usize::try_from(length()?) else {
-                    return Ok(Some((Reply::Array(None), after_line)));
-                };
-                let mut items = Vec::with_capacity(count.min(1024));
-                let mut parsed = after_line;
-                for _ in 0..count {
-                    let Some((item, item_length)) = Reply::parse(&bytes[parsed..])? else {
-                        return Ok(None);
-                    };
-                    items.push(item);
-                    parsed += item_length;
-                }
-                return Ok(Some((Reply::Array(Some(items)), parsed)));
-            }
-            other => return Err(format!("unknown RESP type byte {:?}", char::from(other))),
-        };
-        Ok(Some((reply, after_line)))
-    }
-
-    /// An integer reply's value.
-    pub fn as_integer(&self) -> Option<i64> {
-        match self {
-            Reply::Integer(value) => Some(*value),
-            _ => None,
-        }
-    }
-
-    /// A simple or (non-null) bulk string's text.
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Reply::Simple(text) | Reply::Bulk(Some(text)) => Some(text),
-            _ => None,
-        }
-    }
-
-    /// A (non-null) array's items.
-    pub fn as_array(&self) -> Option<&[Reply]> {
-        match self {
-            Reply::Array(Some(items)) => Some(items),
-            _ => None,
-        }
-    }
 }
