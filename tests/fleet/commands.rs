@@ -8,7 +8,7 @@ use breaker::fleet::{FleetOptions, FleetStore};
 use breaker::{BreakerConfig, CircuitState, KeyedRegistry};
 use futures::FutureExt;
 
-use crate::tmp_redis::RedisServer;
+use crate::redis_server::RedisServer;
 use crate::{all_in, instances, settled, until};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -178,7 +178,13 @@ async fn a_command_dropped_mid_await_leaves_the_fleet_working() {
 async fn a_listener_may_use_the_fleet_store_while_a_decision_is_adopted() {
     let server = RedisServer::start();
     let config = BreakerConfig::default().with_threshold(1);
-    let fleet = instances(&server.url(), 2, "gpt-4o", &config, &FleetOptions::default());
+    let fleet = instances(
+        &server.url(),
+        2,
+        "gpt-4o",
+        &config,
+        &FleetOptions::default(),
+    );
     settled(&fleet).await;
     // The listener runs inside the adoption, on the store's task.
     let store = fleet[1].fleet.clone();

@@ -1,16 +1,25 @@
 //! Breakers shared by a fleet through a real Redis server: each test starts its own
-//! `redis-server` on a free loopback port (and a TCP proxy in front of it where a test cuts
-//! one instance off), and stops it when it ends.
+//! `redis-server` on a free loopback port (`tests/support/redis_server.rs`), and the tests
+//! that cut one instance off put a TCP proxy between it and the server
+//! (`tests/support/tcp_proxy.rs`); `support_checks` tests those two.
 //!
 //! The breakers run on the real clock: the store's time is the server's `TIME`, which no
 //! test can move, so the tests use short cooldowns and wait for states with a deadline
 //! (`until`), never for a fixed time to pass.
 
-mod tmp_redis;
+#[allow(dead_code)]
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
+#[allow(dead_code)]
+#[path = "../support/tcp_proxy.rs"]
+mod tcp_proxy;
 
 mod commands;
 mod faults;
+mod partition;
 mod sharing;
+mod support_checks;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -73,12 +82,11 @@ pub async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) 
 }
 
 /// A number in the breaker hash `key` of the store (its generation `g`...).
-pub fn hash_field(server: &tmp_redis::RedisServer, key: &str, field: &str) -> u64 {
-    let reply = server.command(&["HGET", key, field]);
+pub fn hash_field(server: &redis_server::RedisServer, key: &str, field: &str) -> u64 {
+    let reply = server.reply(&["HGET", key, field]);
     reply
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .next_back()
+        .as_text()
+        .and_then(|text| text.parse().ok())
         .unwrap_or_else(|| panic!("HGET {key} {field}: {reply:?}"))
 }
 

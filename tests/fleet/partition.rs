@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use breaker::{BreakerConfig, CircuitState};
 
 use crate::faults::options;
+use crate::redis_server::RedisServer;
 use crate::tcp_proxy::TcpProxy;
-use crate::tmp_redis::RedisServer;
 use crate::{all_in, instance, instances, settled, until};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -25,13 +25,21 @@ async fn an_instance_cut_off_decides_locally_and_rejoins() {
     settled(&others).await;
 
     proxy.partition();
-    until("the cut instance found the store down", WAIT, || !cut.fleet.stats().store_up).await;
+    // Its calls go on (so its breaker is active, and polled): the polls time out.
+    until("the cut instance found the store down", WAIT, || {
+        cut.breaker.acquire().unwrap().success();
+        !cut.fleet.stats().store_up
+    })
+    .await;
     // The others open the fleet; the cut instance cannot hear it, and its calls go on,
     // never waiting for the store.
     for _ in 0..2 {
         others[0].breaker.acquire().unwrap().failure();
     }
-    until("the others open", WAIT, || all_in(&others, CircuitState::Open)).await;
+    until("the others open", WAIT, || {
+        all_in(&others, CircuitState::Open)
+    })
+    .await;
     let start = Instant::now();
     cut.breaker.acquire().unwrap().success();
     assert!(start.elapsed() < Duration::from_millis(5));

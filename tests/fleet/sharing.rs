@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use breaker::fleet::FleetOptions;
 use breaker::{BreakerConfig, CircuitState};
 
-use crate::tmp_redis::RedisServer;
+use crate::redis_server::RedisServer;
 use crate::{Instance, all_in, instances, settled, until};
 
 /// The remote: down or up, counting the calls it receives.
