@@ -20,7 +20,8 @@ fn breaker(config: BreakerConfig) -> (CircuitBreaker, ManualClock) {
 #[test]
 fn an_adopted_opening_lasts_what_it_says_and_tells_its_cause() {
     let (breaker, clock) = breaker(BreakerConfig::default().with_cooldown(Duration::from_secs(5)));
-    let events: Arc<Mutex<Vec<(CircuitEvent, Option<Duration>)>>> = Arc::default();
+    type Seen = Vec<(CircuitEvent, Option<Duration>)>;
+    let events: Arc<Mutex<Seen>> = Arc::default();
     let sink = Arc::clone(&events);
     breaker.on_transition(move |change| sink.lock().unwrap().push((change.event, change.open_for)));
 
