@@ -200,3 +200,39 @@ async fn a_listener_may_use_the_fleet_store_while_a_decision_is_adopted() {
     .await;
     assert_eq!(fleet[1].breaker.state(), CircuitState::Open);
 }
+
+#[derive(breaker::CircuitBreakers, Clone, Copy, PartialEq, Eq, Debug)]
+#[breaker(threshold = 2, cooldown = "30s", rename_all = "kebab-case")]
+enum Model {
+    #[breaker(name = "gpt-4o")]
+    Gpt4o,
+    ClaudeSonnet,
+}
+
+static MODELS: std::sync::LazyLock<ModelBreakers> = std::sync::LazyLock::new(ModelBreakers::new);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_enums_breakers_attach_in_one_line() {
+    let server = RedisServer::start();
+    let fleet = FleetStore::connect(&server.url(), FleetOptions::default()).unwrap();
+    fleet.attach_all(MODELS.iter().map(|(_, breaker)| breaker));
+    assert_eq!(fleet.stats().attached, 2);
+    // Another instance, holding its breaker by `Arc`, trips gpt-4o for the fleet.
+    let other = instances(
+        &server.url(),
+        1,
+        "gpt-4o",
+        &BreakerConfig::default().with_threshold(1),
+        &FleetOptions::default(),
+    );
+    settled(&other).await;
+    other[0].breaker.acquire().unwrap().failure();
+    until("the derived breaker adopted the opening", WAIT, || {
+        MODELS.get(Model::Gpt4o).state() == CircuitState::Open
+    })
+    .await;
+    assert_eq!(
+        MODELS.get(Model::ClaudeSonnet).state(),
+        CircuitState::Closed
+    );
+}
