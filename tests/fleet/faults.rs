@@ -264,3 +264,24 @@ async fn failing_closed_keeps_the_breakers_open_while_the_store_is_away() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_unused_until_its_end_is_asked_for_again() {
+    let server = RedisServer::start();
+    let config = BreakerConfig::default()
+        .with_threshold(1)
+        .with_cooldown(Duration::from_millis(100))
+        .with_half_open_timeout(Duration::from_millis(200));
+    let fleet = instances(&server.url(), 1, "gpt-4o", &config, &options());
+    settled(&fleet).await;
+    fleet[0].breaker.acquire().unwrap().failure();
+    // No call comes: the lease ends unused, and is taken again, with a probe allowed anew.
+    until("the lease taken twice", WAIT, || fleet[0].fleet.stats().leases_won >= 2).await;
+    let probe = fleet[0].breaker.acquire().unwrap();
+    assert!(probe.is_probe());
+    probe.success();
+    until("the fleet closed", WAIT, || {
+        server.reply(&["HGET", "breaker:{gpt-4o}:state", "s"]).as_text() == Some("closed")
+    })
+    .await;
+}

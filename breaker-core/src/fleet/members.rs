@@ -152,7 +152,7 @@ impl Members {
     }
 
     /// Asks for `name`'s probe lease at `at` (instead of any time asked before).
-    fn schedule(&mut self, name: &Arc<str>, at: Instant) {
+    pub(super) fn schedule(&mut self, name: &Arc<str>, at: Instant) {
         let Some(member) = self.map.get_mut(name) else {
             return;
         };

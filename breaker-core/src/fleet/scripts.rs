@@ -136,13 +136,16 @@ return { 0, record(h, now) }
 "#;
 
 /// The lease holder's probe result: closes the breaker for the fleet, or opens it again.
-/// Counts only from the holder of the generation's lease (returns 0 otherwise).
+/// Counts only from the holder of the generation's lease, or from its last holder if the
+/// lease expired and nobody took it since (no other probe can be out); returns 0 otherwise.
 ///
 /// `ARGV`: 4 generation, 5 instance, 6 `closed` or `open`, 7 open for (ms), 8 cause.
 pub(super) const SETTLE: &str = r#"
 local now = now_ms()
 local h = load()
-if redis.call('GET', KEYS[2]) ~= ARGV[5] .. '|' .. ARGV[4] or h.g ~= tonumber(ARGV[4]) then
+local holder = redis.call('GET', KEYS[2])
+local mine = holder == ARGV[5] .. '|' .. ARGV[4] or (not holder and h.b == ARGV[5])
+if not mine or h.s ~= 'open' or h.g ~= tonumber(ARGV[4]) then
   return { 0, record(h, now) }
 end
 redis.call('DEL', KEYS[2])

@@ -369,7 +369,11 @@ impl Task {
                         member.view.leased = true;
                         member.view.generation = record.generation;
                         member.view.held_until = None;
-                        member.breaker.get()
+                        let breaker = member.breaker.get();
+                        // No probe by the lease's end: ask again (the fleet must not wait
+                        // for a call that does not come, nor probe without a lease).
+                        members.schedule(&name, Instant::now() + lease);
+                        breaker
                     };
                     if let Some(breaker) = breaker {
                         // The next call is the fleet's probe.
