@@ -276,12 +276,18 @@ async fn a_lease_unused_until_its_end_is_asked_for_again() {
     settled(&fleet).await;
     fleet[0].breaker.acquire().unwrap().failure();
     // No call comes: the lease ends unused, and is taken again, with a probe allowed anew.
-    until("the lease taken twice", WAIT, || fleet[0].fleet.stats().leases_won >= 2).await;
+    until("the lease taken twice", WAIT, || {
+        fleet[0].fleet.stats().leases_won >= 2
+    })
+    .await;
     let probe = fleet[0].breaker.acquire().unwrap();
     assert!(probe.is_probe());
     probe.success();
     until("the fleet closed", WAIT, || {
-        server.reply(&["HGET", "breaker:{gpt-4o}:state", "s"]).as_text() == Some("closed")
+        server
+            .reply(&["HGET", "breaker:{gpt-4o}:state", "s"])
+            .as_text()
+            == Some("closed")
     })
     .await;
 }

@@ -406,8 +406,13 @@ mod tests {
         assert_eq!(hot.fail(0), Counted::Current(1));
         assert_eq!(hot.fail(0), Counted::Current(2));
         assert_eq!(hot.failures(0), Some(2));
-        assert_eq!(hot.succeed(0), Counted::Current(0));
+        assert_eq!(hot.succeed(0), Counted::Forgot);
         assert_eq!(hot.failures(0), Some(0));
+        assert_eq!(
+            hot.succeed(0),
+            Counted::Current(0),
+            "nothing more to forget"
+        );
     }
 
     #[test]
@@ -480,7 +485,7 @@ mod tests {
         assert_eq!(hot.closed(), None, "gated: not the fast path");
         assert_eq!(hot.failures(0), Some(1), "the count is kept");
         assert_eq!(hot.fail(0), Counted::Current(2));
-        assert_eq!(hot.succeed(0), Counted::Current(0));
+        assert_eq!(hot.succeed(0), Counted::Forgot);
         assert!(hot.gated(), "reports keep the gate");
         hot.publish(1, Summary::NotClosed);
         assert!(hot.gated() && !hot.is_closed());
