@@ -52,7 +52,12 @@ pub struct Scenario {
 pub enum Sharing {
     /// Each instance connects to the store at `url` with `options` (its own name added) and
     /// attaches its breaker.
-    Store { url: String, options: FleetOptions },
+    Store {
+        /// The store's URL.
+        url: String,
+        /// The options every instance connects with.
+        options: FleetOptions,
+    },
     /// Every breaker on its own.
     Local,
 }
