@@ -34,7 +34,18 @@ use scenario::{Outcome, Round, Scenario, Sharing};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-fn main() -> Result<(), BoxError> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // Said as the error says it (a bad `REDIS_URL`, a store that does not answer).
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), BoxError> {
     // Kept until the end: dropping it stops the server.
     let mut started = None;
     let url = match std::env::var("REDIS_URL") {
