@@ -16,6 +16,7 @@ mod redis_server;
 mod tcp_proxy;
 
 mod commands;
+mod example_scenario;
 mod faults;
 mod partition;
 mod sharing;
