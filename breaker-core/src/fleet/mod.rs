@@ -52,6 +52,7 @@ mod members;
 mod options;
 mod record;
 mod scripts;
+mod store;
 mod task;
 
 use std::fmt;

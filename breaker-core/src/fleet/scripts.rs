@@ -58,7 +58,7 @@ end
 "#;
 
 /// The breaker's record, unchanged.
-pub(super) const READ: &str = r#"
+const READ: &str = r#"
 local now = now_ms()
 return { 0, record(load(), now) }
 "#;
@@ -72,7 +72,7 @@ return { 0, record(load(), now) }
 ///
 /// `ARGV`: 4 generation seen, 5 instance, 6 open for (ms), 7 cause, 8 quorum, 9 window (ms),
 /// 10 extend (`1` or `0`).
-pub(super) const TRIP: &str = r#"
+const TRIP: &str = r#"
 local now = now_ms()
 local h = load()
 local open_ms = tonumber(ARGV[6])
@@ -103,7 +103,7 @@ return { 1, publish(h, now) }
 ///
 /// `ARGV`: 4 generation seen, 5 instance, 6 open for (ms), 7 threshold, 8 quorum,
 /// 9 window (ms), 10 `failed` or `forgot`.
-pub(super) const FAILURES: &str = r#"
+const FAILURES: &str = r#"
 local now = now_ms()
 local h = load()
 if h.s ~= 'closed' or h.g ~= tonumber(ARGV[4]) then return { 0, record(h, now) } end
@@ -123,7 +123,7 @@ return { 1, publish(h, now) }
 /// `lease` (returns 1); the others get the record, with the lease's time left.
 ///
 /// `ARGV`: 4 generation, 5 instance, 6 lease (ms).
-pub(super) const LEASE: &str = r#"
+const LEASE: &str = r#"
 local now = now_ms()
 local h = load()
 if h.s ~= 'open' or h.g ~= tonumber(ARGV[4]) or h.u > now then return { 0, record(h, now) } end
@@ -140,7 +140,7 @@ return { 0, record(h, now) }
 /// lease expired and nobody took it since (no other probe can be out); returns 0 otherwise.
 ///
 /// `ARGV`: 4 generation, 5 instance, 6 `closed` or `open`, 7 open for (ms), 8 cause.
-pub(super) const SETTLE: &str = r#"
+const SETTLE: &str = r#"
 local now = now_ms()
 local h = load()
 local holder = redis.call('GET', KEYS[2])
@@ -163,7 +163,7 @@ return { 1, publish(h, now) }
 /// A rate limit: no call for the fleet until the later of the two deadlines.
 ///
 /// `ARGV`: 4 retry after (ms).
-pub(super) const RATE_LIMIT: &str = r#"
+const RATE_LIMIT: &str = r#"
 local now = now_ms()
 local h = load()
 local deadline = now + tonumber(ARGV[4])
@@ -176,7 +176,7 @@ return { 1, publish(h, now) }
 /// An operator's command for the fleet: `forced_open`, `disabled` or `closed` (a reset).
 ///
 /// `ARGV`: 4 the state, 5 instance.
-pub(super) const COMMAND: &str = r#"
+const COMMAND: &str = r#"
 local now = now_ms()
 local h = load()
 h.s = ARGV[4]; h.g = h.g + 1; h.b = ARGV[5]; h.u = 0; h.c = ''
@@ -200,4 +200,58 @@ impl Script {
         let sha = redis::Script::new(&text).get_hash().to_owned();
         Self { text, sha }
     }
+}
+
+/// The scripts, each with its SHA-1.
+pub(super) struct Scripts {
+    pub(super) read: Script,
+    trip: Script,
+    lease: Script,
+    settle: Script,
+    rate_limit: Script,
+    command: Script,
+    failures: Script,
+}
+
+/// Which script.
+#[derive(Clone, Copy)]
+pub(super) enum Which {
+    Read,
+    Trip,
+    Lease,
+    Settle,
+    RateLimit,
+    Command,
+    Failures,
+}
+
+impl Scripts {
+    pub(super) fn new() -> Self {
+        Self {
+            read: Script::new(READ),
+            trip: Script::new(TRIP),
+            lease: Script::new(LEASE),
+            settle: Script::new(SETTLE),
+            rate_limit: Script::new(RATE_LIMIT),
+            command: Script::new(COMMAND),
+            failures: Script::new(FAILURES),
+        }
+    }
+
+    pub(super) fn get(&self, which: Which) -> &Script {
+        match which {
+            Which::Read => &self.read,
+            Which::Trip => &self.trip,
+            Which::Lease => &self.lease,
+            Which::Settle => &self.settle,
+            Which::RateLimit => &self.rate_limit,
+            Which::Command => &self.command,
+            Which::Failures => &self.failures,
+        }
+    }
+}
+
+/// A duration as a script's argument: whole milliseconds, at least one.
+pub(super) fn millis(duration: std::time::Duration) -> String {
+    duration.as_millis().max(1).to_string()
 }
