@@ -26,7 +26,10 @@ mod redis_server;
 fn until(what: &str, done: impl Fn() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < Duration::from_secs(10), "waited for: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "waited for: {what}"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }

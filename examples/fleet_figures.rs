@@ -159,7 +159,11 @@ async fn propagation(fleet: &[Instance], trials: usize) -> Vec<f64> {
     let traffic = Traffic::start(fleet);
     let mut times = Vec::with_capacity(trials);
     for trial in 0..trials {
-        fleet[0].store.reset(NAME).await.expect("the store takes a reset");
+        fleet[0]
+            .store
+            .reset(NAME)
+            .await
+            .expect("the store takes a reset");
         until("every instance closed", Duration::from_secs(10), || {
             all_in(fleet, CircuitState::Closed)
         })
@@ -185,7 +189,11 @@ async fn propagation(fleet: &[Instance], trials: usize) -> Vec<f64> {
         times.push((last - first).as_secs_f64() * 1e3);
     }
     traffic.stop();
-    fleet[0].store.reset(NAME).await.expect("the store takes a reset");
+    fleet[0]
+        .store
+        .reset(NAME)
+        .await
+        .expect("the store takes a reset");
     times
 }
 
@@ -222,9 +230,14 @@ async fn main() {
     let polling = propagation(&polling_fleet, 10).await;
     drop(polling_fleet);
 
-    println!("| propagation: tripping instance's opening to the last of {INSTANCES} open | trips | p50 | p99 | max |");
+    println!(
+        "| propagation: tripping instance's opening to the last of {INSTANCES} open | trips | p50 | p99 | max |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for (what, times) in [("channel (pub/sub), polls every 1 s", &channel), ("polling alone, every 1 s", &polling)] {
+    for (what, times) in [
+        ("channel (pub/sub), polls every 1 s", &channel),
+        ("polling alone, every 1 s", &polling),
+    ] {
         println!(
             "| {what} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
             times.len(),
@@ -246,9 +259,14 @@ async fn main() {
     let idle = commands_per_second(&server, Duration::from_secs(5)).await;
     let per = |total: f64| total / INSTANCES as f64;
     println!();
-    println!("| store load, {INSTANCES} instances x 1 breaker | server commands/s | per instance per breaker |");
+    println!(
+        "| store load, {INSTANCES} instances x 1 breaker | server commands/s | per instance per breaker |"
+    );
     println!("| --- | ---: | ---: |");
-    println!("| calls flowing ({calls} calls in 7 s), all closed | {active:.1} | {:.2} |", per(active));
+    println!(
+        "| calls flowing ({calls} calls in 7 s), all closed | {active:.1} | {:.2} |",
+        per(active)
+    );
     println!("| idle (no call) | {idle:.1} | {:.2} |", per(idle));
 
     // The store down for 10 s while calls flow.
@@ -257,17 +275,21 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let stopped = Instant::now();
     server.stop();
-    until("every instance found the store down", Duration::from_secs(10), || {
-        load_fleet.iter().all(|i| !i.store.stats().store_up)
-    })
+    until(
+        "every instance found the store down",
+        Duration::from_secs(10),
+        || load_fleet.iter().all(|i| !i.store.stats().store_up),
+    )
     .await;
     let noticed = stopped.elapsed();
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(noticed)).await;
     server.restart();
     let restarted = Instant::now();
-    until("every instance found the store back", Duration::from_secs(10), || {
-        load_fleet.iter().all(|i| i.store.stats().store_up)
-    })
+    until(
+        "every instance found the store back",
+        Duration::from_secs(10),
+        || load_fleet.iter().all(|i| i.store.stats().store_up),
+    )
     .await;
     let back = restarted.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -278,7 +300,16 @@ async fn main() {
     println!("| calls (2 s before, 10 s down, ~2 s after) | {calls} |");
     println!("| calls refused | {refused} |");
     println!("| calls failed | {failed} |");
-    println!("| slowest admission | {:.1} µs |", slowest.as_secs_f64() * 1e6);
-    println!("| every instance knew the store was down after | {:.0} ms |", noticed.as_secs_f64() * 1e3);
-    println!("| every instance back on the store after its restart | {:.0} ms |", back.as_secs_f64() * 1e3);
+    println!(
+        "| slowest admission | {:.1} µs |",
+        slowest.as_secs_f64() * 1e6
+    );
+    println!(
+        "| every instance knew the store was down after | {:.0} ms |",
+        noticed.as_secs_f64() * 1e3
+    );
+    println!(
+        "| every instance back on the store after its restart | {:.0} ms |",
+        back.as_secs_f64() * 1e3
+    );
 }

@@ -33,19 +33,24 @@ impl CircuitBreaker {
     #[inline(always)]
     fn consecutive_success(&self, tag: u64) {
         self.counters.succeeded();
-        match self.hot.succeed(tag) {
-            hot::Counted::Stale => self.counters.stale(),
-            hot::Counted::Forgot => self.failures_forgotten(),
-            hot::Counted::Current(_) => {}
+        // One comparison inline: anything but "no failures to forget" is out of line, so
+        // that the success stays small enough to be inlined into the caller.
+        let counted = self.hot.succeed(tag);
+        if counted != hot::Counted::Current(0) {
+            self.success_counted(counted);
         }
     }
 
-    /// A success forgot the failures counted: told to the listeners of the count (a
-    /// fleet store sharing it).
+    /// A success that was stale, or forgot failures: the latter told to the listeners of
+    /// the count (a fleet store sharing it).
     #[cold]
     #[inline(never)]
-    fn failures_forgotten(&self) {
-        self.listeners.tell_failures(0);
+    fn success_counted(&self, counted: hot::Counted) {
+        match counted {
+            hot::Counted::Stale => self.counters.stale(),
+            hot::Counted::Forgot => self.listeners.tell_failures(0),
+            hot::Counted::Current(_) => {}
+        }
     }
 
     #[inline(never)]

@@ -43,7 +43,7 @@ impl Sealed for &CircuitBreaker {
         self
     }
 
-    #[inline]
+    #[inline(always)]
     fn report_success(permit: Permit<'_>) {
         permit.report_success_and_forget();
     }
