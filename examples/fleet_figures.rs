@@ -154,8 +154,10 @@ fn all_in(fleet: &[Instance], state: CircuitState) -> bool {
 }
 
 /// `trials` trips, each by one instance whose remote fails while every instance's calls
-/// flow: the times from its opening to the last instance's, in milliseconds.
-async fn propagation(fleet: &[Instance], trials: usize) -> Vec<f64> {
+/// flow: the times from its opening to the last instance's, in milliseconds. Each trip
+/// waits a different part of `spread` first (spread evenly over the trials), so that trips
+/// fall at every point of a poll cycle.
+async fn propagation(fleet: &[Instance], trials: usize, spread: Duration) -> Vec<f64> {
     let traffic = Traffic::start(fleet);
     let mut times = Vec::with_capacity(trials);
     for trial in 0..trials {
@@ -168,8 +170,9 @@ async fn propagation(fleet: &[Instance], trials: usize) -> Vec<f64> {
             all_in(fleet, CircuitState::Closed)
         })
         .await;
-        // A poll interval with calls, so that each breaker is active when the trip comes.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Calls meanwhile, so that each breaker is active when the trip comes.
+        let offset = spread.mul_f64((trial * 7 % trials) as f64 / trials as f64);
+        tokio::time::sleep(Duration::from_millis(50) + offset).await;
         for instance in fleet {
             *instance.opened.lock().unwrap() = None;
         }
@@ -184,9 +187,9 @@ async fn propagation(fleet: &[Instance], trials: usize) -> Vec<f64> {
             .iter()
             .map(|i| i.opened.lock().unwrap().expect("opened"))
             .collect();
-        let first = *opened.iter().min().unwrap();
+        let tripped = tripper.opened.lock().unwrap().expect("opened");
         let last = *opened.iter().max().unwrap();
-        times.push((last - first).as_secs_f64() * 1e3);
+        times.push(last.saturating_duration_since(tripped).as_secs_f64() * 1e3);
     }
     traffic.stop();
     fleet[0]
@@ -231,14 +234,14 @@ async fn main() {
 
     // Propagation, with the channel, then by polling alone.
     let with_channel = fleet(&url, &FleetOptions::default().with_prefix("pubsub"));
-    let channel = propagation(&with_channel, 60).await;
+    let channel = propagation(&with_channel, 60, Duration::ZERO).await;
     drop(with_channel);
     let polling_options = FleetOptions::default()
         .with_prefix("polling")
         .with_pubsub(false)
         .with_poll_interval(Duration::from_secs(1));
     let polling_fleet = fleet(&url, &polling_options);
-    let polling = propagation(&polling_fleet, 10).await;
+    let polling = propagation(&polling_fleet, 10, Duration::from_secs(1)).await;
     drop(polling_fleet);
 
     println!(
