@@ -9,21 +9,19 @@ use breaker::{BreakerConfig, CircuitState, KeyedRegistry};
 use futures::FutureExt;
 
 use crate::redis_server::RedisServer;
-use crate::{all_in, instances, settled, until};
+use crate::{all_in, fleet_on_a_new_server, instances, settled, until};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_forces_disables_and_resets_the_whole_fleet() {
-    let server = RedisServer::start();
-    let fleet = instances(
-        &server.url(),
+    let (_server, fleet) = fleet_on_a_new_server(
         3,
         "gpt-4o",
         &BreakerConfig::default(),
         &FleetOptions::default(),
-    );
-    settled(&fleet).await;
+    )
+    .await;
 
     fleet[0].fleet.force_open("gpt-4o").await.unwrap();
     until("every instance forced open", WAIT, || {
@@ -55,15 +53,13 @@ async fn an_operator_forces_disables_and_resets_the_whole_fleet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_seen_by_one_instance_holds_back_the_others() {
-    let server = RedisServer::start();
-    let fleet = instances(
-        &server.url(),
+    let (_server, fleet) = fleet_on_a_new_server(
         3,
         "gpt-4o",
         &BreakerConfig::default(),
         &FleetOptions::default(),
-    );
-    settled(&fleet).await;
+    )
+    .await;
 
     fleet[0]
         .breaker
@@ -94,11 +90,9 @@ async fn a_rate_limit_seen_by_one_instance_holds_back_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_quorum_one_sick_instance_stays_open_alone() {
-    let server = RedisServer::start();
     let config = BreakerConfig::default().with_threshold(2);
     let options = FleetOptions::default().with_quorum(2, Duration::from_secs(60));
-    let fleet = instances(&server.url(), 3, "gpt-4o", &config, &options);
-    settled(&fleet).await;
+    let (_server, fleet) = fleet_on_a_new_server(3, "gpt-4o", &config, &options).await;
 
     for _ in 0..2 {
         fleet[0].breaker.acquire().unwrap().failure();
@@ -154,15 +148,13 @@ async fn a_keyed_registry_attached_stays_bounded_under_a_flood_of_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_dropped_mid_await_leaves_the_fleet_working() {
-    let server = RedisServer::start();
-    let fleet = instances(
-        &server.url(),
+    let (_server, fleet) = fleet_on_a_new_server(
         2,
         "gpt-4o",
         &BreakerConfig::default(),
         &FleetOptions::default(),
-    );
-    settled(&fleet).await;
+    )
+    .await;
     // Polled once, then dropped: it was queued or it was not; nothing is left half done.
     assert!(fleet[0].fleet.force_open("gpt-4o").now_or_never().is_none());
     fleet[0].fleet.reset("gpt-4o").await.unwrap();
@@ -176,16 +168,9 @@ async fn a_command_dropped_mid_await_leaves_the_fleet_working() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_may_use_the_fleet_store_while_a_decision_is_adopted() {
-    let server = RedisServer::start();
     let config = BreakerConfig::default().with_threshold(1);
-    let fleet = instances(
-        &server.url(),
-        2,
-        "gpt-4o",
-        &config,
-        &FleetOptions::default(),
-    );
-    settled(&fleet).await;
+    let (_server, fleet) =
+        fleet_on_a_new_server(2, "gpt-4o", &config, &FleetOptions::default()).await;
     // The listener runs inside the adoption, on the store's task.
     let store = fleet[1].fleet.clone();
     let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -9,7 +9,7 @@ use breaker::fleet::FleetOptions;
 use breaker::{BreakerConfig, CircuitEvent, CircuitState};
 
 use crate::redis_server::RedisServer;
-use crate::{Instance, all_in, instances, settled, until};
+use crate::{Instance, all_in, fleet_on_a_new_server, instances, settled, until};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -92,12 +92,10 @@ impl Traffic {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_killed_and_restarted_fails_no_call_and_reconciles() {
-    let mut server = RedisServer::start();
     let config = BreakerConfig::default()
         .with_threshold(3)
         .with_cooldown(Duration::from_secs(60));
-    let fleet = instances(&server.url(), 3, "gpt-4o", &config, &options());
-    settled(&fleet).await;
+    let (mut server, fleet) = fleet_on_a_new_server(3, "gpt-4o", &config, &options()).await;
 
     // A healthy remote behind instances 1 and 2, for the whole run.
     let traffic = Traffic::start(&fleet[1..], |_| false);
@@ -138,13 +136,11 @@ async fn the_store_killed_and_restarted_fails_no_call_and_reconciles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_holder_that_dies_leaves_the_probe_to_another_instance() {
-    let server = RedisServer::start();
     let config = BreakerConfig::default()
         .with_threshold(1)
         .with_cooldown(Duration::from_millis(200))
         .with_half_open_timeout(Duration::from_millis(300));
-    let mut fleet = instances(&server.url(), 3, "gpt-4o", &config, &options());
-    settled(&fleet).await;
+    let (_server, mut fleet) = fleet_on_a_new_server(3, "gpt-4o", &config, &options()).await;
     fleet[0].breaker.acquire().unwrap().failure();
     until("every instance open", WAIT, || {
         all_in(&fleet, CircuitState::Open)
@@ -244,15 +240,13 @@ async fn two_instances_tripping_at_once_make_one_generation_and_one_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_closed_keeps_the_breakers_open_while_the_store_is_away() {
-    let mut server = RedisServer::start();
-    let fleet = instances(
-        &server.url(),
+    let (mut server, fleet) = fleet_on_a_new_server(
         2,
         "gpt-4o",
         &BreakerConfig::default(),
         &options().with_fail_closed(true),
-    );
-    settled(&fleet).await;
+    )
+    .await;
     server.stop();
     until("every breaker held open", WAIT, || {
         all_in(&fleet, CircuitState::ForcedOpen)
@@ -267,13 +261,11 @@ async fn failing_closed_keeps_the_breakers_open_while_the_store_is_away() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_unused_until_its_end_is_asked_for_again() {
-    let server = RedisServer::start();
     let config = BreakerConfig::default()
         .with_threshold(1)
         .with_cooldown(Duration::from_millis(100))
         .with_half_open_timeout(Duration::from_millis(200));
-    let fleet = instances(&server.url(), 1, "gpt-4o", &config, &options());
-    settled(&fleet).await;
+    let (server, fleet) = fleet_on_a_new_server(1, "gpt-4o", &config, &options()).await;
     fleet[0].breaker.acquire().unwrap().failure();
     // No call comes: the lease ends unused, and is taken again, with a probe allowed anew.
     until("the lease taken twice", WAIT, || {

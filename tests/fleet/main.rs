@@ -96,6 +96,20 @@ pub fn all_in(fleet: &[Instance], state: CircuitState) -> bool {
     fleet.iter().all(|i| i.breaker.state() == state)
 }
 
+/// A server started for the test and `n` instances of the breaker `name` on it, each having
+/// read the store once.
+pub async fn fleet_on_a_new_server(
+    n: usize,
+    name: &str,
+    config: &BreakerConfig,
+    options: &FleetOptions,
+) -> (redis_server::RedisServer, Vec<Instance>) {
+    let server = redis_server::RedisServer::start();
+    let fleet = instances(&server.url(), n, name, config, options);
+    settled(&fleet).await;
+    (server, fleet)
+}
+
 /// Waits until every instance has read the store once (attached breakers are read at the
 /// first poll).
 pub async fn settled(fleet: &[Instance]) {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use breaker::fleet::FleetOptions;
 use breaker::{BreakerConfig, CircuitState};
 
-use crate::redis_server::RedisServer;
-use crate::{Instance, all_in, instances, settled, until};
+use crate::{Instance, all_in, fleet_on_a_new_server, until};
 
 /// The remote: down or up, counting the calls it receives.
 #[derive(Default)]
@@ -65,13 +64,11 @@ fn traffic(
 async fn a_fleet_opens_together_probes_once_per_generation_and_closes_together() {
     const N: usize = 8;
     const THRESHOLD: u32 = 3;
-    let server = RedisServer::start();
     let config = BreakerConfig::default()
         .with_threshold(THRESHOLD)
         .with_cooldown(Duration::from_millis(300));
     let options = FleetOptions::default().with_hold(Duration::from_millis(300));
-    let fleet = instances(&server.url(), N, "gpt-4o", &config, &options);
-    settled(&fleet).await;
+    let (server, fleet) = fleet_on_a_new_server(N, "gpt-4o", &config, &options).await;
     let remote = Arc::new(Remote::default());
     remote.down.store(true, Ordering::SeqCst);
     let stop = Arc::new(AtomicBool::new(false));
@@ -137,13 +134,11 @@ async fn a_fleet_opens_together_probes_once_per_generation_and_closes_together()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_channel_polls_carry_an_opening_within_a_poll_interval() {
-    let server = RedisServer::start();
     let config = BreakerConfig::default().with_threshold(1);
     let options = FleetOptions::default()
         .with_pubsub(false)
         .with_poll_interval(Duration::from_millis(300));
-    let fleet = instances(&server.url(), 3, "gpt-4o", &config, &options);
-    settled(&fleet).await;
+    let (_server, fleet) = fleet_on_a_new_server(3, "gpt-4o", &config, &options).await;
     // Called since the last poll: the breakers are active, so polled.
     for instance in &fleet[1..] {
         instance.breaker.acquire().unwrap().success();
