@@ -90,10 +90,13 @@ pub use verdict::Verdict;
 /// What generated code names, by absolute path. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__serde_state as serde_state;
     pub use crate::machine::{
         ContextOf, Edge, EventType, Fire, GuardedEdge, InvalidTransition, Machine, Refusal,
         StateMachine, StateType, Transition, Typed,
     };
+    #[cfg(feature = "serde")]
+    pub use crate::machine::{deserialize_state, serialize_state};
     pub use ::core::clone::Clone;
     pub use ::core::cmp::{Eq, Ord, PartialEq, PartialOrd};
     pub use ::core::convert::From;
@@ -108,6 +111,8 @@ pub mod __private {
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::core::time::Duration;
     pub use ::core::{concat, module_path, panic};
+    #[cfg(feature = "serde")]
+    pub use ::serde;
     pub use ::std::boxed::Box;
     pub use ::std::string::String;
 

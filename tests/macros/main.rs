@@ -9,3 +9,5 @@ mod circuit_breaker_attribute;
 mod classify_attribute;
 mod derive_circuit_breakers;
 mod key_argument;
+#[cfg(feature = "serde")]
+mod state_serde;

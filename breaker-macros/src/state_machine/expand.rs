@@ -106,6 +106,10 @@ fn state_enum(n: &Names<'_>) -> TokenStream {
         name_fn_body(&table.states, false),
         "The state's name, as declared.",
     ));
+    // serde by name, if the runtime's `serde` feature is on (the runtime's macro decides).
+    out.extend(quote! {
+        #p::serde_state!(#machine, #state);
+    });
     out
 }
 
