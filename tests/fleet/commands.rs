@@ -155,8 +155,9 @@ async fn a_command_dropped_mid_await_leaves_the_fleet_working() {
         &FleetOptions::default(),
     )
     .await;
-    // Polled once, then dropped: it was queued or it was not; nothing is left half done.
-    assert!(fleet[0].fleet.force_open("gpt-4o").now_or_never().is_none());
+    // Polled once, then dropped: queued or not, answered or not (the task may run it on the
+    // other thread meanwhile), nothing is left half done.
+    let _ = fleet[0].fleet.force_open("gpt-4o").now_or_never();
     fleet[0].fleet.reset("gpt-4o").await.unwrap();
     until("both closed", WAIT, || all_in(&fleet, CircuitState::Closed)).await;
     fleet[1].fleet.force_open("gpt-4o").await.unwrap();
