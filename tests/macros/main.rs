@@ -11,5 +11,7 @@ mod derive_circuit_breakers;
 mod key_argument;
 // The `order_workflow` example's scenario, over HTTP on loopback.
 mod order_workflow;
+mod state_async;
+mod state_hierarchy;
 #[cfg(feature = "serde")]
 mod state_serde;
