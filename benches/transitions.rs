@@ -55,9 +55,10 @@ fn transitions(criterion: &mut Criterion) {
 
     let mut group = criterion.benchmark_group("transitions");
     group.bench_function(support::EMPTY_LOOP, |b| b.iter(|| support::empty_call(&())));
-    group.bench_function("ours: Circuit::next, trip and recovery (3 transitions)", |b| {
-        b.iter(|| black_box(cycle(black_box(CircuitState::Closed))))
-    });
+    group.bench_function(
+        "ours: Circuit::next, trip and recovery (3 transitions)",
+        |b| b.iter(|| black_box(cycle(black_box(CircuitState::Closed)))),
+    );
     group.bench_function("ours: breaker, trip and recovery (3 transitions)", |b| {
         b.iter(trip_and_recover)
     });
