@@ -127,6 +127,11 @@ impl Shop {
         }
     }
 
+    /// The journal's lines, giving up the context.
+    pub fn into_journal(self) -> Vec<String> {
+        self.journal.into_lines()
+    }
+
     /// Posts `body` to the service at `path`; its JSON answer.
     async fn post(&self, path: &str, body: Value) -> reqwest::Result<Value> {
         self.http
@@ -160,7 +165,10 @@ impl OrderContext for Shop {
             return false;
         };
         // A payment provider that cannot be reached declines: the order stays placed.
-        match self.post("/payments/authorize", json!({ "cents": cents })).await {
+        match self
+            .post("/payments/authorize", json!({ "cents": cents }))
+            .await
+        {
             Ok(answer) => answer["approved"].as_bool() == Some(true),
             Err(_) => false,
         }
@@ -168,7 +176,8 @@ impl OrderContext for Shop {
 
     async fn capture_payment(&mut self, _: &OrderState, event: &OrderEvent) {
         if let OrderEvent::Pay { cents } = *event {
-            self.call("/payments/capture", json!({ "cents": cents })).await;
+            self.call("/payments/capture", json!({ "cents": cents }))
+                .await;
             self.paid_cents = cents;
             self.journal
                 .note(format!("capture_payment: {} captured", money(cents)));
@@ -203,7 +212,10 @@ impl OrderContext for Shop {
 
     async fn open_parcel(&mut self, _: &OrderState, _: &OrderEvent) -> order::state::Packing {
         let answer = self.call("/warehouse/parcels", json!({})).await;
-        let parcel = answer["parcel"].as_u64().map_or(0, |n| n as u32);
+        let parcel = answer["parcel"]
+            .as_u64()
+            .and_then(|parcel| u32::try_from(parcel).ok())
+            .unwrap_or_default();
         self.journal.note(format!("open_parcel: parcel {parcel}"));
         order::state::Packing { parcel }
     }
@@ -237,8 +249,9 @@ impl OrderContext for Shop {
             .call("/carrier/bookings", json!({ "parcel": parcel }))
             .await;
         let tracking = answer["tracking"].as_str().unwrap_or_default().to_owned();
-        self.journal
-            .note(format!("book_carrier: parcel {parcel} booked as {tracking}"));
+        self.journal.note(format!(
+            "book_carrier: parcel {parcel} booked as {tracking}"
+        ));
         order::state::Shipped { tracking }
     }
 
@@ -251,7 +264,8 @@ impl OrderContext for Shop {
 
     async fn refund(&mut self, _: &OrderState, _: &OrderEvent) {
         let cents = self.paid_cents;
-        self.call("/payments/refund", json!({ "cents": cents })).await;
+        self.call("/payments/refund", json!({ "cents": cents }))
+            .await;
         self.journal
             .note(format!("refund: {} refunded", money(cents)));
     }
@@ -305,20 +319,20 @@ pub async fn run_orders(
     order.fire(OrderEvent::Ask).await?;
     expect_refusal(order.fire(OrderEvent::Cancel).await)?;
     order.fire(OrderEvent::Deliver).await?;
-    lines.extend(order.into_context().journal.into_lines());
+    lines.extend(order.into_context().into_journal());
 
     // The card is declined: the order stays placed, and is cancelled.
     let mut order = start(2, "declined, cancelled");
     expect_refusal(order.fire(OrderEvent::Pay { cents: 250_000 }).await)?;
     order.fire(OrderEvent::Cancel).await?;
-    lines.extend(order.into_context().journal.into_lines());
+    lines.extend(order.into_context().into_journal());
 
     // Cancelled while packed: leaving the warehouse's states, then refunded.
     let mut order = start(3, "cancelled in the warehouse");
     order.fire(OrderEvent::Pay { cents: 1_999 }).await?;
     order.fire(OrderEvent::Pack).await?;
     order.fire(OrderEvent::Cancel).await?;
-    lines.extend(order.into_context().journal.into_lines());
+    lines.extend(order.into_context().into_journal());
 
     // The carrier hangs: the shipment's future is dropped in the middle of the booking
     // (a `tokio::time::timeout` would do the same), and the machine says where it stopped.
@@ -343,7 +357,7 @@ pub async fn run_orders(
     services.set_carrier_hangs(false);
     order.fire(OrderEvent::Ship).await?;
     order.fire(OrderEvent::Deliver).await?;
-    lines.extend(order.into_context().journal.into_lines());
+    lines.extend(order.into_context().into_journal());
 
     Ok(lines)
 }

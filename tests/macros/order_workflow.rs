@@ -13,6 +13,8 @@ mod shop;
 
 use breaker::machine::StateMachine;
 use services::Services;
+#[cfg(feature = "serde")]
+use shop::{Journal, OrderEvent, OrderState, OrderStateKind, Shop};
 use shop::{Order, run_orders};
 
 #[tokio::test]
@@ -128,4 +130,49 @@ fn the_diagram_draws_the_superstates_as_composite_states() {
             "no `{line}` in\n{diagram}"
         );
     }
+}
+
+/// An order saved while packed (its state as JSON, the parcel included) and resumed by a
+/// new machine: the shipment seals the restored parcel and books it.
+#[cfg(feature = "serde")]
+#[tokio::test]
+async fn an_order_saved_while_packed_resumes_with_its_parcel() {
+    use breaker::machine::AsyncMachine;
+
+    let services = Services::start().await.unwrap();
+    let shop = || Shop::new(7, services.base_url(), Journal::new(false));
+    let mut order = Order::machine(shop());
+    order.fire(OrderEvent::Pay { cents: 500 }).await.unwrap();
+    order.fire(OrderEvent::Pack).await.unwrap();
+    let saved = serde_json::to_string(order.current()).unwrap();
+    assert_eq!(saved, r#"{"Packing":{"parcel":1}}"#);
+
+    let restored: OrderState = serde_json::from_str(&saved).unwrap();
+    let mut resumed = AsyncMachine::<Order, Shop>::with_state(restored, shop());
+    assert_eq!(
+        resumed.fire(OrderEvent::Ship).await.unwrap(),
+        OrderStateKind::Shipped
+    );
+    assert_eq!(
+        format!("{:?}", resumed.current()),
+        r#"Shipped { tracking: "TRK-0001" }"#
+    );
+    assert_eq!(
+        resumed.into_context().into_journal()[..3],
+        [
+            "seal_parcel: parcel 1 sealed",
+            "free_bay: the packing bay is free",
+            "book_carrier: booking parcel 1",
+        ]
+    );
+    assert_eq!(
+        serde_json::to_string(&OrderState::Placed).unwrap(),
+        r#""Placed""#
+    );
+
+    let unknown = serde_json::from_str::<OrderState>(r#"{"Lost":{"parcel":1}}"#).unwrap_err();
+    assert!(
+        unknown.to_string().contains("unknown variant `Lost`"),
+        "{unknown}"
+    );
 }
