@@ -6,46 +6,46 @@ use super::{Fire, InvalidTransition, StateMachine};
 /// and its context.
 macro_rules! accessors {
     () => {
-    /// The current state, without its data.
-    pub fn state(&self) -> M::StateKind {
-        M::state_kind(&self.state)
-    }
+        /// The current state, without its data.
+        pub fn state(&self) -> M::StateKind {
+            M::state_kind(&self.state)
+        }
 
-    /// The current state, with its data.
-    pub fn current(&self) -> &M::State {
-        &self.state
-    }
+        /// The current state, with its data.
+        pub fn current(&self) -> &M::State {
+            &self.state
+        }
 
-    /// Whether the current state is the state named `name` or lies inside the superstate
-    /// named `name`.
-    pub fn is_in(&self, name: &str) -> bool {
-        M::is_in(self.state(), name)
-    }
+        /// Whether the current state is the state named `name` or lies inside the superstate
+        /// named `name`.
+        pub fn is_in(&self, name: &str) -> bool {
+            M::is_in(self.state(), name)
+        }
 
-    /// Whether the current state is final.
-    pub fn is_final(&self) -> bool {
-        M::is_final(self.state())
-    }
+        /// Whether the current state is final.
+        pub fn is_final(&self) -> bool {
+            M::is_final(self.state())
+        }
 
-    /// The context.
-    pub fn context(&self) -> &C {
-        &self.context
-    }
+        /// The context.
+        pub fn context(&self) -> &C {
+            &self.context
+        }
 
-    /// The context, mutably.
-    pub fn context_mut(&mut self) -> &mut C {
-        &mut self.context
-    }
+        /// The context, mutably.
+        pub fn context_mut(&mut self) -> &mut C {
+            &mut self.context
+        }
 
-    /// The context, giving up the machine.
-    pub fn into_context(self) -> C {
-        self.context
-    }
+        /// The context, giving up the machine.
+        pub fn into_context(self) -> C {
+            self.context
+        }
 
-    /// The state and the context, giving up the machine.
-    pub fn into_parts(self) -> (M::State, C) {
-        (self.state, self.context)
-    }
+        /// The state and the context, giving up the machine.
+        pub fn into_parts(self) -> (M::State, C) {
+            (self.state, self.context)
+        }
     };
 }
 
