@@ -1,27 +1,43 @@
 //! What the model tests share: the context that records what a machine does, the random
 //! steps, and the comparison of a generated machine with the reference, step by step.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 
-use breaker::machine::{Fire, InvalidTransition, Machine, Refusal, StateMachine, Transition};
+use breaker::machine::{
+    AsyncFire, AsyncMachine, Fire, InvalidTransition, Machine, Refusal, StateMachine, Step as At,
+    Transition,
+};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use crate::reference::{Flat, Refused, Table};
+use crate::reference::{Flat, Phase, Refused, SuperstateRow, Table};
 
-/// One step of a run: an event (its index in the machine's `EVENTS`) and the value of every
-/// guard while it is fired.
+/// One step of a run: an event (its index in the machine's `EVENTS`), the value of every
+/// guard while it is fired, and for an async machine the awaited call (guard or action,
+/// counted from 0) at which the transition's future is dropped, if it is.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub event: usize,
     pub guards: Vec<bool>,
+    pub cut: Option<usize>,
 }
 
-/// Runs of up to 40 steps over `events` events and `guards` guards.
-pub fn runs(events: usize, guards: usize) -> impl Strategy<Value = Vec<Step>> {
-    let step = (0..events, prop::collection::vec(any::<bool>(), guards))
-        .prop_map(|(event, guards)| Step { event, guards });
+/// Runs of up to 40 steps over `events` events and `guards` guards; with `cuts`, about one
+/// step in four is dropped at one of its first few awaited calls.
+pub fn runs(events: usize, guards: usize, cuts: bool) -> impl Strategy<Value = Vec<Step>> {
+    let cut = if cuts {
+        prop_oneof![3 => Just(None), 1 => (0..10usize).prop_map(Some)].boxed()
+    } else {
+        Just(None).boxed()
+    };
+    let step = (0..events, prop::collection::vec(any::<bool>(), guards), cut)
+        .prop_map(|(event, guards, cut)| Step { event, guards, cut });
     prop::collection::vec(step, 0..=40)
 }
 
@@ -32,7 +48,7 @@ pub struct Recorder {
     guards: BTreeMap<&'static str, bool>,
     /// The step being fired: the data that the actions put in a state.
     pub step: u32,
-    /// Exit, row and entry actions, in the order they ran.
+    /// Exit, row and entry actions, in the order they began.
     pub log: Vec<&'static str>,
     /// For each action logged by a machine whose states carry data: the state it was given
     /// (name and data).
@@ -43,6 +59,12 @@ pub struct Recorder {
     pub hook_transitions: Vec<Flat>,
     /// `on_refusal`'s reason.
     pub hook_refusals: Vec<Refusal>,
+    /// Async: the awaited calls begun in this step.
+    calls: AtomicUsize,
+    /// Async: the call that never completes, so that the step's future is dropped in it.
+    cut_at: Option<usize>,
+    /// Async: whether the step reached `cut_at`.
+    parked: AtomicBool,
 }
 
 impl Recorder {
@@ -53,12 +75,26 @@ impl Recorder {
             .unwrap_or_else(|| panic!("the test gives no value to the guard `{name}`"))
     }
 
-    fn begin_step(&mut self, step: u32, guards: BTreeMap<&'static str, bool>) {
+    fn begin_step(
+        &mut self,
+        step: u32,
+        guards: BTreeMap<&'static str, bool>,
+        cut_at: Option<usize>,
+    ) {
         *self = Recorder {
             guards,
             step,
+            cut_at,
             ..Recorder::default()
         };
+    }
+
+    /// An awaited call of an async context: the one the step is cut at never completes.
+    pub async fn reach(&self) {
+        if Some(self.calls.fetch_add(1, Ordering::Relaxed)) == self.cut_at {
+            self.parked.store(true, Ordering::Relaxed);
+            std::future::pending::<()>().await;
+        }
     }
 
     pub fn saw_guard<S, E>(&mut self, row: &'static Transition<S, E>, held: bool) {
@@ -138,6 +174,142 @@ pub fn same_flattening<S: Display, E: Display>(table: &Table, generated: &[Trans
     );
 }
 
+/// The machine's superstates, leaves, initial and final leaves against the reference's.
+pub fn same_hierarchy<M: StateMachine>(table: &Table) {
+    let superstates: Vec<SuperstateRow> = M::SUPERSTATES
+        .iter()
+        .map(|s| {
+            (
+                s.name,
+                s.parent,
+                s.initial.to_string(),
+                s.states.iter().map(ToString::to_string).collect(),
+                s.entry.to_vec(),
+                s.exit.to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(superstates, table.superstates());
+    let names = |states: &[M::StateKind]| -> Vec<String> {
+        states.iter().map(ToString::to_string).collect()
+    };
+    let leaves: Vec<String> = table.leaves().map(str::to_owned).collect();
+    assert_eq!(names(M::STATES), leaves);
+    let finals: Vec<String> = table.finals.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(names(M::FINAL), finals);
+}
+
+/// A state as the tests compare it: its name and its data, if it has some.
+pub type Observed = (String, Option<u32>);
+
+/// An interrupted transition in the reference's terms: from, event, to, where, which action.
+pub type Cut = (String, String, String, Phase, &'static str);
+
+/// A machine under test, sync or async.
+pub trait Subject {
+    type M: StateMachine<Event = <Self::M as StateMachine>::EventKind>;
+    fn recorder(&self) -> &Recorder;
+    fn recorder_mut(&mut self) -> &mut Recorder;
+    /// Fires `event`; `None` when the transition's future was dropped at the step's cut.
+    #[allow(clippy::type_complexity)]
+    fn fire(
+        &mut self,
+        event: <Self::M as StateMachine>::EventKind,
+    ) -> Option<Result<<Self::M as StateMachine>::StateKind, InvalidTransition<Self::M>>>;
+    fn observe(&self) -> Observed;
+    fn interrupted(&self) -> Option<Cut>;
+}
+
+/// The methods of `Subject` that read the same on a sync and an async machine: both have
+/// `context`, `context_mut` and `current`.
+macro_rules! machine_accessors {
+    () => {
+        fn recorder(&self) -> &Recorder {
+            self.machine.context()
+        }
+
+        fn recorder_mut(&mut self) -> &mut Recorder {
+            self.machine.context_mut()
+        }
+
+        fn observe(&self) -> Observed {
+            (self.observe)(self.machine.current())
+        }
+    };
+}
+
+/// A sync machine, with how to read its state.
+pub struct Driven<M: StateMachine> {
+    pub machine: Machine<M, Recorder>,
+    pub observe: fn(&M::State) -> Observed,
+}
+
+impl<M> Subject for Driven<M>
+where
+    M: StateMachine<Event = <M as StateMachine>::EventKind> + Fire<Recorder>,
+{
+    type M = M;
+
+    machine_accessors!();
+
+    fn fire(&mut self, event: M::EventKind) -> Option<Result<M::StateKind, InvalidTransition<M>>> {
+        Some(self.machine.fire(event))
+    }
+
+    fn interrupted(&self) -> Option<Cut> {
+        None
+    }
+}
+
+/// An async machine, with how to read its state.
+pub struct DrivenAsync<M: StateMachine> {
+    pub machine: AsyncMachine<M, Recorder>,
+    pub observe: fn(&M::State) -> Observed,
+}
+
+impl<M> Subject for DrivenAsync<M>
+where
+    M: StateMachine<Event = <M as StateMachine>::EventKind> + AsyncFire<Recorder>,
+{
+    type M = M;
+
+    machine_accessors!();
+
+    fn fire(&mut self, event: M::EventKind) -> Option<Result<M::StateKind, InvalidTransition<M>>> {
+        // The context's calls are ready at once, except the one the step is cut at: one
+        // poll completes the transition or leaves it there, and then it is dropped.
+        let polled = pin!(self.machine.fire(event)).poll(&mut Context::from_waker(Waker::noop()));
+        match polled {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => {
+                assert!(
+                    self.recorder().parked.load(Ordering::Relaxed),
+                    "the transition's future is pending, but not at the step's cut"
+                );
+                None
+            }
+        }
+    }
+
+    fn interrupted(&self) -> Option<Cut> {
+        self.machine.interrupted().map(|cut| {
+            let (phase, action) = match cut.step {
+                At::Exit { state, action } => (Phase::Exit(state), action),
+                At::Action { action } => (Phase::Action, action),
+                At::Entry { state, action } => (Phase::Entry(state), action),
+                other => panic!("an interrupted step the reference does not know: {other:?}"),
+            };
+            (
+                cut.from.to_string(),
+                cut.event.to_string(),
+                cut.to.to_string(),
+                phase,
+                action,
+            )
+        })
+    }
+}
+
 fn refused(reason: Refusal) -> Option<Refused> {
     match reason {
         Refusal::Undeclared => Some(Refused::Undeclared),
@@ -146,22 +318,20 @@ fn refused(reason: Refusal) -> Option<Refused> {
     }
 }
 
-/// Fires `run` on a new machine and on the reference, comparing after each step the state
-/// (name and data, as `observe` reads them), the actions run in order, the refusal, and what
-/// the hooks saw. `guard_names` gives the names of `Step::guards`, in order.
-pub fn agree<M>(
+/// Fires `run` on `subject` and on the reference, comparing after each step the state
+/// (name and data), the actions run in order and the states they were given, the refusal,
+/// what the hooks saw and, for a step cut short, where the machine says it was cut.
+/// `guard_names` gives the names of `Step::guards`, in order.
+pub fn agree<S: Subject>(
     table: &Table,
     guard_names: &[&'static str],
     run: &[Step],
-    observe: impl Fn(&Machine<M, Recorder>) -> (String, Option<u32>),
-) -> Result<(), TestCaseError>
-where
-    M: StateMachine<Event = <M as StateMachine>::EventKind> + Fire<Recorder>,
-{
-    let mut machine = Machine::<M, Recorder>::new(Recorder::default());
+    mut subject: S,
+) -> Result<(), TestCaseError> {
+    let has_data = table.states.iter().any(|s| s.data);
     let mut leaf = table.initial_leaf();
     let mut data: Option<u32> = None;
-    prop_assert_eq!(observe(&machine), (leaf.to_owned(), data));
+    prop_assert_eq!(subject.observe(), (leaf.to_owned(), data));
     for (index, step) in run.iter().enumerate() {
         let valuation: BTreeMap<&'static str, bool> = guard_names
             .iter()
@@ -169,92 +339,135 @@ where
             .zip(step.guards.iter().copied())
             .collect();
         let number = u32::try_from(index).expect("a run is short") + 1;
-        machine.context_mut().begin_step(number, valuation.clone());
-        let event = M::EVENTS[step.event];
+        subject
+            .recorder_mut()
+            .begin_step(number, valuation.clone(), step.cut);
+        let event = <S::M as StateMachine>::EVENTS[step.event];
         let event_name = event.to_string();
-        let fired = machine.fire(event);
+        let fired = subject.fire(event);
 
-        let (expected, evaluated) = table.step(leaf, &event_name, &|g| valuation[g]);
-        let at = format!("step {number}: `{leaf}` + `{event_name}` with {valuation:?}");
-        let seen = machine.context();
-        prop_assert_eq!(&seen.hook_guards, &evaluated, "guards evaluated, {}", at);
-        match (fired, expected) {
-            (Ok(_), Ok((_, flat))) => {
-                prop_assert_eq!(&seen.log, &flat.effects, "actions run, {}", at);
-                prop_assert_eq!(
-                    &seen.hook_transitions,
-                    &vec![flat.clone()],
-                    "on_transition, {}",
-                    at
-                );
-                prop_assert!(seen.hook_refusals.is_empty(), "on_refusal called, {}", at);
-                let before = (leaf.to_owned(), data);
-                if !flat.internal {
-                    leaf = table
+        let guard_calls = RefCell::new(0usize);
+        let (expected, evaluated) = table.step(leaf, &event_name, &|g| {
+            *guard_calls.borrow_mut() += 1;
+            valuation[g]
+        });
+        let guard_calls = guard_calls.into_inner();
+        let at = format!(
+            "step {number}: `{leaf}` + `{event_name}` with {valuation:?}, cut at {:?}",
+            step.cut
+        );
+        let seen = subject.recorder();
+        let before = (leaf.to_owned(), data);
+        let (effects, after, phases) = match &expected {
+            Ok((_, flat)) => {
+                let to = if flat.internal {
+                    before.clone()
+                } else {
+                    let to = table
                         .leaves()
                         .find(|l| *l == flat.to)
                         .expect("the reference's target is one of its leaves");
-                    data = table.has_data(leaf).then_some(number);
-                }
-                if table.states.iter().any(|s| s.data) {
-                    // The exit and row actions are given the state left; the entry actions
-                    // the state entered.
-                    let after = (leaf.to_owned(), data);
-                    let entries_from = table.entry_actions_start(&flat);
-                    let expected_seen: Vec<(String, Option<u32>)> = (0..flat.effects.len())
-                        .map(|i| {
-                            if i < entries_from {
-                                before.clone()
-                            } else {
-                                after.clone()
-                            }
-                        })
-                        .collect();
-                    prop_assert_eq!(
-                        &seen.states_seen,
-                        &expected_seen,
-                        "states given to actions, {}",
-                        at
-                    );
-                }
-            }
-            (Err(refusal), Err(reason)) => {
-                prop_assert_eq!(refused(refusal.reason), Some(reason), "refusal, {}", at);
-                prop_assert_eq!(refusal.from.to_string(), leaf, "refused in, {}", at);
-                prop_assert!(
-                    seen.log.is_empty(),
-                    "actions run on a refusal, {}: {:?}",
-                    at,
-                    seen.log
-                );
-                prop_assert_eq!(
-                    &seen.hook_refusals,
-                    &vec![refusal.reason],
-                    "on_refusal, {}",
-                    at
-                );
-                prop_assert!(
-                    seen.hook_transitions.is_empty(),
-                    "on_transition on a refusal, {}",
-                    at
-                );
-            }
-            (fired, expected) => {
-                let fired = match fired {
-                    Ok(_) => format!("a transition to `{}`", machine.state()),
-                    Err(refusal) => format!("{refusal}"),
+                    (to.to_owned(), table.has_data(to).then_some(number))
                 };
-                return Err(TestCaseError::fail(format!(
-                    "{at}: the machine gave {fired}, the reference {expected:?}"
-                )));
+                (flat.effects.clone(), to, table.phases(flat))
             }
+            Err(_) => (Vec::new(), before.clone(), Vec::new()),
+        };
+        // The actions begun, and the state the machine is in afterwards.
+        let (ran, now) = match step.cut {
+            Some(k) if k < guard_calls => {
+                prop_assert!(fired.is_none(), "not cut in a guard, {}", at);
+                prop_assert_eq!(subject.interrupted(), None, "cut in a guard, {}", at);
+                (0, before.clone())
+            }
+            Some(k) if k < guard_calls + effects.len() => {
+                let e = k - guard_calls;
+                prop_assert!(fired.is_none(), "not cut in an action, {}", at);
+                let Ok((_, flat)) = &expected else {
+                    unreachable!("a refusal runs no action")
+                };
+                let now = match phases[e] {
+                    Phase::Entry(_) => after.clone(),
+                    Phase::Exit(_) | Phase::Action => before.clone(),
+                };
+                let expected_cut = (
+                    leaf.to_owned(),
+                    event_name.clone(),
+                    flat.to.clone(),
+                    phases[e],
+                    effects[e],
+                );
+                prop_assert_eq!(subject.interrupted(), Some(expected_cut), "cut, {}", at);
+                (e + 1, now)
+            }
+            _ => {
+                let Some(fired) = fired else {
+                    return Err(TestCaseError::fail(format!(
+                        "{at}: cut, but the reference says the step has no call there"
+                    )));
+                };
+                prop_assert_eq!(subject.interrupted(), None, "interrupted, {}", at);
+                prop_assert_eq!(&seen.hook_guards, &evaluated, "guards evaluated, {}", at);
+                match (fired, &expected) {
+                    (Ok(kind), Ok((_, flat))) => {
+                        prop_assert_eq!(kind.to_string(), &after.0, "fired into, {}", at);
+                        prop_assert_eq!(
+                            &seen.hook_transitions,
+                            &vec![flat.clone()],
+                            "on_transition, {}",
+                            at
+                        );
+                        prop_assert!(seen.hook_refusals.is_empty(), "on_refusal called, {}", at);
+                    }
+                    (Err(refusal), Err(reason)) => {
+                        prop_assert_eq!(refused(refusal.reason), Some(*reason), "refusal, {}", at);
+                        prop_assert_eq!(refusal.from.to_string(), leaf, "refused in, {}", at);
+                        prop_assert_eq!(
+                            &seen.hook_refusals,
+                            &vec![refusal.reason],
+                            "on_refusal, {}",
+                            at
+                        );
+                        prop_assert!(
+                            seen.hook_transitions.is_empty(),
+                            "on_transition on a refusal, {}",
+                            at
+                        );
+                    }
+                    (fired, expected) => {
+                        let fired = match fired {
+                            Ok(kind) => format!("a transition to `{kind}`"),
+                            Err(refusal) => format!("{refusal}"),
+                        };
+                        return Err(TestCaseError::fail(format!(
+                            "{at}: the machine gave {fired}, the reference {expected:?}"
+                        )));
+                    }
+                }
+                (effects.len(), after.clone())
+            }
+        };
+        prop_assert_eq!(&seen.log, &effects[..ran].to_vec(), "actions run, {}", at);
+        if has_data {
+            // The exit and row actions are given the state left; the entry actions the
+            // state entered.
+            let given: Vec<Observed> = phases[..ran]
+                .iter()
+                .map(|phase| match phase {
+                    Phase::Entry(_) => after.clone(),
+                    Phase::Exit(_) | Phase::Action => before.clone(),
+                })
+                .collect();
+            prop_assert_eq!(&seen.states_seen, &given, "states given to actions, {}", at);
         }
-        prop_assert_eq!(
-            observe(&machine),
-            (leaf.to_owned(), data),
-            "state after {}",
-            at
+        (leaf, data) = (
+            table
+                .leaves()
+                .find(|l| *l == now.0)
+                .expect("the reference's state is one of its leaves"),
+            now.1,
         );
+        prop_assert_eq!(subject.observe(), now, "state after {}", at);
     }
     Ok(())
 }

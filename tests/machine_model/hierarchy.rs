@@ -3,11 +3,13 @@
 //! self-transitions on superstates, rows from superstates into their own children, internal
 //! transitions, entry and exit actions on leaves and superstates, and a final state.
 
-use breaker::machine::StateMachine;
+use breaker::machine::{Machine, StateMachine};
 use breaker::state_machine;
 use proptest::prelude::*;
 
-use crate::driver::{Recorder, agree, recording_hooks, runs, same_flattening};
+use crate::driver::{
+    Driven, Recorder, agree, recording_hooks, runs, same_flattening, same_hierarchy,
+};
 use crate::reference::{Refused, Table, is, row, state};
 
 state_machine! {
@@ -238,6 +240,11 @@ fn the_reference_follows_the_rules_on_worked_rows() {
 }
 
 #[test]
+fn the_hierarchy_is_the_references() {
+    same_hierarchy::<Job>(&job_table());
+}
+
+#[test]
 fn the_flattened_rows_are_the_references() {
     same_flattening(&job_table(), Job::transitions());
 }
@@ -247,8 +254,12 @@ proptest! {
 
     #[test]
     fn job_agrees_with_the_reference(
-        run in runs(<Job as StateMachine>::EVENTS.len(), GUARDS.len())
+        run in runs(<Job as StateMachine>::EVENTS.len(), GUARDS.len(), false)
     ) {
-        agree::<Job>(&job_table(), GUARDS, &run, |machine| (machine.state().to_string(), None))?;
+        let job = Driven {
+            machine: Machine::<Job, _>::new(Recorder::default()),
+            observe: |state: &JobState| (state.to_string(), None),
+        };
+        agree(&job_table(), GUARDS, &run, job)?;
     }
 }

@@ -162,6 +162,27 @@ pub struct Flat {
     pub effects: Vec<&'static str>,
 }
 
+/// Where an action of a transition runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// An exit action of the state.
+    Exit(&'static str),
+    /// One of the row's actions.
+    Action,
+    /// An entry action of the state.
+    Entry(&'static str),
+}
+
+/// A superstate: `(name, parent, initial leaf, leaves inside, entry, exit)`.
+pub type SuperstateRow = (
+    &'static str,
+    Option<&'static str>,
+    String,
+    Vec<String>,
+    Vec<&'static str>,
+    Vec<&'static str>,
+);
+
 /// One step: the row that fired (its index in the table and its flattened form), or the
 /// refusal.
 pub type Outcome = Result<(usize, Flat), Refused>;
@@ -206,6 +227,30 @@ impl Table {
             path.push(parent);
         }
         path
+    }
+
+    /// Every superstate as `(name, parent, initial leaf, leaves inside, entry, exit)`, in
+    /// declaration order.
+    pub fn superstates(&self) -> Vec<SuperstateRow> {
+        self.states
+            .iter()
+            .filter(|s| !self.is_leaf(s.name))
+            .map(|s| {
+                let inside: Vec<String> = self
+                    .leaves()
+                    .filter(|leaf| self.path_up(leaf)[1..].contains(&s.name))
+                    .map(str::to_owned)
+                    .collect();
+                (
+                    s.name,
+                    s.parent,
+                    self.resolve(s.name).to_owned(),
+                    inside,
+                    s.entry.to_vec(),
+                    s.exit.to_vec(),
+                )
+            })
+            .collect()
     }
 
     /// The leaf that entering `name` ends in.
@@ -329,10 +374,21 @@ impl Table {
         (Err(Refused::GuardsFailed), evaluated)
     }
 
-    /// Where the entry actions begin in `flat.effects`: the exit and row actions come before.
-    pub fn entry_actions_start(&self, flat: &Flat) -> usize {
-        let entry_actions: usize = flat.entries.iter().map(|s| self.spec(s).entry.len()).sum();
-        flat.effects.len() - entry_actions
+    /// Where each of `flat.effects` runs: an exit action of a state, a row action, or an
+    /// entry action of a state.
+    pub fn phases(&self, flat: &Flat) -> Vec<Phase> {
+        let mut phases: Vec<Phase> = Vec::new();
+        for s in &flat.exits {
+            phases.extend(self.spec(s).exit.iter().map(|_| Phase::Exit(s)));
+        }
+        let mut entering: Vec<Phase> = Vec::new();
+        for s in &flat.entries {
+            entering.extend(self.spec(s).entry.iter().map(|_| Phase::Entry(s)));
+        }
+        let row_actions = flat.effects.len() - phases.len() - entering.len();
+        phases.extend((0..row_actions).map(|_| Phase::Action));
+        phases.extend(entering);
+        phases
     }
 
     /// The flattened table: for every leaf and event, the rows that can fire, in the order

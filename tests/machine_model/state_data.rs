@@ -3,51 +3,76 @@
 //! last entered the leaf. It must survive internal transitions and be replaced by external
 //! ones, self-transitions included; and every action must be given the state it leaves, or
 //! for an entry action the state it enters.
+//!
+//! The same table is also declared `async`, and its runs drop a transition's future at a
+//! random awaited guard or action: the machine must then be where the runtime documents
+//! (unchanged in a guard, in the source state with its data in an exit or row action, in the
+//! target state in an entry action) and say where it was cut.
 
-use breaker::machine::StateMachine;
+use breaker::machine::{AsyncMachine, Machine, StateMachine};
 use breaker::state_machine;
 use proptest::prelude::*;
 
-use crate::driver::{Recorder, agree, recording_hooks, runs, same_flattening};
+use crate::driver::{
+    Driven, DrivenAsync, Observed, Recorder, agree, recording_hooks, runs, same_flattening,
+    same_hierarchy,
+};
 use crate::reference::{Table, is, row, state};
 
-state_machine! {
-    /// A courier's round; a leaf's data is the step that entered it.
-    pub Courier {
-        initial: Depot,
-        final: [Delivered],
-        states: [
-            #[exit(leave_depot)]
-            Depot,
-            #[initial(Loading)] #[entry(board)] #[exit(alight)]
-            Route [
-                #[entry(open_doors)] #[exit(close_doors)]
-                Loading { since: u32 },
-                #[initial(Driving)] #[entry(start_engine)] #[exit(stop_engine)]
-                Moving [
-                    Driving(u32),
-                    #[entry(hazard_lights)]
-                    Stuck { since: u32 },
+/// The courier's table, declared as `$name` with the attributes `$attrs`: once sync, once
+/// async.
+macro_rules! courier {
+    ($(#[$($attrs:tt)*])* $name:ident) => {
+        state_machine! {
+            $(#[$($attrs)*])*
+            pub $name {
+                initial: Depot,
+                final: [Delivered],
+                states: [
+                    #[exit(leave_depot)]
+                    Depot,
+                    #[initial(Loading)] #[entry(board)] #[exit(alight)]
+                    Route [
+                        #[entry(open_doors)] #[exit(close_doors)]
+                        Loading { since: u32 },
+                        #[initial(Driving)] #[entry(start_engine)] #[exit(stop_engine)]
+                        Moving [
+                            Driving(u32),
+                            #[entry(hazard_lights)]
+                            Stuck { since: u32 },
+                        ],
+                    ],
+                    #[entry(unload)]
+                    Returned { since: u32 },
+                    Delivered,
                 ],
-            ],
-            #[entry(unload)]
-            Returned { since: u32 },
-            Delivered,
-        ],
-        events: [Dispatch, Go, Honk, Jam, Reload, Recall, Hand],
-        Depot + Dispatch / load => Route,
-        Returned + Dispatch / check, load => Route,
-        Loading + Go / drive => Moving,
-        Driving + Go [fast] / drive => Driving,
-        Moving + Go / unjam, drive => Driving,
-        Driving + Honk / honk => _,
-        Route + Honk [loud] / complain => _,
-        Driving + Jam / jam => Stuck,
-        Route + Reload / reload => Loading,
-        Route + Recall [far] / call_back => Depot,
-        _ + Recall / recall => Returned,
-        Driving + Hand [ready] / hand => Delivered,
-    }
+                events: [Dispatch, Go, Honk, Jam, Reload, Recall, Hand],
+                Depot + Dispatch / load => Route,
+                Returned + Dispatch / check, load => Route,
+                Loading + Go / drive => Moving,
+                Driving + Go [fast] / drive => Driving,
+                Moving + Go / unjam, drive => Driving,
+                Driving + Honk / honk => _,
+                Route + Honk [loud] / complain => _,
+                Driving + Jam / jam => Stuck,
+                Route + Reload / reload => Loading,
+                Route + Recall [far] / call_back => Depot,
+                _ + Recall / recall => Returned,
+                Driving + Hand [ready] / hand => Delivered,
+            }
+        }
+    };
+}
+
+courier! {
+    /// A courier's round; a leaf's data is the step that entered it.
+    Courier
+}
+
+courier! {
+    /// `Courier`, async.
+    #[state_machine(async)]
+    AsyncCourier
 }
 
 /// `Courier`'s table, as the reference reads it.
@@ -98,88 +123,112 @@ fn courier_table() -> Table {
 
 const GUARDS: &[&str] = &["fast", "loud", "far", "ready"];
 
-/// A state's name and data, as the reference writes them.
-fn name_and_data(state: &CourierState) -> (String, Option<u32>) {
-    let (name, data) = match state {
-        CourierState::Depot => ("Depot", None),
-        CourierState::Loading { since } => ("Loading", Some(*since)),
-        CourierState::Driving(since) => ("Driving", Some(*since)),
-        CourierState::Stuck { since } => ("Stuck", Some(*since)),
-        CourierState::Returned { since } => ("Returned", Some(*since)),
-        CourierState::Delivered => ("Delivered", None),
-    };
-    (name.to_owned(), data)
+/// A state's name and data, as the reference writes them; for both machines.
+macro_rules! name_and_data {
+    ($state_type:ident, $state:expr) => {{
+        let (name, data) = match $state {
+            $state_type::Depot => ("Depot", None),
+            $state_type::Loading { since } => ("Loading", Some(*since)),
+            $state_type::Driving(since) => ("Driving", Some(*since)),
+            $state_type::Stuck { since } => ("Stuck", Some(*since)),
+            $state_type::Returned { since } => ("Returned", Some(*since)),
+            $state_type::Delivered => ("Delivered", None),
+        };
+        (name.to_owned(), data)
+    }};
 }
 
-impl Recorder {
-    fn ran(&mut self, action: &'static str, state: &CourierState) {
-        self.log.push(action);
-        self.states_seen.push(name_and_data(state));
-    }
+fn courier_state(state: &CourierState) -> Observed {
+    name_and_data!(CourierState, state)
 }
 
-/// The context's methods that make no state: guards read the step's valuation, actions
-/// write down their names and the state they were given.
+fn async_courier_state(state: &AsyncCourierState) -> Observed {
+    name_and_data!(AsyncCourierState, state)
+}
+
+/// The context of one of the machines: guards read the step's valuation; actions write down
+/// their names and the state they were given, and the ones that make a state put the step's
+/// number in it. An async context awaits `Recorder::reach` in each guard and action, where
+/// the step may be cut.
 macro_rules! courier_context {
     (
-        guards: [$($guard:ident),*],
-        actions: [$($action:ident),*],
-        state_actions: [$($state_action:ident),*],
-        $($making:tt)*
+        $context:ident for $machine:ident, $state:ident, $kind:ident, $event:ident, $module:ident,
+        $observe:ident, [$($async:ident)?]
     ) => {
-        impl CourierContext for Recorder {
-            $(fn $guard(&self, _: &CourierState, _: &CourierEvent) -> bool {
-                self.guard(stringify!($guard))
-            })*
-            $(fn $action(&mut self, state: &CourierState, _: &CourierEvent) {
-                self.ran(stringify!($action), state);
-            })*
-            $(fn $state_action(&mut self, state: &CourierState) {
-                self.ran(stringify!($state_action), state);
-            })*
-
-            $($making)*
-
-            recording_hooks!(Courier, CourierStateKind, CourierEvent);
+        impl $context for Recorder {
+            courier_context!(@guards $state, $event, [$($async)?], fast, loud, far, ready);
+            courier_context!(@actions $state, $event, $observe, [$($async)?],
+                check, unjam, honk, complain, call_back, hand);
+            courier_context!(@state_actions $state, $observe, [$($async)?],
+                leave_depot, board, alight, open_doors, close_doors, start_engine, stop_engine,
+                hazard_lights, unload);
+            courier_context!(@making $state, $event, $module, $observe, [$($async)?],
+                load => Loading { since },
+                drive => Driving(since),
+                jam => Stuck { since },
+                reload => Loading { since },
+                recall => Returned { since });
+            recording_hooks!($machine, $kind, $event);
         }
+    };
+    (@guards $state:ident, $event:ident, [$($async:ident)?], $($guard:ident),*) => {
+        $($($async)? fn $guard(&self, _: &$state, _: &$event) -> bool {
+            courier_context!(@reach self, [$($async)?]);
+            self.guard(stringify!($guard))
+        })*
+    };
+    (@actions $state:ident, $event:ident, $observe:ident, [$($async:ident)?], $($action:ident),*) => {
+        $($($async)? fn $action(&mut self, state: &$state, _: &$event) {
+            self.ran(stringify!($action), $observe(state));
+            courier_context!(@reach self, [$($async)?]);
+        })*
+    };
+    (@state_actions $state:ident, $observe:ident, [$($async:ident)?], $($action:ident),*) => {
+        $($($async)? fn $action(&mut self, state: &$state) {
+            self.ran(stringify!($action), $observe(state));
+            courier_context!(@reach self, [$($async)?]);
+        })*
+    };
+    (
+        @making $state:ident, $event:ident, $module:ident, $observe:ident, [$($async:ident)?],
+        $($action:ident => $leaf:ident $fields:tt),*
+    ) => {
+        $($($async)? fn $action(&mut self, state: &$state, _: &$event) -> $module::state::$leaf {
+            self.ran(stringify!($action), $observe(state));
+            courier_context!(@reach self, [$($async)?]);
+            let since = self.step;
+            $module::state::$leaf $fields
+        })*
+    };
+    (@reach $self:ident, []) => {};
+    (@reach $self:ident, [async]) => {
+        $self.reach().await
     };
 }
 
-courier_context! {
-    guards: [fast, loud, far, ready],
-    actions: [check, unjam, honk, complain, call_back, hand],
-    state_actions: [leave_depot, board, alight, open_doors, close_doors, start_engine,
-        stop_engine, hazard_lights, unload],
+courier_context!(CourierContext for Courier, CourierState, CourierStateKind, CourierEvent, courier, courier_state, []);
+courier_context!(
+    AsyncCourierContext for AsyncCourier, AsyncCourierState, AsyncCourierStateKind,
+    AsyncCourierEvent, async_courier, async_courier_state, [async]
+);
 
-    fn load(&mut self, state: &CourierState, _: &CourierEvent) -> courier::state::Loading {
-        self.ran("load", state);
-        courier::state::Loading { since: self.step }
+impl Recorder {
+    fn ran(&mut self, action: &'static str, state: Observed) {
+        self.log.push(action);
+        self.states_seen.push(state);
     }
+}
 
-    fn drive(&mut self, state: &CourierState, _: &CourierEvent) -> courier::state::Driving {
-        self.ran("drive", state);
-        courier::state::Driving(self.step)
-    }
-
-    fn jam(&mut self, state: &CourierState, _: &CourierEvent) -> courier::state::Stuck {
-        self.ran("jam", state);
-        courier::state::Stuck { since: self.step }
-    }
-
-    fn reload(&mut self, state: &CourierState, _: &CourierEvent) -> courier::state::Loading {
-        self.ran("reload", state);
-        courier::state::Loading { since: self.step }
-    }
-
-    fn recall(&mut self, state: &CourierState, _: &CourierEvent) -> courier::state::Returned {
-        self.ran("recall", state);
-        courier::state::Returned { since: self.step }
-    }
+#[test]
+fn the_hierarchy_is_the_references() {
+    same_hierarchy::<Courier>(&courier_table());
+    same_hierarchy::<AsyncCourier>(&courier_table());
 }
 
 #[test]
 fn the_flattened_rows_are_the_references() {
     same_flattening(&courier_table(), Courier::transitions());
+    same_flattening(&courier_table(), AsyncCourier::transitions());
 }
 
 proptest! {
@@ -187,8 +236,23 @@ proptest! {
 
     #[test]
     fn courier_agrees_with_the_reference(
-        run in runs(<Courier as StateMachine>::EVENTS.len(), GUARDS.len())
+        run in runs(<Courier as StateMachine>::EVENTS.len(), GUARDS.len(), false)
     ) {
-        agree::<Courier>(&courier_table(), GUARDS, &run, |machine| name_and_data(machine.current()))?;
+        let courier = Driven {
+            machine: Machine::<Courier, _>::new(Recorder::default()),
+            observe: courier_state,
+        };
+        agree(&courier_table(), GUARDS, &run, courier)?;
+    }
+
+    #[test]
+    fn async_courier_agrees_with_the_reference_when_cut(
+        run in runs(<AsyncCourier as StateMachine>::EVENTS.len(), GUARDS.len(), true)
+    ) {
+        let courier = DrivenAsync {
+            machine: AsyncMachine::<AsyncCourier, _>::new(Recorder::default()),
+            observe: async_courier_state,
+        };
+        agree(&courier_table(), GUARDS, &run, courier)?;
     }
 }
