@@ -90,10 +90,12 @@ pub use verdict::Verdict;
 /// What generated code names, by absolute path. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__serde_data_state as serde_data_state;
     pub use crate::__serde_state as serde_state;
     pub use crate::machine::{
-        ContextOf, Edge, EventType, Fire, GuardedEdge, InvalidTransition, Machine, Refusal,
-        StateMachine, StateType, Transition, Typed,
+        AsyncFire, AsyncMachine, ContextOf, Edge, EventType, Fire, GuardedEdge, Interrupted,
+        InvalidTransition, Machine, Refusal, StateMachine, StateType, Step, Superstate, Transition,
+        Typed,
     };
     #[cfg(feature = "serde")]
     pub use crate::machine::{deserialize_state, serialize_state};
@@ -104,7 +106,9 @@ pub mod __private {
     pub use ::core::default::Default;
     pub use ::core::fmt;
     pub use ::core::fmt::Debug;
+    pub use ::core::future::Future;
     pub use ::core::hash::Hash;
+    pub use ::core::marker::Send;
     pub use ::core::marker::{Copy, Sized};
     pub use ::core::ops::{Fn, FnMut};
     pub use ::core::option::Option::{self, None, Some};

@@ -9,5 +9,7 @@ mod circuit_breaker_attribute;
 mod classify_attribute;
 mod derive_circuit_breakers;
 mod key_argument;
+mod state_async;
+mod state_hierarchy;
 #[cfg(feature = "serde")]
 mod state_serde;

@@ -36,10 +36,36 @@ pub struct KeyValue<T> {
 
 /// A state or an event in a `states: [...]` or `events: [...]` list.
 pub struct Declared {
+    /// Doc comments, and for states `#[entry(..)]`, `#[exit(..)]`, `#[initial(..)]`:
+    /// checked by `check`, which knows which list they are in.
     pub attrs: Vec<Attribute>,
     pub ident: Ident,
-    /// An event's data: `Lock(KeyId)` or `Feed { grams: u32 }`. Always unit for states.
+    /// The data: `Lock(KeyId)` or `Feed { grams: u32 }`.
     pub fields: Fields,
+    /// A superstate's children: `Active [Paid, Shipped]`. Always `None` for events.
+    pub children: Option<Children>,
+}
+
+/// The states declared inside a superstate.
+pub struct Children {
+    pub bracket: Span,
+    pub list: Vec<Declared>,
+}
+
+/// Where a row goes.
+pub enum Target {
+    State(Ident),
+    /// `=> _`: an internal transition, which stays in the state it fires in.
+    Internal(Span),
+}
+
+impl Target {
+    pub fn span(&self) -> Span {
+        match self {
+            Target::State(ident) => ident.span(),
+            Target::Internal(span) => *span,
+        }
+    }
 }
 
 /// `From + Event [guard] / action => To`.
@@ -51,7 +77,7 @@ pub struct Row {
     pub event: Ident,
     pub guard: Option<Expr>,
     pub actions: Vec<Ident>,
-    pub to: Ident,
+    pub to: Target,
 }
 
 impl Parse for Input {
@@ -303,15 +329,21 @@ fn parse_row(input: ParseStream) -> syn::Result<Row> {
         });
     }
     let arrow: Token![=>] = input.parse()?;
-    let to: Ident = if input.is_empty() {
+    let to = if input.is_empty() {
         return Err(syn::Error::new(
             arrow.spans[1],
-            "expected the target state after `=>`",
+            "expected the target state after `=>`, or `_` for an internal transition",
         ));
+    } else if input.peek(Token![_]) {
+        let underscore: Token![_] = input.parse()?;
+        Target::Internal(underscore.span)
     } else {
-        input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), "expected the target state after `=>`"))?
+        Target::State(input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the target state after `=>`, or `_` for an internal transition",
+            )
+        })?)
     };
     expect_end(
         input,
@@ -350,17 +382,19 @@ fn declared_list(input: ParseStream, events: bool) -> syn::Result<Vec<Declared>>
     expect_end(input, "unexpected tokens: separate entries with `,`")?;
     let mut out = Vec::new();
     for declared in list {
-        if let Some(attr) = declared.attrs.iter().find(|a| !a.path().is_ident("doc")) {
-            return Err(syn::Error::new_spanned(
-                attr,
-                "only doc comments are allowed here",
-            ));
-        }
-        if !events && !matches!(declared.fields, Fields::Unit) {
-            return Err(syn::Error::new_spanned(
-                &declared.fields,
-                "states carry no data; only events do",
-            ));
+        if events {
+            if let Some(attr) = declared.attrs.iter().find(|a| !a.path().is_ident("doc")) {
+                return Err(syn::Error::new_spanned(
+                    attr,
+                    "only doc comments are allowed on an event",
+                ));
+            }
+            if let Some(children) = &declared.children {
+                return Err(syn::Error::new(
+                    children.bracket,
+                    "events do not nest; only states do, inside a superstate",
+                ));
+            }
         }
         out.push(declared);
     }
@@ -378,10 +412,22 @@ impl Parse for Declared {
         } else {
             Fields::Unit
         };
+        let children = if input.peek(syn::token::Bracket) {
+            let content;
+            let bracket = bracketed!(content in input);
+            let list = Punctuated::<Declared, Token![,]>::parse_terminated(&content)?;
+            Some(Children {
+                bracket: bracket.span.join(),
+                list: list.into_iter().collect(),
+            })
+        } else {
+            None
+        };
         Ok(Declared {
             attrs,
             ident,
             fields,
+            children,
         })
     }
 }
@@ -403,6 +449,8 @@ pub struct Options {
     /// `non_exhaustive`: the state and event enums are `#[non_exhaustive]`, so that a table
     /// published by a library can gain states and events without breaking its users.
     pub non_exhaustive: Option<Span>,
+    /// `async`: guards and actions are `async`, and firing is a future.
+    pub is_async: Option<Span>,
 }
 
 impl Options {
@@ -414,6 +462,7 @@ impl Options {
             module: None,
             typed: None,
             non_exhaustive: None,
+            is_async: None,
         };
         attrs.retain(|attr| {
             if attr.path().is_ident("doc") {
@@ -422,7 +471,7 @@ impl Options {
             if !attr.path().is_ident("state_machine") {
                 errors.push(syn::Error::new_spanned(
                     attr,
-                    "a state machine takes doc comments and `#[state_machine(crate = ..., module = ..., typed = ..., non_exhaustive)]`",
+                    "a state machine takes doc comments and `#[state_machine(crate = ..., module = ..., typed = ..., non_exhaustive, async)]`",
                 ));
                 return false;
             }
@@ -452,10 +501,19 @@ impl Options {
                     }
                     options.non_exhaustive = Some(meta.path.span());
                     Ok(())
+                } else if meta.path.is_ident("async") {
+                    if options.is_async.is_some() {
+                        return Err(meta.error("duplicate `async` option"));
+                    }
+                    if meta.input.peek(Token![=]) {
+                        return Err(meta.error("`async` takes no value: write `#[state_machine(async)]`"));
+                    }
+                    options.is_async = Some(meta.path.span());
+                    Ok(())
                 } else {
                     let name = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
-                    let hint = crate::suggest::did_you_mean(&name, ["crate", "module", "typed", "non_exhaustive"]);
-                    Err(meta.error(format!("unknown option `{name}`{hint}: expected `crate = path`, `module = name`, `typed = false` or `non_exhaustive`")))
+                    let hint = crate::suggest::did_you_mean(&name, ["crate", "module", "typed", "non_exhaustive", "async"]);
+                    Err(meta.error(format!("unknown option `{name}`{hint}: expected `crate = path`, `module = name`, `typed = false`, `non_exhaustive` or `async`")))
                 }
             });
             if let Err(err) = result {

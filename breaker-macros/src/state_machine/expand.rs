@@ -2,9 +2,9 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::{Expr, Fields, Ident};
+use syn::{Fields, Ident};
 
-use super::check::{Guard, Named, Table, Transition};
+use super::check::{Named, Table, Transition};
 use super::diagram;
 use crate::doc::doc_attrs;
 
@@ -15,6 +15,8 @@ pub(super) struct Names<'a> {
     pub(super) private: TokenStream,
     pub(super) machine: &'a Ident,
     pub(super) state: Ident,
+    /// The fieldless state enum: `state` itself when no state carries data.
+    pub(super) state_kind: Ident,
     pub(super) event: Ident,
     /// The fieldless event enum: `event` itself when no event carries data.
     pub(super) kind: Ident,
@@ -30,6 +32,11 @@ pub fn expand(table: &Table) -> TokenStream {
         private: quote!(#krate::__private),
         machine,
         state: format_ident!("{}State", machine),
+        state_kind: if table.has_state_data() {
+            format_ident!("{}StateKind", machine)
+        } else {
+            format_ident!("{}State", machine)
+        },
         event: format_ident!("{}Event", machine),
         kind: if table.has_event_data() {
             format_ident!("{}EventKind", machine)
@@ -43,11 +50,11 @@ pub fn expand(table: &Table) -> TokenStream {
     let machine_type = machine_type(&names);
     let state_enum = state_enum(&names);
     let event_enums = event_enums(&names);
-    let context_trait = context_trait(&names);
+    let context_trait = super::context::context_trait(&names);
     let state_machine_impl = state_machine_impl(&names);
-    let fire_impl = fire_impl(&names);
+    let fire_impl = super::fire::fire_impl(&names);
     let inherent_impl = inherent_impl(&names);
-    let typed = table.typed.then(|| super::typed::typed_module(&names));
+    let typed = (table.typed || table.has_state_data()).then(|| super::typed::typed_module(&names));
     quote! {
         #machine_type
         #state_enum
@@ -86,31 +93,93 @@ fn state_enum(n: &Names<'_>) -> TokenStream {
         private: p,
         machine,
         state,
+        state_kind,
         ..
     } = n;
     let vis = &table.vis;
     let doc = doc_attrs(&format!("The states of [`{machine}`]."));
     let non_exhaustive = table.non_exhaustive.then(|| quote!(#[non_exhaustive]));
-    let variants = table.states.iter().map(|s| variant(s, "State", machine));
+    let leaves: Vec<&Named> = table.leaves().map(|(_, s)| s).collect();
+    let kinds = leaves.iter().map(|s| state_variant(table, s, machine));
+    let kind_derives = quote!(#[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]);
+    if !table.has_state_data() {
+        let mut out = quote! {
+            #doc
+            #non_exhaustive
+            #kind_derives
+            #vis enum #state {
+                #(#kinds,)*
+            }
+        };
+        out.extend(impl_name_and_display(
+            p,
+            state,
+            name_fn_body(leaves.iter().copied(), false),
+            "The state's name, as declared.",
+        ));
+        // serde by name, if the runtime's `serde` feature is on (the runtime's macro decides).
+        out.extend(quote! {
+            #p::serde_state!(#machine, #state);
+        });
+        return out;
+    }
+    let variants = leaves.iter().map(|s| {
+        let fields = &s.fields;
+        let head = state_variant(table, s, machine);
+        quote!(#head #fields)
+    });
+    let kind_doc = doc_attrs(&format!("The states of [`{machine}`], without their data."));
+    let serde_path = {
+        let krate = &table.krate;
+        let text = quote!(#krate::__private::serde)
+            .to_string()
+            .replace(' ', "");
+        syn::LitStr::new(&text, proc_macro2::Span::call_site())
+    };
     let mut out = quote! {
-        #doc
+        #p::serde_data_state!(#serde_path,
+            #doc
+            #non_exhaustive
+            #[derive(#p::Debug)]
+            #vis enum #state {
+                #(#variants,)*
+            }
+        );
+
+        #kind_doc
         #non_exhaustive
-        #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::PartialOrd, #p::Ord)]
-        #vis enum #state {
-            #(#variants,)*
+        #kind_derives
+        #vis enum #state_kind {
+            #(#kinds,)*
         }
     };
     out.extend(impl_name_and_display(
         p,
         state,
-        name_fn_body(&table.states, false),
+        name_fn_body(leaves.iter().copied(), true),
         "The state's name, as declared.",
     ));
-    // serde by name, if the runtime's `serde` feature is on (the runtime's macro decides).
-    out.extend(quote! {
-        #p::serde_state!(#machine, #state);
-    });
+    out.extend(impl_name_and_display(
+        p,
+        state_kind,
+        name_fn_body(leaves.iter().copied(), false),
+        "The state's name, as declared.",
+    ));
     out
+}
+
+/// A leaf's variant: its docs, or a line saying what it is and where.
+fn state_variant(table: &Table, named: &Named, machine: &Ident) -> TokenStream {
+    if !named.docs.is_empty() {
+        return variant(named, "State", machine);
+    }
+    let ident = &named.ident;
+    let inside = match named.parent {
+        Some(parent) => format!(", inside `{}`", table.states[parent].ident),
+        None => String::new(),
+    };
+    let doc = doc_attrs(&format!("State `{ident}` of `{machine}`{inside}."));
+    quote!(#doc #ident)
 }
 
 fn event_enums(n: &Names<'_>) -> TokenStream {
@@ -161,14 +230,14 @@ fn event_enums(n: &Names<'_>) -> TokenStream {
     out.extend(impl_name_and_display(
         p,
         event,
-        name_fn_body(&table.events, true),
+        name_fn_body(table.events.iter(), true),
         "The event's name, as declared.",
     ));
     if table.has_event_data() {
         out.extend(impl_name_and_display(
             p,
             kind,
-            name_fn_body(&table.events, false),
+            name_fn_body(table.events.iter(), false),
             "The event's name, as declared.",
         ));
     }
@@ -188,8 +257,8 @@ fn variant(named: &Named, what: &str, machine: &Ident) -> TokenStream {
 }
 
 /// The match arms of `name()`: every variant to its name, whatever data it carries.
-fn name_fn_body(list: &[Named], with_data: bool) -> TokenStream {
-    let arms = list.iter().map(|named| {
+fn name_fn_body<'a>(list: impl Iterator<Item = &'a Named>, with_data: bool) -> TokenStream {
+    let arms = list.map(|named| {
         let ident = &named.ident;
         let name = ident.to_string();
         let pattern = if with_data {
@@ -239,106 +308,13 @@ pub(super) fn rest_pattern(fields: &Fields) -> TokenStream {
     }
 }
 
-fn context_trait(n: &Names<'_>) -> TokenStream {
-    let Names {
-        table,
-        private: p,
-        machine,
-        event,
-        context,
-        ..
-    } = n;
-    let vis = &table.vis;
-    let uses = |ident: &Ident, is_guard: bool| -> String {
-        let rows: Vec<String> = table
-            .rows
-            .iter()
-            .filter(|row| {
-                if is_guard {
-                    row.guard
-                        .as_ref()
-                        .is_some_and(|g| guard_names(&g.expr).contains(&ident))
-                } else {
-                    row.actions.contains(ident)
-                }
-            })
-            .map(|row| {
-                format!(
-                    "`{} + {} => {}`",
-                    table.states[row.from].ident,
-                    table.events[row.event].ident,
-                    table.states[row.to].ident
-                )
-            })
-            .collect();
-        rows.join(", ")
-    };
-    let guards = table.guards.iter().map(|guard| {
-        let doc = doc_attrs(&format!(
-            "Guard of {}: the row fires only when this returns `true`.",
-            uses(guard, true)
-        ));
-        quote! {
-            #doc
-            fn #guard(&self, event: &#event) -> bool;
-        }
-    });
-    let actions = table.actions.iter().map(|action| {
-        let doc = doc_attrs(&format!(
-            "Action of {}: runs when the row fires, before the state changes.",
-            uses(action, false)
-        ));
-        quote! {
-            #doc
-            fn #action(&mut self, event: &#event);
-        }
-    });
-
-    if table.guards.is_empty() && table.actions.is_empty() {
-        let doc = doc_attrs(&format!(
-            "The context of [`{machine}`]. Its table has no guards or actions, so every type is a context, `()` included."
-        ));
-        return quote! {
-            #doc
-            #vis trait #context {}
-
-            impl<T: ?#p::Sized> #context for T {}
-        };
-    }
-    // The message for a type that is not a context is on `Fire`, in the runtime: a tool
-    // attribute here would not resolve in a `#![no_implicit_prelude]` module.
-    let doc = doc_attrs(&format!(
-        "The guards and actions of [`{machine}`]: implement it for the context given to [`{machine}::machine`]."
-    ));
-    quote! {
-        #doc
-        #vis trait #context {
-            #(#guards)*
-            #(#actions)*
-        }
-    }
-}
-
-fn guard_names(expr: &Expr) -> Vec<&Ident> {
-    match expr {
-        Expr::Path(p) => p.path.get_ident().into_iter().collect(),
-        Expr::Unary(u) => guard_names(&u.expr),
-        Expr::Binary(b) => {
-            let mut names = guard_names(&b.left);
-            names.extend(guard_names(&b.right));
-            names
-        }
-        Expr::Paren(p) => guard_names(&p.expr),
-        _ => Vec::new(),
-    }
-}
-
 fn state_machine_impl(n: &Names<'_>) -> TokenStream {
     let Names {
         table,
         private: p,
         machine,
         state,
+        state_kind,
         event,
         kind,
         ..
@@ -346,16 +322,21 @@ fn state_machine_impl(n: &Names<'_>) -> TokenStream {
     let name = machine.to_string();
     let state_path = |i: usize| {
         let ident = &table.states[i].ident;
-        quote!(#state::#ident)
+        quote!(#state_kind::#ident)
     };
     let kind_path = |i: usize| {
         let ident = &table.events[i].ident;
         quote!(#kind::#ident)
     };
-    let initial = state_path(table.initial);
-    let states = (0..table.states.len()).map(state_path);
+    let initial_ident = &table.states[table.initial].ident;
+    let states = table.leaves().map(|(i, _)| state_path(i));
     let events = (0..table.events.len()).map(kind_path);
     let finals = table.finals.iter().map(|&s| state_path(s));
+    let names = |list: &[usize]| -> Vec<String> {
+        list.iter()
+            .map(|&s| table.states[s].ident.to_string())
+            .collect()
+    };
     let rows = table.rows.iter().map(|row| {
         let from = state_path(row.from);
         let event = kind_path(row.event);
@@ -368,8 +349,66 @@ fn state_machine_impl(n: &Names<'_>) -> TokenStream {
             None => quote!(#p::None),
         };
         let actions = row.actions.iter().map(ToString::to_string);
+        let source = match row.source {
+            Some(s) => table.states[s].ident.to_string(),
+            None => "_".to_string(),
+        };
+        let internal = row.internal;
+        let exits = names(&row.exits);
+        let entries = names(&row.entries);
+        let effects = effects(table, row)
+            .into_iter()
+            .map(|(_, action)| action.to_string());
         quote! {
-            #p::Transition { from: #from, event: #event, to: #to, guard: #guard, actions: &[#(#actions),*] }
+            #p::Transition {
+                from: #from,
+                event: #event,
+                to: #to,
+                guard: #guard,
+                actions: &[#(#actions),*],
+                source: #source,
+                internal: #internal,
+                exits: &[#(#exits),*],
+                entries: &[#(#entries),*],
+                effects: &[#(#effects),*],
+            }
+        }
+    });
+    let superstates = table.is_hierarchical().then(|| {
+        let list = table
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_leaf())
+            .map(|(index, s)| {
+                let name = s.ident.to_string();
+                let parent = match s.parent {
+                    Some(parent) => {
+                        let parent = table.states[parent].ident.to_string();
+                        quote!(#p::Some(#parent))
+                    }
+                    None => quote!(#p::None),
+                };
+                let initial = state_path(leaf_of(table, index));
+                let leaves = table
+                    .leaves()
+                    .filter(|&(leaf, _)| is_inside(table, leaf, index))
+                    .map(|(leaf, _)| state_path(leaf));
+                let entry = s.entry.iter().map(ToString::to_string);
+                let exit = s.exit.iter().map(ToString::to_string);
+                quote! {
+                    #p::Superstate {
+                        name: #name,
+                        parent: #parent,
+                        initial: #initial,
+                        states: &[#(#leaves),*],
+                        entry: &[#(#entry),*],
+                        exit: &[#(#exit),*],
+                    }
+                }
+            });
+        quote! {
+            const SUPERSTATES: &'static [#p::Superstate<#state_kind>] = &[#(#list,)*];
         }
     });
     let mermaid = diagram::mermaid(table);
@@ -387,19 +426,35 @@ fn state_machine_impl(n: &Names<'_>) -> TokenStream {
     } else {
         quote!(*event)
     };
+    let state_kind_body = if table.has_state_data() {
+        let arms = table.leaves().map(|(_, s)| {
+            let ident = &s.ident;
+            let pattern = rest_pattern(&s.fields);
+            quote!(#state::#ident #pattern => #state_kind::#ident)
+        });
+        quote! {
+            match state {
+                #(#arms,)*
+            }
+        }
+    } else {
+        quote!(*state)
+    };
     quote! {
         #[automatically_derived]
         impl #p::StateMachine for #machine {
             type State = #state;
+            type StateKind = #state_kind;
             type Event = #event;
             type EventKind = #kind;
 
             const NAME: &'static str = #name;
-            const INITIAL: #state = #initial;
-            const STATES: &'static [#state] = &[#(#states),*];
+            const INITIAL: #state = #state::#initial_ident;
+            const STATES: &'static [#state_kind] = &[#(#states),*];
             const EVENTS: &'static [#kind] = &[#(#events),*];
-            const FINAL: &'static [#state] = &[#(#finals),*];
-            const TRANSITIONS: &'static [#p::Transition<#state, #kind>] = &[
+            const FINAL: &'static [#state_kind] = &[#(#finals),*];
+            #superstates
+            const TRANSITIONS: &'static [#p::Transition<#state_kind, #kind>] = &[
                 #(#rows,)*
             ];
             const MERMAID: &'static str = #mermaid;
@@ -407,119 +462,57 @@ fn state_machine_impl(n: &Names<'_>) -> TokenStream {
             fn event_kind(event: &#event) -> #kind {
                 #event_kind
             }
-        }
-    }
-}
 
-fn fire_impl(n: &Names<'_>) -> TokenStream {
-    let Names {
-        table,
-        private: p,
-        machine,
-        state,
-        event,
-        context,
-        ..
-    } = n;
-    let context_param = if table.guards.is_empty() && table.actions.is_empty() {
-        quote!(_context)
-    } else {
-        quote!(context)
-    };
-
-    // One arm per (state, event), its rows in table order.
-    let mut groups: Vec<(usize, usize, Vec<&Transition>)> = Vec::new();
-    for row in &table.rows {
-        match groups
-            .iter_mut()
-            .find(|(s, e, _)| *s == row.from && *e == row.event)
-        {
-            Some((_, _, rows)) => rows.push(row),
-            None => groups.push((row.from, row.event, vec![row])),
-        }
-    }
-    let arms = groups.iter().map(|(from, ev, rows)| {
-        let from_ident = &table.states[*from].ident;
-        let event_ident = &table.events[*ev].ident;
-        let pattern = rest_pattern(&table.events[*ev].fields);
-        let steps = rows.iter().map(|row| {
-            let to = &table.states[row.to].ident;
-            let actions = row.actions.iter().map(|a| quote!(#context::#a(context, event);));
-            let fire = quote! {
-                #(#actions)*
-                return #p::Ok(#state::#to);
-            };
-            match &row.guard {
-                Some(guard) => {
-                    let condition = guard_call(context, guard);
-                    quote!(if #condition { #fire })
-                }
-                None => fire,
-            }
-        });
-        let all_guarded = rows.iter().all(|row| row.guard.is_some());
-        let refusal = all_guarded.then(|| quote!(#p::Refusal::GuardsFailed));
-        if rows.len() == 1 && rows[0].guard.is_none() && rows[0].actions.is_empty() {
-            let to = &table.states[rows[0].to].ident;
-            quote!((#state::#from_ident, #event::#event_ident #pattern) => return #p::Ok(#state::#to))
-        } else {
-            quote! {
-                (#state::#from_ident, #event::#event_ident #pattern) => {
-                    #(#steps)*
-                    #refusal
-                }
-            }
-        }
-    });
-    quote! {
-        #[automatically_derived]
-        impl<C: #context + ?#p::Sized> #p::Fire<C> for #machine {
-            fn next(
-                from: #state,
-                event: &#event,
-                #context_param: &mut C,
-            ) -> #p::Result<#state, #p::InvalidTransition<Self>> {
-                let reason = match (from, event) {
-                    #(#arms,)*
-                    _ => #p::Refusal::Undeclared,
-                };
-                #p::Err(#p::InvalidTransition {
-                    from,
-                    event: <Self as #p::StateMachine>::event_kind(event),
-                    reason,
-                })
+            fn state_kind(state: &#state) -> #state_kind {
+                #state_kind_body
             }
         }
     }
 }
 
-/// The guard expression with each guard name turned into a call on the context.
-fn guard_call(context: &Ident, guard: &Guard) -> TokenStream {
-    fn walk(context: &Ident, expr: &Expr) -> TokenStream {
-        match expr {
-            Expr::Path(p) => {
-                let ident = p.path.get_ident();
-                quote!(#context::#ident(context, event))
-            }
-            Expr::Unary(u) => {
-                let inner = walk(context, &u.expr);
-                quote!(!#inner)
-            }
-            Expr::Binary(b) => {
-                let left = walk(context, &b.left);
-                let right = walk(context, &b.right);
-                let op = &b.op;
-                quote!(#left #op #right)
-            }
-            Expr::Paren(p) => {
-                let inner = walk(context, &p.expr);
-                quote!((#inner))
-            }
-            // `check` accepts nothing else.
-            other => quote!(#other),
-        }
+/// Where an action of a transition comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Effect {
+    /// An exit action of this state.
+    Exit(usize),
+    /// One of the row's actions; `true` for the last one.
+    Row(bool),
+    /// An entry action of this state.
+    Entry(usize),
+}
+
+/// Every action a transition runs, in order: exit actions (innermost state first), the row's
+/// actions, entry actions (outermost state first).
+pub(super) fn effects<'t>(table: &'t Table, row: &'t Transition) -> Vec<(Effect, &'t Ident)> {
+    let mut out = Vec::new();
+    for &s in &row.exits {
+        out.extend(table.states[s].exit.iter().map(|a| (Effect::Exit(s), a)));
     }
-    walk(context, &guard.expr)
+    let last = row.actions.len().saturating_sub(1);
+    out.extend(
+        row.actions
+            .iter()
+            .enumerate()
+            .map(|(k, a)| (Effect::Row(k == last), a)),
+    );
+    for &s in &row.entries {
+        out.extend(table.states[s].entry.iter().map(|a| (Effect::Entry(s), a)));
+    }
+    out
+}
+
+/// The leaf a transition into `state` enters.
+pub(super) fn leaf_of(table: &Table, state: usize) -> usize {
+    let mut state = state;
+    while let Some(&first) = table.states[state].children.first() {
+        state = table.states[state].initial_child.unwrap_or(first);
+    }
+    state
+}
+
+/// Whether `state` is `outer` or inside it.
+pub(super) fn is_inside(table: &Table, state: usize, outer: usize) -> bool {
+    std::iter::successors(Some(state), |&s| table.states[s].parent).any(|s| s == outer)
 }
 
 fn inherent_impl(n: &Names<'_>) -> TokenStream {
@@ -528,6 +521,7 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
         private: p,
         machine,
         state,
+        state_kind,
         event,
         kind,
         context,
@@ -542,46 +536,78 @@ fn inherent_impl(n: &Names<'_>) -> TokenStream {
     let typed_doc = doc_attrs(&format!(
         "A running `{machine}` whose state is a type, starting in `{initial}`: only the transitions of the table compile."
     ));
+    // The runtime's `ContextOf` names the context trait in its message; an async machine
+    // has no `Fire`, so its functions name the context trait itself.
+    let bound = if table.is_async {
+        quote!(C: #context)
+    } else {
+        quote!(C: #p::ContextOf<#machine>)
+    };
     let typed_fn = table.typed.then(|| {
         quote! {
             #typed_doc
             #vis fn typed<C>(context: C) -> #p::Typed<#module::state::#initial, C>
             where
-                C: #p::ContextOf<#machine>,
+                #bound,
             {
                 #p::Typed::new(context)
             }
         }
     });
-    quote! {
-        impl #machine {
+    let machine_fn = if table.is_async {
+        quote! {
+            #machine_doc
+            #vis fn machine<C>(context: C) -> #p::AsyncMachine<#machine, C>
+            where
+                #bound,
+            {
+                #p::AsyncMachine::new(context)
+            }
+        }
+    } else {
+        quote! {
             #machine_doc
             #vis fn machine<C>(context: C) -> #p::Machine<#machine, C>
             where
-                C: #p::ContextOf<#machine>,
+                #bound,
             {
                 #p::Machine::new(context)
             }
-
-            #typed_fn
-
+        }
+    };
+    // A state that is a plain value is fired by value, as the breaker's own circuit does.
+    let next_fn = (!table.is_async && !table.has_state_data()).then(|| {
+        quote! {
             /// Fires `event` in state `from`: runs the guards and actions of the first row that
             /// takes it and returns its target, or says why no row does.
+            #[inline]
             #vis fn next<C: #context + ?#p::Sized>(
                 from: #state,
                 event: &#event,
                 context: &mut C,
             ) -> #p::Result<#state, #p::InvalidTransition<#machine>> {
-                <#machine as #p::Fire<C>>::next(from, event, context)
+                let mut state = from;
+                <#machine as #p::Fire<C>>::fire(&mut state, event, context)?;
+                #p::Ok(state)
             }
+        }
+    });
+    quote! {
+        impl #machine {
+            #machine_fn
+
+            #typed_fn
+
+            #next_fn
 
             /// The transition table as a Mermaid `stateDiagram-v2`.
             #vis const fn mermaid() -> &'static str {
                 <#machine as #p::StateMachine>::MERMAID
             }
 
-            /// The transition table, one row per transition, in the order rows are tried.
-            #vis const fn transitions() -> &'static [#p::Transition<#state, #kind>] {
+            /// The transition table flattened onto the states a machine can be in, one row
+            /// per state and transition, in the order rows are tried.
+            #vis const fn transitions() -> &'static [#p::Transition<#state_kind, #kind>] {
                 <#machine as #p::StateMachine>::TRANSITIONS
             }
         }

@@ -2,8 +2,10 @@
 
 mod ast;
 mod check;
+mod context;
 mod diagram;
 mod expand;
+mod fire;
 #[cfg(test)]
 mod tests;
 mod typed;

@@ -17,6 +17,7 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
         private: p,
         machine,
         state,
+        state_kind,
         event,
         module,
         ..
@@ -32,83 +33,101 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
         "The events of `{machine}` as types; each converts into `{event}`."
     ));
 
-    let state_structs = table.states.iter().map(|s| {
-        let ident = &s.ident;
-        let doc = doc_attrs(&format!("State `{ident}` of `{machine}`, as a type."));
-        quote! {
-            #doc
-            #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
-            #vis2 struct #ident;
-        }
-    });
+    let state_structs = table
+        .leaves()
+        .filter(|(_, s)| table.typed || s.has_data())
+        .map(|(_, s)| {
+            let ident = &s.ident;
+            let data = if s.has_data() { ", with its data" } else { "" };
+            let doc = doc_attrs(&format!("State `{ident}` of `{machine}`, as a type{data}."));
+            data_struct(p, &vis2, ident, &s.fields, doc)
+        });
     let event_structs = table.events.iter().map(|e| {
         let ident = &e.ident;
         let doc = doc_attrs(&format!("Event `{ident}` of `{machine}`, as a type."));
-        match &e.fields {
-            Fields::Unit => quote! {
-                #doc
-                #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
-                #vis2 struct #ident;
-            },
-            Fields::Unnamed(fields) => {
-                let types = fields.unnamed.iter().map(|f| &f.ty);
-                quote! {
-                    #doc
-                    #[derive(#p::Debug)]
-                    #vis2 struct #ident(#(#vis2 #types),*);
-                }
-            }
-            Fields::Named(fields) => {
-                let names = fields.named.iter().map(|f| &f.ident);
-                let types = fields.named.iter().map(|f| &f.ty);
-                quote! {
-                    #doc
-                    #[derive(#p::Debug)]
-                    #vis2 struct #ident { #(#vis2 #names: #types),* }
-                }
-            }
-        }
+        data_struct(p, &vis2, ident, &e.fields, doc)
     });
     // Field types are written at the call site; the event module sees them through a glob
     // import of the module that holds the machine.
-    let import = table.has_event_data().then(|| {
-        quote!(
-            #[allow(unused_imports)]
-            use super::super::*;
-        )
-    });
+    let import = quote!(
+        #[allow(unused_imports)]
+        use super::super::*;
+    );
+    let event_import = table.has_event_data().then(|| import.clone());
+    let state_import = table.has_state_data().then(|| import.clone());
 
-    let state_impls = table.states.iter().map(|s| {
+    let state_impls = table.leaves().map(|(_, s)| {
         let ident = &s.ident;
-        quote! {
-            #[automatically_derived]
-            impl #p::StateType for #module::state::#ident {
-                type Machine = #machine;
-                const STATE: #state = #state::#ident;
+        let (into_state, from_state) = conversions(
+            p,
+            quote!(self),
+            &quote!(#module::state::#ident),
+            &quote!(#state::#ident),
+            &s.fields,
+        );
+        let state_type = table.typed.then(|| {
+            quote! {
+                #[automatically_derived]
+                impl #p::StateType for #module::state::#ident {
+                    type Machine = #machine;
+                    const STATE: #state_kind = #state_kind::#ident;
+
+                    fn into_state(self) -> #state {
+                        #into_state
+                    }
+
+                    #[allow(unreachable_patterns)]
+                    fn from_state(state: #state) -> #p::Option<Self> {
+                        match state {
+                            #from_state
+                            _ => #p::None,
+                        }
+                    }
+                }
             }
-        }
+        });
+        let from = s.has_data().then(|| {
+            quote! {
+                #[automatically_derived]
+                impl #p::From<#module::state::#ident> for #state {
+                    fn from(state: #module::state::#ident) -> Self {
+                        <#module::state::#ident as #p::StateType>::into_state(state)
+                    }
+                }
+            }
+        });
+        let from = if table.typed {
+            from
+        } else {
+            let (body, _) = conversions(
+                p,
+                quote!(state),
+                &quote!(#module::state::#ident),
+                &quote!(#state::#ident),
+                &s.fields,
+            );
+            s.has_data().then(|| {
+                quote! {
+                    #[automatically_derived]
+                    impl #p::From<#module::state::#ident> for #state {
+                        fn from(state: #module::state::#ident) -> Self {
+                            #body
+                        }
+                    }
+                }
+            })
+        };
+        quote!(#state_type #from)
     });
     let event_impls = table.events.iter().map(|e| {
         let ident = &e.ident;
-        let body = match &e.fields {
-            Fields::Unit => quote!(#event::#ident),
-            Fields::Unnamed(fields) => {
-                let bindings: Vec<Ident> = (0..fields.unnamed.len())
-                    .map(|i| format_ident!("field{}", i))
-                    .collect();
-                quote! {
-                    let #module::event::#ident(#(#bindings),*) = event;
-                    #event::#ident(#(#bindings),*)
-                }
-            }
-            Fields::Named(fields) => {
-                let names: Vec<_> = fields.named.iter().map(|f| &f.ident).collect();
-                quote! {
-                    let #module::event::#ident { #(#names),* } = event;
-                    #event::#ident { #(#names),* }
-                }
-            }
-        };
+        let (body, _) = conversions(
+            p,
+            quote!(event),
+            &quote!(#module::event::#ident),
+            &quote!(#event::#ident),
+            &e.fields,
+        );
         let param = if matches!(e.fields, Fields::Unit) {
             quote!(_event)
         } else {
@@ -149,17 +168,37 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
         }
     });
 
+    if !table.typed {
+        // Only the structs a row action returns to set a state's data.
+        let module_doc = doc_attrs(&format!("The data of the states of `{machine}`."));
+        let state_doc = doc_attrs(&format!(
+            "The states of `{machine}` that carry data, as types."
+        ));
+        return quote! {
+            #module_doc
+            #vis mod #module {
+                #state_doc
+                #vis1 mod state {
+                    #state_import
+                    #(#state_structs)*
+                }
+            }
+
+            #(#state_impls)*
+        };
+    }
     quote! {
         #module_doc
         #vis mod #module {
             #state_doc
             #vis1 mod state {
+                #state_import
                 #(#state_structs)*
             }
 
             #event_doc
             #vis1 mod event {
-                #import
+                #event_import
                 #(#event_structs)*
             }
         }
@@ -167,6 +206,76 @@ pub(super) fn typed_module(n: &Names<'_>) -> TokenStream {
         #(#state_impls)*
         #(#event_impls)*
         #(#edge_impls)*
+    }
+}
+
+/// A struct for a state or an event: unit, tuple or named fields, all public.
+fn data_struct(
+    p: &TokenStream,
+    vis: &TokenStream,
+    ident: &Ident,
+    fields: &Fields,
+    doc: TokenStream,
+) -> TokenStream {
+    match fields {
+        Fields::Unit => quote! {
+            #doc
+            #[derive(#p::Debug, #p::Clone, #p::Copy, #p::PartialEq, #p::Eq, #p::Hash, #p::Default)]
+            #vis struct #ident;
+        },
+        Fields::Unnamed(fields) => {
+            let types = fields.unnamed.iter().map(|f| &f.ty);
+            quote! {
+                #doc
+                #[derive(#p::Debug)]
+                #vis struct #ident(#(#vis #types),*);
+            }
+        }
+        Fields::Named(fields) => {
+            let names = fields.named.iter().map(|f| &f.ident);
+            let types = fields.named.iter().map(|f| &f.ty);
+            quote! {
+                #doc
+                #[derive(#p::Debug)]
+                #vis struct #ident { #(#vis #names: #types),* }
+            }
+        }
+    }
+}
+
+/// The body that turns `self` (the struct `typed`) into the enum variant `variant`, and the
+/// match arm that turns the variant back into the struct.
+fn conversions(
+    p: &TokenStream,
+    source: TokenStream,
+    typed: &TokenStream,
+    variant: &TokenStream,
+    fields: &Fields,
+) -> (TokenStream, TokenStream) {
+    match fields {
+        Fields::Unit => (quote!(#variant), quote!(#variant => #p::Some(#typed),)),
+        Fields::Unnamed(fields) => {
+            let bindings: Vec<Ident> = (0..fields.unnamed.len())
+                .map(|i| format_ident!("field{}", i))
+                .collect();
+            (
+                quote! {
+                    let #typed(#(#bindings),*) = #source;
+                    #variant(#(#bindings),*)
+                },
+                quote!(#variant(#(#bindings),*) => #p::Some(#typed(#(#bindings),*)),),
+            )
+        }
+        Fields::Named(fields) => {
+            let names: Vec<_> = fields.named.iter().map(|f| &f.ident).collect();
+            (
+                quote! {
+                    let #typed { #(#names),* } = #source;
+                    #variant { #(#names),* }
+                },
+                quote!(#variant { #(#names),* } => #p::Some(#typed { #(#names),* }),),
+            )
+        }
     }
 }
 

@@ -1,0 +1,236 @@
+//! The transition function: `Fire::fire`, or `AsyncFire::fire` for a machine declared
+//! `async`, one match arm per state and event, its rows in the order they are tried.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::Expr;
+
+use super::check::{Guard, Transition};
+use super::expand::{Effect, Names, effects, rest_pattern};
+
+pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
+    let Names {
+        table,
+        private: p,
+        machine,
+        state,
+        state_kind,
+        event,
+        context,
+        ..
+    } = n;
+
+    // One arm per (state, event), its rows (with their index in the table) in table order.
+    type Rows<'t> = Vec<(usize, &'t Transition)>;
+    let mut groups: Vec<(usize, usize, Rows<'_>)> = Vec::new();
+    for (index, row) in table.rows.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|(s, e, _)| *s == row.from && *e == row.event)
+        {
+            Some((_, _, rows)) => rows.push((index, row)),
+            None => groups.push((row.from, row.event, vec![(index, row)])),
+        }
+    }
+    let arms = groups.iter().map(|(from, ev, rows)| {
+        let from_ident = &table.states[*from].ident;
+        let event_ident = &table.events[*ev].ident;
+        let pattern = rest_pattern(&table.events[*ev].fields);
+        let steps = rows.iter().map(|&(index, row)| {
+            let fire = transition(n, index, row);
+            match &row.guard {
+                Some(guard) => {
+                    let condition = guard_call(n, guard);
+                    quote! {
+                        let held = #condition;
+                        #context::on_guard(context, &<Self as #p::StateMachine>::TRANSITIONS[#index], held);
+                        if held {
+                            #fire
+                        }
+                    }
+                }
+                None => fire,
+            }
+        });
+        let all_guarded = rows.iter().all(|(_, row)| row.guard.is_some());
+        let refusal = all_guarded.then(|| quote!(#p::Refusal::GuardsFailed));
+        quote! {
+            (#state_kind::#from_ident, #event::#event_ident #pattern) => {
+                #(#steps)*
+                #refusal
+            }
+        }
+    });
+    let from = if table.has_state_data() {
+        quote!(<Self as #p::StateMachine>::state_kind(state))
+    } else {
+        quote!(*state)
+    };
+    let body = quote! {
+        let from = #from;
+        let reason = match (from, event) {
+            #(#arms,)*
+            _ => #p::Refusal::Undeclared,
+        };
+        let refusal = #p::InvalidTransition {
+            from,
+            event: <Self as #p::StateMachine>::event_kind(event),
+            reason,
+        };
+        #context::on_refusal(context, &refusal);
+        #p::Err(refusal)
+    };
+    if table.is_async {
+        quote! {
+            #[automatically_derived]
+            impl<C: #context + #p::Send + ?#p::Sized> #p::AsyncFire<C> for #machine {
+                fn fire<'a>(
+                    state: &'a mut #state,
+                    event: &'a #event,
+                    context: &'a mut C,
+                    interrupted: &'a mut #p::Option<#p::Interrupted<Self>>,
+                ) -> impl #p::Future<Output = #p::Result<#state_kind, #p::InvalidTransition<Self>>> + #p::Send + 'a {
+                    async move {
+                        #body
+                    }
+                }
+            }
+        }
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl<C: #context + ?#p::Sized> #p::Fire<C> for #machine {
+                fn fire(
+                    state: &mut #state,
+                    event: &#event,
+                    context: &mut C,
+                ) -> #p::Result<#state_kind, #p::InvalidTransition<Self>> {
+                    #body
+                }
+            }
+        }
+    }
+}
+
+/// The effects of a row that fires: exit actions, the row's actions, the new state, entry
+/// actions, the hook, and the return. In an async machine, each awaited action is first
+/// recorded in `interrupted`, so that a dropped future leaves a record of where it stopped.
+fn transition(n: &Names<'_>, index: usize, row: &Transition) -> TokenStream {
+    let Names {
+        table,
+        private: p,
+        state,
+        state_kind,
+        context,
+        ..
+    } = n;
+    let to = &table.states[row.to].ident;
+    let state_arg = table.has_state_data().then(|| quote!(&*state,));
+    let await_ = table.is_async.then(|| quote!(.await));
+    let mark = |step: TokenStream| {
+        table.is_async.then(|| {
+            quote! {
+                *interrupted = #p::Some(#p::Interrupted {
+                    from,
+                    event: <Self as #p::StateMachine>::event_kind(event),
+                    to: #state_kind::#to,
+                    step: #step,
+                });
+            }
+        })
+    };
+    let data_target = !row.internal && table.states[row.to].has_data();
+    let mut out = TokenStream::new();
+    let mut set_state = false;
+    for (effect, action) in effects(table, row) {
+        let name = action.to_string();
+        if let Effect::Entry(_) = effect
+            && !set_state
+        {
+            out.extend(new_state(n, row, false));
+            set_state = true;
+        }
+        match effect {
+            Effect::Exit(s) => {
+                let of = table.states[s].ident.to_string();
+                out.extend(mark(quote!(#p::Step::Exit { state: #of, action: #name })));
+                out.extend(quote!(#context::#action(context, #state_arg) #await_;));
+            }
+            Effect::Row(last) => {
+                out.extend(mark(quote!(#p::Step::Action { action: #name })));
+                if last && data_target {
+                    out.extend(quote! {
+                        let data = #context::#action(context, #state_arg event) #await_;
+                        *state = #state::from(data);
+                    });
+                    set_state = true;
+                } else {
+                    out.extend(quote!(#context::#action(context, #state_arg event) #await_;));
+                }
+            }
+            Effect::Entry(s) => {
+                let of = table.states[s].ident.to_string();
+                out.extend(mark(quote!(#p::Step::Entry { state: #of, action: #name })));
+                out.extend(quote!(#context::#action(context, #state_arg) #await_;));
+            }
+        }
+    }
+    if !set_state {
+        out.extend(new_state(n, row, data_target));
+    }
+    let clear = table.is_async.then(|| quote!(*interrupted = #p::None;));
+    quote! {
+        #out
+        #clear
+        #context::on_transition(context, &<Self as #p::StateMachine>::TRANSITIONS[#index]);
+        return #p::Ok(#state_kind::#to);
+    }
+}
+
+/// The assignment of a row's target, a state without data (an internal row keeps its state).
+fn new_state(n: &Names<'_>, row: &Transition, data_target: bool) -> TokenStream {
+    let Names { table, state, .. } = n;
+    if row.internal || data_target {
+        return TokenStream::new();
+    }
+    let to = &table.states[row.to].ident;
+    quote!(*state = #state::#to;)
+}
+
+/// The guard expression with each guard name turned into a call on the context.
+fn guard_call(n: &Names<'_>, guard: &Guard) -> TokenStream {
+    let Names { table, context, .. } = n;
+    let state_arg = table.has_state_data().then(|| quote!(&*state,));
+    let await_ = table.is_async.then(|| quote!(.await));
+    let walk = |expr: &Expr| -> TokenStream {
+        fn go(expr: &Expr, call: &dyn Fn(&syn::Ident) -> TokenStream) -> TokenStream {
+            match expr {
+                Expr::Path(p) => match p.path.get_ident() {
+                    Some(ident) => call(ident),
+                    None => quote!(#p),
+                },
+                Expr::Unary(u) => {
+                    let inner = go(&u.expr, call);
+                    quote!(!#inner)
+                }
+                Expr::Binary(b) => {
+                    let left = go(&b.left, call);
+                    let right = go(&b.right, call);
+                    let op = &b.op;
+                    quote!(#left #op #right)
+                }
+                Expr::Paren(p) => {
+                    let inner = go(&p.expr, call);
+                    quote!((#inner))
+                }
+                // `check` accepts nothing else.
+                other => quote!(#other),
+            }
+        }
+        go(
+            expr,
+            &|ident| quote!(#context::#ident(context, #state_arg event) #await_),
+        )
+    };
+    walk(&guard.expr)
+}
