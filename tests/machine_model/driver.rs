@@ -410,7 +410,7 @@ pub fn agree<S: Subject>(
                 prop_assert_eq!(&seen.hook_guards, &evaluated, "guards evaluated, {}", at);
                 match (fired, &expected) {
                     (Ok(kind), Ok((_, flat))) => {
-                        prop_assert_eq!(kind.to_string(), &after.0, "fired into, {}", at);
+                        prop_assert_eq!(&kind.to_string(), &after.0, "fired into, {}", at);
                         prop_assert_eq!(
                             &seen.hook_transitions,
                             &vec![flat.clone()],

@@ -46,7 +46,7 @@ state_machine! {
         Idle + Start / begin => Run,
         Fetch + Next [ready] / fetched => Process,
         Parse + Next / parsed => Store,
-        Working + Next [!slow || ready] / skip, note => Store,
+        Working + Next [!slow || ready] / (skip, note) => Store,
         Store + Finish [ready && !slow] / finish => Done,
         Process + Retry [slow] / reprocess => Process,
         Working + Retry [retry] / restart_work => Working,

@@ -48,10 +48,10 @@ macro_rules! courier {
                 ],
                 events: [Dispatch, Go, Honk, Jam, Reload, Recall, Hand],
                 Depot + Dispatch / load => Route,
-                Returned + Dispatch / check, load => Route,
+                Returned + Dispatch / (check, load) => Route,
                 Loading + Go / drive => Moving,
                 Driving + Go [fast] / drive => Driving,
-                Moving + Go / unjam, drive => Driving,
+                Moving + Go / (unjam, drive) => Driving,
                 Driving + Honk / honk => _,
                 Route + Honk [loud] / complain => _,
                 Driving + Jam / jam => Stuck,
@@ -153,16 +153,16 @@ fn async_courier_state(state: &AsyncCourierState) -> Observed {
 macro_rules! courier_context {
     (
         $context:ident for $machine:ident, $state:ident, $kind:ident, $event:ident, $module:ident,
-        $observe:ident, [$($async:ident)?]
+        $observe:ident, $mode:tt
     ) => {
         impl $context for Recorder {
-            courier_context!(@guards $state, $event, [$($async)?], fast, loud, far, ready);
-            courier_context!(@actions $state, $event, $observe, [$($async)?],
+            courier_context!(@guards $state, $event, $mode, fast, loud, far, ready);
+            courier_context!(@actions $state, $event, $observe, $mode,
                 check, unjam, honk, complain, call_back, hand);
-            courier_context!(@state_actions $state, $observe, [$($async)?],
+            courier_context!(@state_actions $state, $observe, $mode,
                 leave_depot, board, alight, open_doors, close_doors, start_engine, stop_engine,
                 hazard_lights, unload);
-            courier_context!(@making $state, $event, $module, $observe, [$($async)?],
+            courier_context!(@making $state, $event, $module, $observe, $mode, since;
                 load => Loading { since },
                 drive => Driving(since),
                 jam => Stuck { since },
@@ -171,35 +171,37 @@ macro_rules! courier_context {
             recording_hooks!($machine, $kind, $event);
         }
     };
-    (@guards $state:ident, $event:ident, [$($async:ident)?], $($guard:ident),*) => {
-        $($($async)? fn $guard(&self, _: &$state, _: &$event) -> bool {
-            courier_context!(@reach self, [$($async)?]);
+    (@guards $state:ident, $event:ident, $mode:tt, $($guard:ident),*) => {
+        $(courier_context!(@fn $mode fn $guard(&self, _: &$state, _: &$event) -> bool {
+            courier_context!(@reach self, $mode);
             self.guard(stringify!($guard))
-        })*
+        });)*
     };
-    (@actions $state:ident, $event:ident, $observe:ident, [$($async:ident)?], $($action:ident),*) => {
-        $($($async)? fn $action(&mut self, state: &$state, _: &$event) {
+    (@actions $state:ident, $event:ident, $observe:ident, $mode:tt, $($action:ident),*) => {
+        $(courier_context!(@fn $mode fn $action(&mut self, state: &$state, _: &$event) {
             self.ran(stringify!($action), $observe(state));
-            courier_context!(@reach self, [$($async)?]);
-        })*
+            courier_context!(@reach self, $mode);
+        });)*
     };
-    (@state_actions $state:ident, $observe:ident, [$($async:ident)?], $($action:ident),*) => {
-        $($($async)? fn $action(&mut self, state: &$state) {
+    (@state_actions $state:ident, $observe:ident, $mode:tt, $($action:ident),*) => {
+        $(courier_context!(@fn $mode fn $action(&mut self, state: &$state) {
             self.ran(stringify!($action), $observe(state));
-            courier_context!(@reach self, [$($async)?]);
-        })*
+            courier_context!(@reach self, $mode);
+        });)*
     };
     (
-        @making $state:ident, $event:ident, $module:ident, $observe:ident, [$($async:ident)?],
+        @making $state:ident, $event:ident, $module:ident, $observe:ident, $mode:tt, $since:ident;
         $($action:ident => $leaf:ident $fields:tt),*
     ) => {
-        $($($async)? fn $action(&mut self, state: &$state, _: &$event) -> $module::state::$leaf {
+        $(courier_context!(@fn $mode fn $action(&mut self, state: &$state, _: &$event) -> $module::state::$leaf {
             self.ran(stringify!($action), $observe(state));
-            courier_context!(@reach self, [$($async)?]);
-            let since = self.step;
+            courier_context!(@reach self, $mode);
+            let $since = self.step;
             $module::state::$leaf $fields
-        })*
+        });)*
     };
+    (@fn [] $($item:tt)*) => { $($item)* };
+    (@fn [async] $($item:tt)*) => { async $($item)* };
     (@reach $self:ident, []) => {};
     (@reach $self:ident, [async]) => {
         $self.reach().await
