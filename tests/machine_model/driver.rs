@@ -373,12 +373,31 @@ pub fn agree<S: Subject>(
             }
             Err(_) => (Vec::new(), before.clone(), Vec::new()),
         };
-        // The actions begun, and the state the machine is in afterwards.
-        let (ran, now) = match step.cut {
+        // The actions begun.
+        let ran = match step.cut {
+            Some(k) if k < guard_calls => 0,
+            Some(k) if k < guard_calls + effects.len() => k - guard_calls + 1,
+            _ => effects.len(),
+        };
+        prop_assert_eq!(&seen.log, &effects[..ran].to_vec(), "actions run, {}", at);
+        if has_data {
+            // The exit and row actions are given the state left; the entry actions the
+            // state entered.
+            let given: Vec<Observed> = phases[..ran]
+                .iter()
+                .map(|phase| match phase {
+                    Phase::Entry(_) => after.clone(),
+                    Phase::Exit(_) | Phase::Action => before.clone(),
+                })
+                .collect();
+            prop_assert_eq!(&seen.states_seen, &given, "states given to actions, {}", at);
+        }
+        // The state the machine is in afterwards.
+        let now = match step.cut {
             Some(k) if k < guard_calls => {
                 prop_assert!(fired.is_none(), "not cut in a guard, {}", at);
                 prop_assert_eq!(subject.interrupted(), None, "cut in a guard, {}", at);
-                (0, before.clone())
+                before.clone()
             }
             Some(k) if k < guard_calls + effects.len() => {
                 let e = k - guard_calls;
@@ -398,7 +417,7 @@ pub fn agree<S: Subject>(
                     effects[e],
                 );
                 prop_assert_eq!(subject.interrupted(), Some(expected_cut), "cut, {}", at);
-                (e + 1, now)
+                now
             }
             _ => {
                 let Some(fired) = fired else {
@@ -444,22 +463,9 @@ pub fn agree<S: Subject>(
                         )));
                     }
                 }
-                (effects.len(), after.clone())
+                after.clone()
             }
         };
-        prop_assert_eq!(&seen.log, &effects[..ran].to_vec(), "actions run, {}", at);
-        if has_data {
-            // The exit and row actions are given the state left; the entry actions the
-            // state entered.
-            let given: Vec<Observed> = phases[..ran]
-                .iter()
-                .map(|phase| match phase {
-                    Phase::Entry(_) => after.clone(),
-                    Phase::Exit(_) | Phase::Action => before.clone(),
-                })
-                .collect();
-            prop_assert_eq!(&seen.states_seen, &given, "states given to actions, {}", at);
-        }
         (leaf, data) = (
             table
                 .leaves()

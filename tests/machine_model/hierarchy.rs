@@ -3,7 +3,7 @@
 //! self-transitions on superstates, rows from superstates into their own children, internal
 //! transitions, entry and exit actions on leaves and superstates, and a final state.
 
-use breaker::machine::{Machine, StateMachine};
+use breaker::machine::StateMachine;
 use breaker::state_machine;
 use proptest::prelude::*;
 
@@ -250,14 +250,14 @@ fn the_flattened_rows_are_the_references() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn job_agrees_with_the_reference(
         run in runs(<Job as StateMachine>::EVENTS.len(), GUARDS.len(), false)
     ) {
         let job = Driven {
-            machine: Machine::<Job, _>::new(Recorder::default()),
+            machine: Job::machine(Recorder::default()),
             observe: |state: &JobState| (state.to_string(), None),
         };
         agree(&job_table(), GUARDS, &run, job)?;

@@ -9,8 +9,7 @@
 //! (unchanged in a guard, in the source state with its data in an exit or row action, in the
 //! target state in an entry action) and say where it was cut.
 
-use breaker::machine::{AsyncMachine, Machine, StateMachine};
-use breaker::state_machine;
+use breaker::machine::StateMachine;
 use proptest::prelude::*;
 
 use crate::driver::{
@@ -64,16 +63,26 @@ macro_rules! courier {
     };
 }
 
-courier! {
-    /// A courier's round; a leaf's data is the step that entered it.
-    Courier
+/// The two machines. Unused generated functions (`typed`, `mermaid`) of a table that comes
+/// through a `macro_rules!` count as this crate's dead code, as they do not for a table
+/// written out.
+#[allow(dead_code)]
+mod machines {
+    use breaker::state_machine;
+
+    courier! {
+        /// A courier's round; a leaf's data is the step that entered it.
+        Courier
+    }
+
+    courier! {
+        /// `Courier`, async.
+        #[state_machine(async)]
+        AsyncCourier
+    }
 }
 
-courier! {
-    /// `Courier`, async.
-    #[state_machine(async)]
-    AsyncCourier
-}
+use machines::*;
 
 /// `Courier`'s table, as the reference reads it.
 fn courier_table() -> Table {
@@ -234,14 +243,14 @@ fn the_flattened_rows_are_the_references() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn courier_agrees_with_the_reference(
         run in runs(<Courier as StateMachine>::EVENTS.len(), GUARDS.len(), false)
     ) {
         let courier = Driven {
-            machine: Machine::<Courier, _>::new(Recorder::default()),
+            machine: Courier::machine(Recorder::default()),
             observe: courier_state,
         };
         agree(&courier_table(), GUARDS, &run, courier)?;
@@ -252,7 +261,7 @@ proptest! {
         run in runs(<AsyncCourier as StateMachine>::EVENTS.len(), GUARDS.len(), true)
     ) {
         let courier = DrivenAsync {
-            machine: AsyncMachine::<AsyncCourier, _>::new(Recorder::default()),
+            machine: AsyncCourier::machine(Recorder::default()),
             observe: async_courier_state,
         };
         agree(&courier_table(), GUARDS, &run, courier)?;
