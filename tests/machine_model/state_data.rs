@@ -55,9 +55,9 @@ macro_rules! courier {
                 Route + Honk [loud] / complain => _,
                 Driving + Jam / jam => Stuck,
                 Route + Reload / reload => Loading,
-                Route + Recall [far] / call_back => Depot,
+                Route + Recall [far && !loud] / call_back => Depot,
                 _ + Recall / recall => Returned,
-                Driving + Hand [ready] / hand => Delivered,
+                Driving + Hand [ready || (fast && !far)] / hand => Delivered,
             }
         }
     };
@@ -123,9 +123,10 @@ fn courier_table() -> Table {
             row("Route", "Honk", &["complain"], "_").when(is("loud")),
             row("Driving", "Jam", &["jam"], "Stuck"),
             row("Route", "Reload", &["reload"], "Loading"),
-            row("Route", "Recall", &["call_back"], "Depot").when(is("far")),
+            row("Route", "Recall", &["call_back"], "Depot").when(is("far").and(is("loud").not())),
             row("_", "Recall", &["recall"], "Returned"),
-            row("Driving", "Hand", &["hand"], "Delivered").when(is("ready")),
+            row("Driving", "Hand", &["hand"], "Delivered")
+                .when(is("ready").or(is("fast").and(is("far").not()))),
         ],
     }
 }
