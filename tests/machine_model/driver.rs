@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
@@ -59,6 +60,8 @@ pub struct Recorder {
     pub hook_transitions: Vec<Flat>,
     /// `on_refusal`'s reason.
     pub hook_refusals: Vec<Refusal>,
+    /// The guards called, in order.
+    guards_called: Mutex<Vec<&'static str>>,
     /// Async: the awaited calls begun in this step.
     calls: AtomicUsize,
     /// Async: the call that never completes, so that the step's future is dropped in it.
@@ -68,7 +71,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn guard(&self, name: &str) -> bool {
+    pub fn guard(&self, name: &'static str) -> bool {
+        self.guards_called
+            .lock()
+            .expect("no guard panics while holding the lock")
+            .push(name);
         *self
             .guards
             .get(name)
@@ -346,12 +353,13 @@ pub fn agree<S: Subject>(
         let event_name = event.to_string();
         let fired = subject.fire(event);
 
-        let guard_calls = RefCell::new(0usize);
+        let guards_called = RefCell::new(Vec::new());
         let (expected, evaluated) = table.step(leaf, &event_name, &|g| {
-            *guard_calls.borrow_mut() += 1;
+            guards_called.borrow_mut().push(g.to_owned());
             valuation[g]
         });
-        let guard_calls = guard_calls.into_inner();
+        let guards_called = guards_called.into_inner();
+        let guard_calls = guards_called.len();
         let at = format!(
             "step {number}: `{leaf}` + `{event_name}` with {valuation:?}, cut at {:?}",
             step.cut
@@ -373,7 +381,22 @@ pub fn agree<S: Subject>(
             }
             Err(_) => (Vec::new(), before.clone(), Vec::new()),
         };
-        // The actions begun.
+        // The guards called (an async guard is cut before it reads its value), and the
+        // actions begun.
+        let called = step.cut.unwrap_or(usize::MAX).min(guard_calls);
+        let seen_guards: Vec<String> = seen
+            .guards_called
+            .lock()
+            .expect("no guard panicked")
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect();
+        prop_assert_eq!(
+            &seen_guards,
+            &guards_called[..called].to_vec(),
+            "guards called, {}",
+            at
+        );
         let ran = match step.cut {
             Some(k) if k < guard_calls => 0,
             Some(k) if k < guard_calls + effects.len() => k - guard_calls + 1,
