@@ -1,7 +1,8 @@
 //! A hierarchical machine against the reference: superstates three deep, a superstate's row
-//! shadowed by a child's, a guarded child row falling through to its parent's, a `_` row,
-//! self-transitions on superstates, rows from superstates into their own children, internal
-//! transitions, entry and exit actions on leaves and superstates, and a final state.
+//! shadowed by a child's, a guarded child row falling through to its parent's, `_` rows (one
+//! guarded and internal), self-transitions on superstates, rows from superstates into their
+//! own children, internal transitions, entry and exit actions on leaves and superstates, and
+//! a final state inside a superstate, which takes neither the superstate's rows nor `_`'s.
 
 use breaker::machine::StateMachine;
 use breaker::state_machine;
@@ -36,11 +37,11 @@ state_machine! {
                 ],
                 #[entry(enter_paused)] #[exit(exit_paused)]
                 Paused,
+                #[entry(enter_done)]
+                Done,
             ],
             #[entry(enter_failed)]
             Failed,
-            #[entry(enter_done)]
-            Done,
         ],
         events: [Start, Next, Pause, Resume, Retry, Fail, Tick, Finish, Reset],
         Idle + Start / begin => Run,
@@ -57,6 +58,7 @@ state_machine! {
         Run + Tick / heartbeat => _,
         Run + Fail [!critical] / recover => Working,
         _ + Fail / give_up => Failed,
+        _ + Tick [slow] / idle_tick => _,
         Failed + Reset / reset => Idle,
     }
 }
@@ -92,8 +94,8 @@ fn job_table() -> Table {
                 .under("Run")
                 .entry(&["enter_paused"])
                 .exit(&["exit_paused"]),
+            state("Done").under("Run").entry(&["enter_done"]),
             state("Failed").entry(&["enter_failed"]),
-            state("Done").entry(&["enter_done"]),
         ],
         rows: vec![
             row("Idle", "Start", &["begin"], "Run"),
@@ -111,6 +113,7 @@ fn job_table() -> Table {
             row("Run", "Tick", &["heartbeat"], "_"),
             row("Run", "Fail", &["recover"], "Working").when(is("critical").not()),
             row("_", "Fail", &["give_up"], "Failed"),
+            row("_", "Tick", &["idle_tick"], "_").when(is("slow")),
             row("Failed", "Reset", &["reset"], "Idle"),
         ],
     }
@@ -140,7 +143,7 @@ macro_rules! job_context {
 job_context! {
     guards: [ready, slow, retry, critical],
     actions: [begin, fetched, parsed, skip, note, finish, reprocess, restart_work, pause, resume,
-        restart, flush, heartbeat, recover, give_up, reset],
+        restart, flush, heartbeat, recover, give_up, idle_tick, reset],
     state_actions: [enter_idle, exit_idle, enter_run, exit_run, enter_working, exit_working,
         enter_fetch, exit_fetch, enter_process, log_process, exit_process, enter_parse,
         exit_store, enter_paused, exit_paused, enter_failed, enter_done]
@@ -236,7 +239,25 @@ fn the_reference_follows_the_rules_on_worked_rows() {
         from("Store", "Finish", &["slow"]),
         Err(Refused::GuardsFailed)
     );
+    // A final state takes no row, neither its superstate's nor `_`'s.
     assert_eq!(from("Done", "Fail", &[]), Err(Refused::Undeclared));
+    assert_eq!(from("Done", "Tick", &["slow"]), Err(Refused::Undeclared));
+    assert_eq!(from("Idle", "Tick", &[]), Err(Refused::GuardsFailed));
+    // Into a final state inside the superstate: its domain is that superstate.
+    assert_eq!(
+        from("Store", "Finish", &["ready"]),
+        Ok((
+            vec!["Store", "Process", "Working"],
+            vec![
+                "exit_store",
+                "exit_process",
+                "exit_working",
+                "finish",
+                "enter_done"
+            ],
+            "Done".to_owned()
+        ))
+    );
 }
 
 #[test]
