@@ -1,6 +1,7 @@
 //! A hierarchical machine against the reference: superstates three deep, a superstate's row
 //! shadowed by a child's, a guarded child row falling through to its parent's, `_` rows (one
-//! guarded and internal), self-transitions on superstates, rows from superstates into their
+//! guarded and internal), self-transitions on leaves and superstates, a child row with its
+//! parent's guard (so the parent's never fires from that child), rows from superstates into their
 //! own children, internal transitions, entry and exit actions on leaves and superstates, and
 //! a final state inside a superstate, which takes neither the superstate's rows nor `_`'s.
 
@@ -49,6 +50,7 @@ state_machine! {
         Parse + Next / parsed => Store,
         Working + Next [!slow || ready] / (skip, note) => Store,
         Store + Finish [ready && !slow] / finish => Done,
+        Parse + Retry [slow] / reparse => Parse,
         Process + Retry [slow] / reprocess => Process,
         Working + Retry [retry] / restart_work => Working,
         Run + Pause / pause => Paused,
@@ -104,6 +106,7 @@ fn job_table() -> Table {
             row("Working", "Next", &["skip", "note"], "Store")
                 .when(is("slow").not().or(is("ready"))),
             row("Store", "Finish", &["finish"], "Done").when(is("ready").and(is("slow").not())),
+            row("Parse", "Retry", &["reparse"], "Parse").when(is("slow")),
             row("Process", "Retry", &["reprocess"], "Process").when(is("slow")),
             row("Working", "Retry", &["restart_work"], "Working").when(is("retry")),
             row("Run", "Pause", &["pause"], "Paused"),
@@ -142,7 +145,7 @@ macro_rules! job_context {
 
 job_context! {
     guards: [ready, slow, retry, critical],
-    actions: [begin, fetched, parsed, skip, note, finish, reprocess, restart_work, pause, resume,
+    actions: [begin, fetched, parsed, skip, note, finish, reparse, reprocess, restart_work, pause, resume,
         restart, flush, heartbeat, recover, give_up, idle_tick, reset],
     state_actions: [enter_idle, exit_idle, enter_run, exit_run, enter_working, exit_working,
         enter_fetch, exit_fetch, enter_process, log_process, exit_process, enter_parse,
@@ -238,6 +241,12 @@ fn the_reference_follows_the_rules_on_worked_rows() {
     assert_eq!(
         from("Store", "Finish", &["slow"]),
         Err(Refused::GuardsFailed)
+    );
+    // `Process + Retry [slow]` has the guard that failed on `Parse + Retry [slow]`: from
+    // `Parse` it is not tried again.
+    assert_eq!(
+        table.step("Parse", "Retry", &|_| false).1,
+        vec![("Parse", false), ("Working", false)]
     );
     // A final state takes no row, neither its superstate's nor `_`'s.
     assert_eq!(from("Done", "Fail", &[]), Err(Refused::Undeclared));

@@ -270,7 +270,9 @@ impl Table {
     }
 
     /// The rows that may take `event` in `leaf`, in the order they are tried: the leaf's,
-    /// its ancestors' innermost first, then `_`'s; none in a final state.
+    /// its ancestors' innermost first, then `_`'s; none in a final state. A row that can
+    /// never fire is left out: one after an unguarded row, or one whose guard (as written)
+    /// a row before it already has, since a guard that failed there fails again.
     fn candidates(&self, leaf: &'static str, event: &str) -> Vec<usize> {
         if self.finals.contains(&leaf) {
             return Vec::new();
@@ -280,11 +282,25 @@ impl Table {
                 .filter(|&i| self.rows[i].source == source && self.rows[i].event == event)
                 .collect()
         };
-        let mut out: Vec<usize> = Vec::new();
+        let mut in_order: Vec<usize> = Vec::new();
         for state in self.path_up(leaf) {
-            out.extend(written_on(Some(state)));
+            in_order.extend(written_on(Some(state)));
         }
-        out.extend(written_on(None));
+        in_order.extend(written_on(None));
+
+        let mut out = Vec::new();
+        let mut guards: Vec<String> = Vec::new();
+        for i in in_order {
+            let Some(guard) = &self.rows[i].guard else {
+                out.push(i);
+                break;
+            };
+            let guard = format!("{guard:?}");
+            if !guards.contains(&guard) {
+                guards.push(guard);
+                out.push(i);
+            }
+        }
         out
     }
 
@@ -392,24 +408,16 @@ impl Table {
     }
 
     /// The flattened table: for every leaf and event, the rows that can fire, in the order
-    /// they are tried. A row after an unguarded one, or with a guard already tried, can never
-    /// fire and is left out.
+    /// they are tried.
     pub fn flatten(&self) -> Vec<Flat> {
         let mut out = Vec::new();
         for leaf in self.leaves() {
             for event in self.events() {
-                let mut tried: Vec<String> = Vec::new();
-                for i in self.candidates(leaf, event) {
-                    let guard = self.rows[i].guard.as_ref().map(|g| format!("{g:?}"));
-                    if guard.as_ref().is_some_and(|g| tried.contains(g)) {
-                        continue;
-                    }
-                    out.push(self.flat(leaf, i));
-                    match guard {
-                        Some(g) => tried.push(g),
-                        None => break,
-                    }
-                }
+                out.extend(
+                    self.candidates(leaf, event)
+                        .into_iter()
+                        .map(|i| self.flat(leaf, i)),
+                );
             }
         }
         out
