@@ -62,6 +62,8 @@ pub struct Recorder {
     pub hook_refusals: Vec<Refusal>,
     /// The guards called, in order.
     guards_called: Mutex<Vec<&'static str>>,
+    /// For each guard of a machine whose states carry data: the state it was given.
+    guard_states: Mutex<Vec<Observed>>,
     /// Async: the awaited calls begun in this step.
     calls: AtomicUsize,
     /// Async: the call that never completes, so that the step's future is dropped in it.
@@ -94,6 +96,14 @@ impl Recorder {
             cut_at,
             ..Recorder::default()
         };
+    }
+
+    /// A guard of a machine whose states carry data was given `state`.
+    pub fn guard_given(&self, state: Observed) {
+        self.guard_states
+            .lock()
+            .expect("no guard panics while holding the lock")
+            .push(state);
     }
 
     /// An awaited call of an async context: the one the step is cut at never completes.
@@ -224,6 +234,7 @@ pub trait Subject {
         event: <Self::M as StateMachine>::EventKind,
     ) -> Option<Result<<Self::M as StateMachine>::StateKind, InvalidTransition<Self::M>>>;
     fn observe(&self) -> Observed;
+    fn is_in(&self, name: &str) -> bool;
     fn interrupted(&self) -> Option<Cut>;
 }
 
@@ -241,6 +252,10 @@ macro_rules! machine_accessors {
 
         fn observe(&self) -> Observed {
             (self.observe)(self.machine.current())
+        }
+
+        fn is_in(&self, name: &str) -> bool {
+            self.machine.is_in(name)
         }
     };
 }
@@ -397,6 +412,15 @@ pub fn agree<S: Subject>(
             "guards called, {}",
             at
         );
+        if has_data {
+            let given = seen.guard_states.lock().expect("no guard panicked").clone();
+            prop_assert_eq!(
+                given,
+                vec![before.clone(); called],
+                "states given to guards, {}",
+                at
+            );
+        }
         let ran = match step.cut {
             Some(k) if k < guard_calls => 0,
             Some(k) if k < guard_calls + effects.len() => k - guard_calls + 1,
@@ -497,6 +521,15 @@ pub fn agree<S: Subject>(
             now.1,
         );
         prop_assert_eq!(subject.observe(), now, "state after {}", at);
+        for state in &table.states {
+            prop_assert_eq!(
+                subject.is_in(state.name),
+                table.path_up(leaf).contains(&state.name),
+                "is_in({:?}) after {}",
+                state.name,
+                at
+            );
+        }
     }
     Ok(())
 }

@@ -221,7 +221,7 @@ impl Table {
     }
 
     /// `name`, its parent, ... up to the outermost state.
-    fn path_up(&self, name: &'static str) -> Vec<&'static str> {
+    pub fn path_up(&self, name: &'static str) -> Vec<&'static str> {
         let mut path = vec![name];
         while let Some(parent) = self.spec(path[path.len() - 1]).parent {
             path.push(parent);

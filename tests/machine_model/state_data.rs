@@ -166,7 +166,7 @@ macro_rules! courier_context {
         $observe:ident, $mode:tt
     ) => {
         impl $context for Recorder {
-            courier_context!(@guards $state, $event, $mode, fast, loud, far, ready);
+            courier_context!(@guards $state, $event, $observe, $mode, fast, loud, far, ready);
             courier_context!(@actions $state, $event, $observe, $mode,
                 check, unjam, honk, complain, call_back, hand);
             courier_context!(@state_actions $state, $observe, $mode,
@@ -181,9 +181,10 @@ macro_rules! courier_context {
             recording_hooks!($machine, $kind, $event);
         }
     };
-    (@guards $state:ident, $event:ident, $mode:tt, $($guard:ident),*) => {
-        $(courier_context!(@fn $mode fn $guard(&self, _: &$state, _: &$event) -> bool {
+    (@guards $state:ident, $event:ident, $observe:ident, $mode:tt, $($guard:ident),*) => {
+        $(courier_context!(@fn $mode fn $guard(&self, state: &$state, _: &$event) -> bool {
             courier_context!(@reach self, $mode);
+            self.guard_given($observe(state));
             self.guard(stringify!($guard))
         });)*
     };
