@@ -9,10 +9,10 @@ use breaker::machine::StateMachine;
 use breaker::state_machine;
 use proptest::prelude::*;
 
-use crate::driver::{
-    Driven, Recorder, agree, recording_hooks, runs, same_flattening, same_hierarchy,
-};
+use crate::driver::{agree, runs, same_flattening, same_hierarchy};
+use crate::recorder::{Recorder, recording_hooks};
 use crate::reference::{Refused, Table, is, row, state};
+use crate::subject::Driven;
 
 state_machine! {
     /// A job that fetches, parses and stores, and may pause, retry or fail.

@@ -10,5 +10,7 @@
 
 mod driver;
 mod hierarchy;
+mod recorder;
 mod reference;
 mod state_data;
+mod subject;

@@ -12,11 +12,10 @@
 use breaker::machine::StateMachine;
 use proptest::prelude::*;
 
-use crate::driver::{
-    Driven, DrivenAsync, Observed, Recorder, agree, recording_hooks, runs, same_flattening,
-    same_hierarchy,
-};
+use crate::driver::{agree, runs, same_flattening, same_hierarchy};
+use crate::recorder::{Observed, Recorder, recording_hooks};
 use crate::reference::{Table, is, row, state};
+use crate::subject::{Driven, DrivenAsync};
 
 /// The courier's table, declared as `$name` with the attributes `$attrs`: once sync, once
 /// async.
