@@ -16,11 +16,14 @@ state_machine! {
     /// | any | Disable | Disabled |
     /// | any | ObserveOnly | MetricsOnly |
     /// | any | Reset | Closed |
-    /// | Closed, Open, HalfOpen | FleetOpened | Open (for the fleet's duration) |
-    /// | Open, HalfOpen | FleetClosed | Closed |
+    /// | Automatic: Closed, Open, HalfOpen | FleetOpened | Open (for the fleet's duration) |
+    /// | Tripped: Open, HalfOpen | FleetClosed | Closed |
     ///
     /// A [`CircuitBreaker`](crate::CircuitBreaker) computes every next state with
-    /// `Circuit::next(from, &event, &mut ())` and installs it with a compare-and-swap.
+    /// `Circuit::next(from, &event, &mut ())` and installs it with a compare-and-swap. The
+    /// table has no actions, entry or exit: a compare-and-swap that loses is retried, so the
+    /// breaker arms the cooldown and resets its counts once its swap has won, outside the
+    /// table, where they run exactly once.
     ///
     /// A remote's rate limit is not a state: it closes the breaker's rate-limit gate, beside
     /// this table, until the remote's deadline, and no transition is made (see
@@ -33,12 +36,20 @@ state_machine! {
     #[state_machine(crate = crate, typed = false, non_exhaustive)]
     pub Circuit {
         states: [
-            /// Calls go through; consecutive failures are counted.
-            Closed,
-            /// Calls are rejected until the cooldown has passed.
-            Open,
-            /// A limited number of probe calls go through to test the remote.
-            HalfOpen,
+            // The states the breaker's own policy moves between, and the fleet's decisions
+            // with it; a command moves the breaker out of them, and `Reset` back in.
+            #[initial(Closed)]
+            Automatic [
+                /// Calls go through; consecutive failures are counted.
+                Closed,
+                #[initial(Open)]
+                Tripped [
+                    /// Calls are rejected until the cooldown has passed.
+                    Open,
+                    /// A limited number of probe calls go through to test the remote.
+                    HalfOpen,
+                ],
+            ],
             /// Opened by hand: calls are rejected until a reset.
             ForcedOpen,
             /// Switched off by hand: calls go through, nothing is recorded, nothing trips.
@@ -80,11 +91,8 @@ state_machine! {
         _ + Disable => Disabled,
         _ + ObserveOnly => MetricsOnly,
         _ + Reset => Closed,
-        Closed + FleetOpened => Open,
-        Open + FleetOpened => Open,
-        HalfOpen + FleetOpened => Open,
-        Open + FleetClosed => Closed,
-        HalfOpen + FleetClosed => Closed,
+        Automatic + FleetOpened => Open,
+        Tripped + FleetClosed => Closed,
     }
 }
 

@@ -58,6 +58,7 @@ use proc_macro::TokenStream;
 /// | `From + Event [guard] => To` | fires only when the guard holds; `guard` combines context methods with `!`, `&&`, `\|\|` and parentheses |
 /// | `From + Event / action => To`, `/ (a, b)` | runs context methods when it fires |
 /// | `_ + Event => To` | a row for every non-final state that has no unguarded row of its own for `Event` |
+/// | `From + Event / action => _` | an internal transition: the state (and its data) stays, no exit or entry action runs |
 ///
 /// Without `states` and `events` lists, the states and events are those the rows name. Doc
 /// comments may stand before the machine, before declared states and events, and before rows.
@@ -66,10 +67,100 @@ use proc_macro::TokenStream;
 /// `#[state_machine(typed = false)]` leaves the typed API out (for a machine driven only by
 /// value, such as the circuit breaker's own); `#[state_machine(non_exhaustive)]` makes the
 /// state and event enums `#[non_exhaustive]`, for a table that a library publishes and may
-/// grow (the circuit breaker's own is).
+/// grow (the circuit breaker's own is); `#[state_machine(async)]` makes the guards and
+/// actions `async` (below).
 ///
-/// Rows are tried in the order written (`_` rows after the others): the first whose guard
-/// holds runs its actions and gives the next state.
+/// # Superstates, entry and exit actions, state data
+///
+/// In the `states` list, a state may hold others in brackets: a superstate. Attributes on a
+/// state give its entry and exit actions; a superstate names the state a transition into it
+/// enters:
+///
+/// ```
+/// use breaker::state_machine;
+///
+/// state_machine! {
+///     pub Order {
+///         initial: Placed,
+///         final: [Delivered, Cancelled],
+///         states: [
+///             Placed,
+///             #[initial(Paid)] #[entry(open_ticket)] #[exit(close_ticket)]
+///             Active [
+///                 Paid,
+///                 Packing { parcel: u32 },
+///             ],
+///             Delivered,
+///             Cancelled,
+///         ],
+///         Placed + Pay => Active,
+///         Paid + Pack / pack => Packing,
+///         Packing + Weigh / weigh => _,
+///         Packing + Deliver => Delivered,
+///         Active + Cancel => Cancelled,
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// struct Shop { log: Vec<String> }
+///
+/// impl OrderContext for Shop {
+///     fn pack(&mut self, _: &OrderState, _: &OrderEvent) -> order::state::Packing {
+///         self.log.push("pack".into());
+///         order::state::Packing { parcel: 7 }
+///     }
+///     fn weigh(&mut self, state: &OrderState, _: &OrderEvent) {
+///         if let OrderState::Packing { parcel } = state {
+///             self.log.push(format!("weigh {parcel}"));
+///         }
+///     }
+///     fn open_ticket(&mut self, _: &OrderState) { self.log.push("open".into()) }
+///     fn close_ticket(&mut self, _: &OrderState) { self.log.push("close".into()) }
+/// }
+///
+/// let mut order = Order::machine(Shop::default());
+/// assert_eq!(order.fire(OrderEvent::Pay), Ok(OrderStateKind::Paid)); // enters Active, then Paid
+/// order.fire(OrderEvent::Pack).unwrap();
+/// order.fire(OrderEvent::Weigh).unwrap(); // internal: no exit, no entry
+/// assert!(order.is_in("Active"));
+/// order.fire(OrderEvent::Cancel).unwrap(); // the superstate's row, from Packing
+/// assert_eq!(order.context().log, ["open", "pack", "weigh 7", "close"]);
+/// ```
+///
+/// - **The states a machine is in are the leaves.** `initial: X` and `=> X` with `X` a
+///   superstate mean its `#[initial(..)]` state, followed down to a leaf.
+/// - **Which row fires.** For the current state and an event, the rows tried are the
+///   state's own, then its superstate's, out to the outermost, then the `_` rows, each
+///   level in table order; the first whose guard holds fires. A guard that fails falls
+///   through to the next row, the superstates' included.
+/// - **The order of effects.** A transition runs the exit actions of the states it leaves,
+///   innermost first, up to the innermost superstate that holds both the row's state and
+///   its target; then the row's actions; then the entry actions of the states it enters,
+///   outermost first, down to the target's leaf. A row whose target is its own state (or a
+///   superstate's row into the superstate itself, or into one of its states) leaves and
+///   re-enters that state: a self-transition. `=> _` is an internal transition: only the
+///   row's actions run.
+/// - **State data.** A leaf may carry fields, like an event. The last action of a row into
+///   it returns them, as the struct `<module>::state::<State>` (fields public). When any
+///   state carries data, every guard and action also receives the current state:
+///   `fn guard(&self, state: &OrderState, event: &OrderEvent) -> bool`, and entry and exit
+///   actions `fn(&mut self, state: &OrderState)`. The initial state carries no data.
+///
+/// # Async machines
+///
+/// With `#[state_machine(async)]`, every guard and action of the context returns
+/// `impl Future<Output = ..> + Send` (write them as `async fn`), `Order::machine(context)`
+/// is an [`AsyncMachine`] and `fire(event).await` is a future. A `fire` whose future is
+/// dropped leaves the machine in a defined state, and [`AsyncMachine::interrupted`] says
+/// where it stopped: see [`AsyncMachine`]'s section on cancellation. The runtime needs no
+/// executor of its own.
+///
+/// # Hooks
+///
+/// The context trait has three provided methods that do nothing unless overridden:
+/// `on_guard(row, held)` after every guarded row is tried, `on_transition(row)` after every
+/// transition, and `on_refusal(refusal)`, each with the row of [`StateMachine::TRANSITIONS`]
+/// concerned: for tracing and metrics, without touching the actions.
 ///
 /// # What the compiler checks
 ///
@@ -79,28 +170,46 @@ use proc_macro::TokenStream;
 /// in two rows that can both fire (no guard, or the same guard, or a row after an unguarded
 /// one), a state unreachable from the initial state, a state that is not final and has no way
 /// out, a final state with a way out, an empty table, a malformed row, a guard that is not
-/// made of names, `!`, `&&`, `||`, and a name used as both guard and action.
+/// made of names, `!`, `&&`, `||`, and a name used as both guard and action. For
+/// superstates: one without `#[initial(..)]` or naming a state not its own, `#[initial]` on
+/// a leaf, a superstate declared inside itself, one with no states or with data, a final
+/// superstate, and a superstate's row that every state inside takes first with a row of its
+/// own. For data: a row into a state with data that no action sets, an initial state with
+/// data, an action used with two signatures. Reachability and dead ends are computed on the
+/// leaves, with every superstate row applied. An unknown state attribute, a second
+/// `#[entry]`, and a guard or action named like a hook are errors too.
 ///
 /// # What it generates
 ///
 /// For `pub Door`:
-/// - `struct Door`, implementing [`StateMachine`] (the table as data, the Mermaid diagram)
-///   and [`Fire`] (the transition function); its rustdoc shows the table and the diagram.
-///   `Door::next(state, &event, &mut context)`, `Door::machine(context)`,
-///   `Door::typed(context)`, `Door::mermaid()`, `Door::transitions()`.
-/// - `enum DoorState`, `enum DoorEvent` (and `enum DoorEventKind`, without the data, when
-///   events carry data), each with `name()` and `Display`.
+/// - `struct Door`, implementing [`StateMachine`] (the table as data, flattened onto the
+///   leaves, with every row's exits, entries and effects; the superstates; the Mermaid
+///   diagram, superstates drawn as composite states) and [`Fire`] (the transition function,
+///   or [`AsyncFire`]); its rustdoc shows the table and the diagram.
+///   `Door::next(state, &event, &mut context)` (for a machine without state data),
+///   `Door::machine(context)`, `Door::typed(context)`, `Door::mermaid()`,
+///   `Door::transitions()`.
+/// - `enum DoorState`, `enum DoorEvent` (and `enum DoorStateKind`, `enum DoorEventKind`,
+///   without the data, when states or events carry data), each with `name()` and `Display`.
 /// - `trait DoorContext`: one method per guard (`fn(&self, &DoorEvent) -> bool`) and per
-///   action (`fn(&mut self, &DoorEvent)`). Without guards and actions every type implements
-///   it, `()` included. A type that does not implement it gets a message naming the methods.
+///   action (`fn(&mut self, &DoorEvent)`), entry and exit actions (`fn(&mut self)`), and the
+///   hooks. Without guards and actions `()` implements it. A type that does not implement
+///   it gets a message naming the methods.
 /// - `mod door { mod state { struct Closed; ... } mod event { struct Open; ... } }`: the
-///   states and events as types. [`Typed`] fires a transition only if the table declares it:
-///   `Door::typed(ctx).fire(door::event::Open)` compiles, `.fire(door::event::Kick)` from
-///   `Closed` does not.
+///   states (with their data) and events as types. [`Typed`] fires a transition only if the
+///   table declares it: `Door::typed(ctx).fire(door::event::Open)` compiles,
+///   `.fire(door::event::Kick)` from `Closed` does not.
+/// - With the `serde` feature, `Serialize` and `Deserialize` for `DoorState`: a state
+///   without data as its name, a state with data as `{"Name": data}`; an unknown name is an
+///   error that lists the states.
 ///
 /// [`StateMachine`]: ../breaker/machine/trait.StateMachine.html
 /// [`Fire`]: ../breaker/machine/trait.Fire.html
 /// [`Typed`]: ../breaker/machine/struct.Typed.html
+/// [`AsyncMachine`]: ../breaker/machine/struct.AsyncMachine.html
+/// [`AsyncMachine::interrupted`]: ../breaker/machine/struct.AsyncMachine.html#method.interrupted
+/// [`AsyncFire`]: ../breaker/machine/trait.AsyncFire.html
+/// [`StateMachine::TRANSITIONS`]: ../breaker/machine/trait.StateMachine.html#associatedconstant.TRANSITIONS
 #[proc_macro]
 pub fn state_machine(input: TokenStream) -> TokenStream {
     state_machine::expand(input.into()).into()

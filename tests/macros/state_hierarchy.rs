@@ -344,3 +344,33 @@ fn the_diagram_draws_the_hierarchy() {
     );
     println!("{mermaid}");
 }
+
+#[test]
+fn the_typed_api_takes_superstate_rows_internal_rows_and_data() {
+    let order = Order::typed(Shop::default());
+    let order = order.fire(order::event::Pay);
+    assert_eq!(order.state(), OrderStateKind::Paid);
+    let order = order.fire(order::event::Pack);
+    assert_eq!(order.data().grams, 100);
+    // An internal row: the same typed state, its data kept.
+    let order = order.fire(order::event::Weigh);
+    assert_eq!(order.data().grams, 100);
+    // The superstate's row, typed from a leaf inside it.
+    let order = order.fire(order::event::Cancel);
+    assert_eq!(order.data().reason, "customer");
+    assert_eq!(
+        order.context().log,
+        [
+            "take_payment",
+            "open_ticket",
+            "start_packing",
+            "weigh 100",
+            "note_weight 100",
+            "seal",
+            "close_ticket",
+            "refund"
+        ]
+    );
+    let order = order.into_machine();
+    assert!(order.is_final());
+}

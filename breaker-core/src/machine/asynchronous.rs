@@ -187,52 +187,13 @@ impl<M: StateMachine, C> AsyncMachine<M, C> {
         }
     }
 
-    /// The current state, without its data.
-    pub fn state(&self) -> M::StateKind {
-        M::state_kind(&self.state)
-    }
-
-    /// The current state, with its data.
-    pub fn current(&self) -> &M::State {
-        &self.state
-    }
-
-    /// Whether the current state is the state named `name` or lies inside the superstate
-    /// named `name`.
-    pub fn is_in(&self, name: &str) -> bool {
-        M::is_in(self.state(), name)
-    }
-
-    /// Whether the current state is final.
-    pub fn is_final(&self) -> bool {
-        M::is_final(self.state())
-    }
+    super::running::accessors!();
 
     /// The transition the last `fire` was running when its future was dropped, if it was
     /// dropped after its first action began (see [cancellation](Self#cancellation) for the
     /// state it leaves). Cleared by the next `fire`.
     pub fn interrupted(&self) -> Option<&Interrupted<M>> {
         self.interrupted.as_ref()
-    }
-
-    /// The context.
-    pub fn context(&self) -> &C {
-        &self.context
-    }
-
-    /// The context, mutably.
-    pub fn context_mut(&mut self) -> &mut C {
-        &mut self.context
-    }
-
-    /// The context, giving up the machine.
-    pub fn into_context(self) -> C {
-        self.context
-    }
-
-    /// The state and the context, giving up the machine.
-    pub fn into_parts(self) -> (M::State, C) {
-        (self.state, self.context)
     }
 
     /// Fires `event`: on success the machine moves to the returned state; on refusal it

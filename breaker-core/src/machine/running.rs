@@ -2,6 +2,55 @@ use core::fmt;
 
 use super::{Fire, InvalidTransition, StateMachine};
 
+/// The accessors a running machine has, sync or async: its state, with and without data,
+/// and its context.
+macro_rules! accessors {
+    () => {
+        /// The current state, without its data.
+        pub fn state(&self) -> M::StateKind {
+            M::state_kind(&self.state)
+        }
+
+        /// The current state, with its data.
+        pub fn current(&self) -> &M::State {
+            &self.state
+        }
+
+        /// Whether the current state is the state named `name` or lies inside the superstate
+        /// named `name`.
+        pub fn is_in(&self, name: &str) -> bool {
+            M::is_in(self.state(), name)
+        }
+
+        /// Whether the current state is final.
+        pub fn is_final(&self) -> bool {
+            M::is_final(self.state())
+        }
+
+        /// The context.
+        pub fn context(&self) -> &C {
+            &self.context
+        }
+
+        /// The context, mutably.
+        pub fn context_mut(&mut self) -> &mut C {
+            &mut self.context
+        }
+
+        /// The context, giving up the machine.
+        pub fn into_context(self) -> C {
+            self.context
+        }
+
+        /// The state and the context, giving up the machine.
+        pub fn into_parts(self) -> (M::State, C) {
+            (self.state, self.context)
+        }
+    };
+}
+
+pub(super) use accessors;
+
 /// A running machine: its current state and the context that provides its guards and
 /// actions.
 ///
@@ -40,46 +89,7 @@ impl<M: StateMachine, C> Machine<M, C> {
         Self { state, context }
     }
 
-    /// The current state, without its data.
-    pub fn state(&self) -> M::StateKind {
-        M::state_kind(&self.state)
-    }
-
-    /// The current state, with its data.
-    pub fn current(&self) -> &M::State {
-        &self.state
-    }
-
-    /// Whether the current state is the state named `name` or lies inside the superstate
-    /// named `name`.
-    pub fn is_in(&self, name: &str) -> bool {
-        M::is_in(self.state(), name)
-    }
-
-    /// Whether the current state is final.
-    pub fn is_final(&self) -> bool {
-        M::is_final(self.state())
-    }
-
-    /// The context.
-    pub fn context(&self) -> &C {
-        &self.context
-    }
-
-    /// The context, mutably.
-    pub fn context_mut(&mut self) -> &mut C {
-        &mut self.context
-    }
-
-    /// The context, giving up the machine.
-    pub fn into_context(self) -> C {
-        self.context
-    }
-
-    /// The state and the context, giving up the machine.
-    pub fn into_parts(self) -> (M::State, C) {
-        (self.state, self.context)
-    }
+    accessors!();
 
     /// Fires `event`: on success the machine moves to the returned state; on failure it stays
     /// where it is.

@@ -161,7 +161,7 @@ fn transition(n: &Names<'_>, index: usize, row: &Transition) -> TokenStream {
                 if last && data_target {
                     out.extend(quote! {
                         let data = #context::#action(context, #state_arg event) #await_;
-                        *state = #state::from(data);
+                        *state = <#state as #p::From<_>>::from(data);
                     });
                     set_state = true;
                 } else {

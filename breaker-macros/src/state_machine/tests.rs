@@ -104,3 +104,64 @@ fn a_published_table_that_may_grow() {
         }
     }));
 }
+
+#[test]
+fn superstates_entry_and_exit_actions_state_data_and_an_internal_row() {
+    insta::assert_snapshot!(expand_pretty(quote! {
+        /// An order.
+        pub Order {
+            initial: Placed,
+            final: Cancelled,
+            states: [
+                Placed,
+                #[initial(Paid)] #[entry(open_ticket)] #[exit(close_ticket)]
+                Active [
+                    Paid,
+                    #[exit(seal)]
+                    Packing { parcel: u32 },
+                ],
+                Cancelled(String),
+            ],
+            Placed + Pay => Active,
+            Paid + Pack [in_stock] / pack => Packing,
+            Packing + Weigh / note => _,
+            Active + Cancel / refund => Cancelled,
+        }
+    }));
+}
+
+#[test]
+fn an_async_machine() {
+    insta::assert_snapshot!(expand_pretty(quote! {
+        #[state_machine(async, typed = false)]
+        pub Job {
+            initial: Queued,
+            final: Done,
+            states: [Queued, #[entry(lease)] Running, Done],
+            Queued + Start [has_capacity] / fetch => Running,
+            Running + Finish => Done,
+        }
+    }));
+}
+
+#[test]
+fn a_flat_table_flattens_to_itself_and_a_superstate_row_comes_after_the_states_own() {
+    let out = super::expand(quote! {
+        Order {
+            initial: Placed,
+            states: [Placed, #[initial(Paid)] Active [Paid, Shipped]],
+            Active + Cancel => Placed,
+            Paid + Cancel [fraud] => Placed,
+            Placed + Pay => Active,
+            Paid + Ship => Shipped,
+        }
+    })
+    .to_string();
+    assert!(!out.contains("compile_error"), "{out}");
+    // The rows of `Paid` on `Cancel`: its own (guarded) first, then the superstate's.
+    let own = out
+        .find("guard : :: breaker :: __private :: Some (\"fraud\")")
+        .unwrap();
+    let inherited = out.find("source : \"Active\"").unwrap();
+    assert!(own < inherited, "{out}");
+}

@@ -250,6 +250,9 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
     }
 
     let mut finals = Vec::new();
+    // The states of a superstate declared final: not final (that is an error), but not
+    // dead ends either, so that the one mistake gives one error.
+    let mut excused = Vec::new();
     for ident in &final_idents {
         if let Ok(index) = states.resolve(ident, &mut errors) {
             if finals.contains(&index) {
@@ -258,6 +261,10 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
                     format!("`{ident}` is already declared final"),
                 ));
             } else if !states.list[index].is_leaf() {
+                excused.extend(
+                    (0..states.list.len())
+                        .filter(|&s| states.ancestors(Some(s)).any(|a| a == index)),
+                );
                 errors.push(syn::Error::new(
                     ident.span(),
                     format!("`{ident}` is a superstate; a final state is one a machine can be in: name the states inside it"),
@@ -304,7 +311,8 @@ pub fn check(input: Input) -> (Option<Table>, Vec<syn::Error>) {
     // The checks of the whole table need all of its rows: a malformed row may be the one
     // that leaves a state, reaches it, or fires an event.
     if let (Some(initial), false) = (initial_leaf, parse_failed) {
-        graph.check(initial, &finals_set, &states, &mut errors);
+        let ends: HashSet<usize> = finals_set.iter().chain(&excused).copied().collect();
+        graph.check(initial, &ends, &states, &mut errors);
     }
     for (index, event) in events.list.iter().enumerate() {
         if events.declared && !parse_failed && !graph.fires(index) {

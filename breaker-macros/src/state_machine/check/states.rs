@@ -1,7 +1,6 @@
 //! The states and events of a table: declared in lists (states possibly nested inside
 //! superstates, with entry and exit actions), or taken from the rows in order of first use.
 
-use proc_macro2::Span;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Fields, Ident, Token};
 
@@ -194,7 +193,7 @@ impl Names {
                     continue;
                 }
                 match attr.parse_args::<Ident>() {
-                    Ok(child) => initial = Some((child, attr_span(&attr))),
+                    Ok(child) => initial = Some((child, attr)),
                     Err(_) => errors.push(syn::Error::new_spanned(
                         &attr,
                         "`#[initial(..)]` names one state of the superstate, as in `#[initial(Paid)]`",
@@ -233,8 +232,8 @@ impl Names {
                 superstate: index,
                 child,
             }),
-            Some((_, span)) => errors.push(syn::Error::new(
-                span,
+            Some((_, attr)) => errors.push(syn::Error::new_spanned(
+                attr,
                 format!(
                     "`{}` has no states of its own, so it takes no `#[initial(..)]`; that is for a superstate, as in `{} [A, B]`",
                     named.ident, named.ident
@@ -301,9 +300,4 @@ impl Names {
         errors.push(syn::Error::new(ident.span(), message));
         Err(guess.and_then(|best| self.list.iter().position(|n| n.ident == best)))
     }
-}
-
-fn attr_span(attr: &Attribute) -> Span {
-    use syn::spanned::Spanned;
-    attr.span()
 }

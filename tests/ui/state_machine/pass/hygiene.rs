@@ -61,6 +61,47 @@ mod bare {
     }
 }
 
+mod nested {
+    #![no_implicit_prelude]
+
+    // Superstates, entry and exit actions, state data, an internal row and async actions,
+    // without the prelude.
+    ::breaker::state_machine! {
+        #[state_machine(async)]
+        pub Tank {
+            initial: Empty,
+            final: Drained,
+            states: [
+                Empty,
+                #[initial(Filling)] #[entry(open)] #[exit(close)]
+                Working [Filling { litres: u32 }, Full(u8)],
+                Drained,
+            ],
+            Empty + Fill / start => Working,
+            Filling + Top [ready] / top => Full,
+            Full + Stir / stir => _,
+            Working + Drain => Drained,
+        }
+    }
+
+    pub struct Valves;
+
+    impl TankContext for Valves {
+        async fn ready(&self, _: &TankState, _: &TankEvent) -> bool {
+            true
+        }
+        async fn start(&mut self, _: &TankState, _: &TankEvent) -> tank::state::Filling {
+            tank::state::Filling { litres: 1 }
+        }
+        async fn top(&mut self, _: &TankState, _: &TankEvent) -> tank::state::Full {
+            tank::state::Full(9)
+        }
+        async fn stir(&mut self, _: &TankState, _: &TankEvent) {}
+        async fn open(&mut self, _: &TankState) {}
+        async fn close(&mut self, _: &TankState) {}
+    }
+}
+
 mod private {
     // Inherited visibility: the typed module and its items are visible to this module only.
     breaker::state_machine! {
@@ -86,4 +127,9 @@ fn main() {
     let mut light = shadowed::Light::machine(shadowed::Switch);
     assert_eq!(light.fire(shadowed::LightEvent::Toggle), ::std::result::Result::Ok(shadowed::LightState::On));
     assert_eq!(private::cycle(), "Shut");
+
+    let mut tank = nested::Tank::machine(nested::Valves);
+    let fill = tank.fire(nested::TankEvent::Fill);
+    drop(fill);
+    assert_eq!(tank.state(), nested::TankStateKind::Empty);
 }
