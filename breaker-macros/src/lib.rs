@@ -132,7 +132,9 @@ use proc_macro::TokenStream;
 /// - **Which row fires.** For the current state and an event, the rows tried are the
 ///   state's own, then its superstate's, out to the outermost, then the `_` rows, each
 ///   level in table order; the first whose guard holds fires. A guard that fails falls
-///   through to the next row, the superstates' included.
+///   through to the next row, the superstates' included. A row behind a closer row with
+///   the same guard, as written, is not tried again: guards are read as questions without
+///   side effects, and that one has already said no.
 /// - **The order of effects.** A transition runs the exit actions of the states it leaves,
 ///   innermost first, up to the innermost superstate that holds both the row's state and
 ///   its target; then the row's actions; then the entry actions of the states it enters,

@@ -100,6 +100,10 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
         quote! {
             #[automatically_derived]
             impl<C: #context + ?#p::Sized> #p::Fire<C> for #machine {
+                // The hooks' calls make the function look bigger to the optimizer than it
+                // is once they are gone (they do nothing unless overridden): without the
+                // hint, a small table's transition function stays a call.
+                #[inline]
                 fn fire(
                     state: &mut #state,
                     event: &#event,
