@@ -3,8 +3,9 @@
 //! The diagram draws rows as written: a row on a superstate starts at the superstate's
 //! border, a superstate is a composite state with its initial state marked, and entry, exit
 //! and internal rows are written inside their state. A `_` row is drawn from every outermost
-//! state it applies to. Mermaid wants a row between states of one composite state inside
-//! that composite, so each row is written in the innermost superstate containing both ends.
+//! state it applies to. Mermaid places both ends of an edge in the composite state the edge
+//! is written in, so an edge is written inside a composite only between two of its direct
+//! states, and at the top level otherwise.
 
 use std::fmt::Write;
 
@@ -31,6 +32,11 @@ fn draw_inside(table: &Table, within: Option<usize>, depth: usize, out: &mut Str
     for (index, state) in table.states.iter().enumerate() {
         if state.parent != within {
             continue;
+        }
+        // A state inside a composite is declared there, so that the edges written at the
+        // top level cannot place it outside.
+        if state.is_leaf() && within.is_some() {
+            let _ = writeln!(out, "{indent}{}", state.ident);
         }
         if !state.is_leaf() {
             let _ = writeln!(out, "{indent}state {} {{", state.ident);
@@ -63,7 +69,7 @@ fn draw_inside(table: &Table, within: Option<usize>, depth: usize, out: &mut Str
         let (Some(source), Some(to)) = (row.source, row.to) else {
             continue;
         };
-        if enclosing(table, source, to) == within {
+        if edge_block(table, source, to) == within {
             let _ = writeln!(
                 out,
                 "{indent}{} --> {} : {}",
@@ -108,12 +114,16 @@ fn draw_wildcards(table: &Table, indent: &str, out: &mut String) {
     }
 }
 
-/// The innermost superstate that contains both `a` and `b` (strictly), or `None` for the top.
-fn enclosing(table: &Table, a: usize, b: usize) -> Option<usize> {
-    let around_a: Vec<usize> =
-        std::iter::successors(table.states[a].parent, |&s| table.states[s].parent).collect();
-    std::iter::successors(table.states[b].parent, |&s| table.states[s].parent)
-        .find(|s| around_a.contains(s))
+/// Where Mermaid wants the edge between `a` and `b` written: inside a composite state only
+/// when both are its direct states (Mermaid moves both ends of an edge into the composite it
+/// is written in), at the top level otherwise.
+fn edge_block(table: &Table, a: usize, b: usize) -> Option<usize> {
+    let parent = table.states[a].parent;
+    if parent == table.states[b].parent {
+        parent
+    } else {
+        None
+    }
 }
 
 /// The rustdoc of the machine type: the user's docs come first, then this.
