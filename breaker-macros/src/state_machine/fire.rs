@@ -42,9 +42,7 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
                 Some(guard) => {
                     let condition = guard_call(n, guard);
                     quote! {
-                        let held = #condition;
-                        #context::on_guard(context, &<Self as #p::StateMachine>::TRANSITIONS[#index], held);
-                        if held {
+                        if guarded(#condition, #index, context) {
                             #fire
                         }
                     }
@@ -54,10 +52,17 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
         });
         let all_guarded = rows.iter().all(|(_, row)| row.guard.is_some());
         let refusal = all_guarded.then(|| quote!(#p::Refusal::GuardsFailed));
-        quote! {
-            (#state_kind::#from_ident, #event::#event_ident #pattern) => {
-                #(#steps)*
-                #refusal
+        let single = rows.len() == 1 && rows[0].1.guard.is_none();
+        if single {
+            quote! {
+                (#state_kind::#from_ident, #event::#event_ident #pattern) => { #(#steps)* }
+            }
+        } else {
+            quote! {
+                (#state_kind::#from_ident, #event::#event_ident #pattern) => {
+                    #(#steps)*
+                    #refusal
+                }
             }
         }
     });
@@ -66,19 +71,39 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
     } else {
         quote!(*state)
     };
+    // Reports a guard's result to the hook, and passes it on.
+    let guarded = table.rows.iter().any(|row| row.guard.is_some()).then(|| {
+        quote! {
+            let guarded = |held: bool, row: usize, context: &mut C| -> bool {
+                #context::on_guard(context, &<Self as #p::StateMachine>::TRANSITIONS[row], held);
+                held
+            };
+        }
+    });
+    // Without data, the state is its kind: set once, after the row's actions.
+    let set_state = (!table.has_state_data()).then(|| quote!(*state = to;));
+    let clear = table.is_async.then(|| quote!(*interrupted = #p::None;));
     let body = quote! {
         let from = #from;
-        let reason = match (from, event) {
-            #(#arms,)*
-            _ => #p::Refusal::Undeclared,
+        #guarded
+        // Every arm that fires breaks out with its target and its row in the table.
+        let (to, row) = 'fired: {
+            let reason = match (from, event) {
+                #(#arms,)*
+                _ => #p::Refusal::Undeclared,
+            };
+            let refusal = #p::InvalidTransition {
+                from,
+                event: <Self as #p::StateMachine>::event_kind(event),
+                reason,
+            };
+            #context::on_refusal(context, &refusal);
+            return #p::Err(refusal);
         };
-        let refusal = #p::InvalidTransition {
-            from,
-            event: <Self as #p::StateMachine>::event_kind(event),
-            reason,
-        };
-        #context::on_refusal(context, &refusal);
-        #p::Err(refusal)
+        #set_state
+        #clear
+        #context::on_transition(context, &<Self as #p::StateMachine>::TRANSITIONS[row]);
+        #p::Ok(to)
     };
     if table.is_async {
         quote! {
@@ -117,7 +142,7 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
 }
 
 /// The effects of a row that fires: exit actions, the row's actions, the new state, entry
-/// actions, the hook, and the return. In an async machine, each awaited action is first
+/// actions, and the break out of the match with the target and the row. In an async machine, each awaited action is first
 /// recorded in `interrupted`, so that a dropped future leaves a record of where it stopped.
 fn transition(n: &Names<'_>, index: usize, row: &Transition) -> TokenStream {
     let Names {
@@ -182,19 +207,23 @@ fn transition(n: &Names<'_>, index: usize, row: &Transition) -> TokenStream {
     if !set_state {
         out.extend(new_state(n, row, data_target));
     }
-    let clear = table.is_async.then(|| quote!(*interrupted = #p::None;));
     quote! {
         #out
-        #clear
-        #context::on_transition(context, &<Self as #p::StateMachine>::TRANSITIONS[#index]);
-        return #p::Ok(#state_kind::#to);
+        break 'fired (#state_kind::#to, #index);
     }
 }
 
-/// The assignment of a row's target, a state without data (an internal row keeps its state).
+/// The assignment of a row's target, a state without data (an internal row keeps its
+/// state). A machine without state data sets its state once a row has fired, unless it is
+/// async: there the state changes before the entry actions, so that a transition dropped in
+/// one leaves the machine in its target state.
 fn new_state(n: &Names<'_>, row: &Transition, data_target: bool) -> TokenStream {
     let Names { table, state, .. } = n;
-    if row.internal || data_target {
+    let has_entries = effects(table, row)
+        .iter()
+        .any(|(effect, _)| matches!(effect, Effect::Entry(_)));
+    let needed = table.has_state_data() || (table.is_async && has_entries);
+    if row.internal || data_target || !needed {
         return TokenStream::new();
     }
     let to = &table.states[row.to].ident;
