@@ -6,7 +6,8 @@ use quote::quote;
 use syn::Expr;
 
 use super::check::{Guard, Transition};
-use super::expand::{Effect, Names, effects, rest_pattern};
+use super::data::{Effect, effects};
+use super::expand::{Names, rest_pattern};
 
 pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
     let Names {

@@ -3,6 +3,7 @@
 mod ast;
 mod check;
 mod context;
+mod data;
 mod diagram;
 mod expand;
 mod fire;
