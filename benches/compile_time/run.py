@@ -219,7 +219,7 @@ class Checkout:
         self.repo = Path(repo).resolve()
         if not (self.repo / "Cargo.toml").is_file():
             sys.exit(f"error: REPO `{repo}` has no Cargo.toml")
-        self.label = f"{self.repo} ({commit_of(self.repo)})"
+        self.label = f"#{index + 1} {self.repo} ({commit_of(self.repo)})"
         self.crate = work / f"crate{index}"
         self.target = work / f"target{index}"
         self.release = args.release
@@ -310,8 +310,11 @@ def main():
             c.cargo("check")
             print(f"dependencies built for {c.label} in {wall:.1f} s", flush=True)
         for run in range(args.runs):
+            # The order flips every run (A B, B A, ...) so that neither checkout always runs
+            # right after the other's build.
+            order = checkouts if run % 2 == 0 else checkouts[::-1]
             for command in ("build", "check"):
-                for c in checkouts:
+                for c in order:
                     c.rebuild(command)
                     print(f"  run {run + 1} {command:5} {c.label}: {c.times[command][-1][0]:.2f} s", flush=True)
         if not args.no_verify:
@@ -320,13 +323,18 @@ def main():
             print("the generated crate's tests pass against every checkout")
         print(f"\n{'command':7} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}  checkout")
         for command in ("build", "check"):
-            medians = []
-            for c in checkouts:
-                median, low, high, cpu = summary(c.times[command])
-                medians.append(median)
+            summaries = [summary(c.times[command]) for c in checkouts]
+            for c, (median, low, high, cpu) in zip(checkouts, summaries):
                 print(f"{command:7} {median:9.2f} {low:7.2f} {high:7.2f} {cpu:7.2f}  {c.label}")
-            for c, median in zip(checkouts[1:], medians[1:]):
-                print(f"{'':7} {100 * (median / medians[0] - 1):+8.1f}% median wall, {c.label} against the first")
+            for c, other in zip(checkouts[1:], summaries[1:]):
+                growth = [100 * (o / f - 1) for o, f in zip(other, summaries[0])]
+                # The runs of one round are next to each other in time: their ratio is the
+                # figure that a load changing over the sitting disturbs least.
+                paired = statistics.median(
+                    b / a for (a, _), (b, _) in zip(checkouts[0].times[command], c.times[command])
+                )
+                print(f"{'':7} #{checkouts.index(c) + 1} against #1: paired runs {100 * (paired - 1):+.1f}% "
+                      f"(median of the ratios), median {growth[0]:+.1f}%, min {growth[1]:+.1f}%, CPU {growth[3]:+.1f}%")
     finally:
         if args.keep:
             print(f"kept {work}")
