@@ -237,11 +237,12 @@ class Checkout:
         self.lib.write_text(generate_lib(args.machines, args.syntax))
         self.times = {"build": [], "check": []}
 
-    def cargo(self, command, *extra):
-        argv = ["cargo", command, "--quiet" if command == "test" else "-v", *extra]
+    def cargo(self, command, *extra, env=None):
+        argv = ["cargo", command, "-v" if command in ("build", "check") else "--quiet"]
         if self.release:
             argv.append("--release")
-        env = dict(os.environ, CARGO_INCREMENTAL="0", CARGO_TARGET_DIR=str(self.target))
+        argv.extend(extra)
+        env = dict(os.environ, CARGO_INCREMENTAL="0", CARGO_TARGET_DIR=str(self.target), **(env or {}))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(argv, cwd=self.crate, env=env, capture_output=True, text=True)
@@ -250,12 +251,19 @@ class Checkout:
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             sys.exit(f"error: `{' '.join(argv)}` failed in {self.crate}:\n{done.stderr}{done.stdout}")
-        return wall, cpu, done.stderr
+        return wall, cpu, done.stderr, done.stdout
+
+    def expansion(self):
+        """The size of the crate with its macros expanded: what the compiler has to check and
+        compile, free of the machine's load. `-Zunpretty` is unstable, hence the bootstrap
+        variable (as cargo-expand sets it)."""
+        _, _, _, expanded = self.cargo("rustc", "--", "-Zunpretty=expanded", env={"RUSTC_BOOTSTRAP": "1"})
+        return expanded.count("\n"), len(expanded.encode())
 
     def rebuild(self, command):
         """Times `cargo <command>` of the generated crate alone, after touching its source."""
         os.utime(self.lib)
-        wall, cpu, log = self.cargo(command)
+        wall, cpu, log, _ = self.cargo(command)
         # `-v` prints the rustc command line of every crate compiled: only ours may appear,
         # and it must (a rebuild that compiled nothing would time nothing).
         compiled = [line for line in log.splitlines() if line.strip().startswith("Running `")]
@@ -306,7 +314,7 @@ def main():
               f"{os.cpu_count()} CPUs; {args.machines} machines of 20 rows, {args.syntax} syntax, "
               f"{'release' if args.release else 'debug'}, {args.runs} runs; in {work}")
         for c in checkouts:
-            wall, _, _ = c.cargo("build")
+            wall, _, _, _ = c.cargo("build")
             c.cargo("check")
             print(f"dependencies built for {c.label} in {wall:.1f} s", flush=True)
         for run in range(args.runs):
@@ -317,6 +325,9 @@ def main():
                 for c in order:
                     c.rebuild(command)
                     print(f"  run {run + 1} {command:5} {c.label}: {c.times[command][-1][0]:.2f} s", flush=True)
+        for c in checkouts:
+            lines, size = c.expansion()
+            print(f"expanded: {lines} lines, {size / 1024:.0f} KiB for {c.label}")
         if not args.no_verify:
             for c in checkouts:
                 c.cargo("test")
