@@ -7,7 +7,8 @@ its dependencies once, then times rebuilds of the generated crate alone (its `li
 `CARGO_INCREMENTAL=0`) with `cargo build` and with `cargo check`. With several checkouts the
 runs alternate between them, so that a change in the machine's load hits all of them alike.
 
-Usage: run.py REPO [REPO ...] [--runs 5] [--release] [--syntax flat|hierarchical]
+Usage: run.py REPO [REPO ...] [--runs 5] [--release] [--syntax SYNTAX[,SYNTAX...]]
+where SYNTAX is flat or hierarchical, one for all checkouts or one per checkout.
 See README.md in this folder.
 """
 
@@ -176,12 +177,22 @@ CONTEXT_EXTRA = {
 """,
 }
 
+# What the run's actions record, in order: the machines must do what the table says.
+EXPECTED_LOG = {
+    "flat": ["submitted", "notified", "reserved", "started", "failed", "started", "published"],
+    "hierarchical": [
+        "submitted", "notified", "owner notified", "reserved", "ticket opened", "started",
+        "stopped", "started", "stopped", "ticket closed", "failed", "ticket opened", "started",
+        "stopped", "ticket closed", "published",
+    ],
+}
+
 TEST = Template("""
     #[test]
     fn ${snake}_runs_to_done() {
         let (state, desk) = super::run_${snake}();
         assert_eq!(state, super::${name}State::Done);
-        assert!(desk.log.contains(&"published"), "{:?}", desk.log);
+        assert_eq!(desk.log, [$log]);
     }
 """)
 
@@ -201,7 +212,8 @@ def generate_lib(machines, syntax):
         parts.append(
             CONTEXT.substitute(name=name, snake=snake(name), extra=Template(CONTEXT_EXTRA[syntax]).substitute(name=name))
         )
-        tests.append(TEST.substitute(name=name, snake=snake(name)))
+        log = ", ".join(f'"{entry}"' for entry in EXPECTED_LOG[syntax])
+        tests.append(TEST.substitute(name=name, snake=snake(name), log=log))
     parts.append("\n#[cfg(test)]\nmod tests {" + "".join(tests) + "}\n")
     return "".join(parts)
 
@@ -215,11 +227,11 @@ def names(machines):
 class Checkout:
     """A checkout of the repository and the crate generated against it."""
 
-    def __init__(self, repo, work, index, args):
+    def __init__(self, repo, work, index, syntax, args):
         self.repo = Path(repo).resolve()
         if not (self.repo / "Cargo.toml").is_file():
             sys.exit(f"error: REPO `{repo}` has no Cargo.toml")
-        self.label = f"#{index + 1} {self.repo} ({commit_of(self.repo)})"
+        self.label = f"#{index + 1} {self.repo} ({commit_of(self.repo)}, {syntax})"
         self.crate = work / f"crate{index}"
         self.target = work / f"target{index}"
         self.release = args.release
@@ -234,7 +246,7 @@ class Checkout:
         if (self.repo / "Cargo.lock").is_file():
             shutil.copy(self.repo / "Cargo.lock", self.crate / "Cargo.lock")
         self.lib = self.crate / "src" / "lib.rs"
-        self.lib.write_text(generate_lib(args.machines, args.syntax))
+        self.lib.write_text(generate_lib(args.machines, syntax))
         self.times = {"build": [], "check": []}
 
     def cargo(self, command, *extra, env=None):
@@ -298,20 +310,30 @@ def main():
     parser.add_argument("--machines", type=int, default=20, help="machines in the crate (20 rows each)")
     parser.add_argument("--release", action="store_true", help="time release builds")
     parser.add_argument(
-        "--syntax", choices=["flat", "hierarchical"], default="flat",
-        help="flat tables (every version) or superstates with entry/exit actions (needs the hierarchical macro)",
+        "--syntax", default="flat",
+        help="flat (tables every version takes) or hierarchical (superstates, entry and exit actions:"
+        " needs the hierarchical macro); one for all checkouts or a comma-separated one per checkout",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-verify", action="store_true", help="skip running the crate's tests")
     args = parser.parse_args()
     if args.runs < 1 or args.machines < 1:
         parser.error(f"--runs ({args.runs}) and --machines ({args.machines}) must be at least 1")
+    syntaxes = args.syntax.split(",")
+    if len(syntaxes) == 1:
+        syntaxes *= len(args.repos)
+    if len(syntaxes) != len(args.repos) or any(s not in STATES for s in syntaxes):
+        parser.error(
+            f"--syntax `{args.syntax}`: expected flat or hierarchical, once or once per REPO ({len(args.repos)})"
+        )
 
     work = Path(tempfile.mkdtemp(prefix="breaker-compile-time-"))
     try:
-        checkouts = [Checkout(repo, work, i, args) for i, repo in enumerate(args.repos)]
+        checkouts = [
+            Checkout(repo, work, i, syntax, args) for i, (repo, syntax) in enumerate(zip(args.repos, syntaxes))
+        ]
         print(f"{subprocess.run(['rustc', '-V'], capture_output=True, text=True).stdout.strip()}; "
-              f"{os.cpu_count()} CPUs; {args.machines} machines of 20 rows, {args.syntax} syntax, "
+              f"{os.cpu_count()} CPUs; {args.machines} machines of 20 rows, "
               f"{'release' if args.release else 'debug'}, {args.runs} runs; in {work}")
         for c in checkouts:
             wall, _, _, _ = c.cargo("build")
