@@ -13,6 +13,7 @@ See README.md in this folder.
 """
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -238,7 +239,7 @@ class Checkout:
         (self.crate / "src").mkdir(parents=True)
         (self.crate / "Cargo.toml").write_text(
             f'[package]\nname = "{CRATE}"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n'
-            f'[dependencies]\nbreaker = {{ path = "{self.repo}" }}\n\n'
+            f'[dependencies]\nbreaker = {{ path = {json.dumps(str(self.repo))} }}\n\n'
             # A workspace of its own, wherever the temporary directory is.
             "[workspace]\n"
         )
