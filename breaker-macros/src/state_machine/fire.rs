@@ -84,11 +84,17 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
     // Without data, the state is its kind: set once, after the row's actions.
     let set_state = (!table.has_state_data()).then(|| quote!(*state = to;));
     let clear = table.is_async.then(|| quote!(*interrupted = #p::None;));
+    // A table whose every row has an error still expands, with no row to fire: the code
+    // after the match is then unreachable, and the table's errors are what the user sees.
+    let no_rows = table
+        .rows
+        .is_empty()
+        .then(|| quote!(#[allow(unreachable_code)]));
     let body = quote! {
         let from = #from;
         #guarded
         // Every arm that fires breaks out with its target and its row in the table.
-        let (to, row) = 'fired: {
+        let (to, row): (#state_kind, usize) = 'fired: {
             let reason = match (from, event) {
                 #(#arms,)*
                 _ => #p::Refusal::Undeclared,
@@ -110,6 +116,7 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
         quote! {
             #[automatically_derived]
             impl<C: #context + #p::Send + ?#p::Sized> #p::AsyncFire<C> for #machine {
+                #no_rows
                 fn fire<'a>(
                     state: &'a mut #state,
                     event: &'a #event,
@@ -130,6 +137,7 @@ pub(super) fn fire_impl(n: &Names<'_>) -> TokenStream {
                 // is once they are gone (they do nothing unless overridden): without the
                 // hint, a small table's transition function stays a call.
                 #[inline]
+                #no_rows
                 fn fire(
                     state: &mut #state,
                     event: &#event,
