@@ -134,6 +134,20 @@ impl OrderContext for Shop {
     }
 }
 
+/// An order paid, packed, boxed and shipped.
+fn shipped(shop: Shop) -> breaker::machine::Machine<Order, Shop> {
+    let mut order = Order::machine(shop);
+    for event in [
+        OrderEvent::Pay,
+        OrderEvent::Pack,
+        OrderEvent::Box,
+        OrderEvent::Ship,
+    ] {
+        order.fire(event).unwrap();
+    }
+    order
+}
+
 fn take_log(order: &mut breaker::machine::Machine<Order, Shop>) -> Vec<String> {
     std::mem::take(&mut order.context_mut().log)
 }
@@ -212,19 +226,11 @@ fn a_superstate_row_applies_to_its_states_and_exits_innermost_first() {
 
 #[test]
 fn a_childs_guarded_row_falls_through_to_its_superstates_row() {
-    let mut order = Order::machine(Shop {
+    let mut order = shipped(Shop {
         labelled: true,
         refundable: true,
         ..Shop::default()
     });
-    for event in [
-        OrderEvent::Pay,
-        OrderEvent::Pack,
-        OrderEvent::Box,
-        OrderEvent::Ship,
-    ] {
-        order.fire(event).unwrap();
-    }
     assert!(matches!(order.current(), OrderState::Shipped(t) if t == "TRACK-1"));
     take_log(&mut order);
     // `Shipped + Cancel [!refundable]` does not hold: `Active + Cancel` takes the event.
@@ -243,19 +249,11 @@ fn a_childs_guarded_row_falls_through_to_its_superstates_row() {
 
 #[test]
 fn a_childs_row_shadows_its_superstates_row_when_it_fires() {
-    let mut order = Order::machine(Shop {
+    let mut order = shipped(Shop {
         labelled: true,
         refundable: false,
         ..Shop::default()
     });
-    for event in [
-        OrderEvent::Pay,
-        OrderEvent::Pack,
-        OrderEvent::Box,
-        OrderEvent::Ship,
-    ] {
-        order.fire(event).unwrap();
-    }
     take_log(&mut order);
     // The guard holds: the child's internal row takes the event; the superstate's row
     // does not run.
