@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Ident;
 
-use super::check::{Table, Transition};
+use super::check::{Table, Transition, ancestors, leaf_of};
 use super::diagram;
 use super::expand::{Names, rest_pattern};
 
@@ -91,10 +91,10 @@ pub(super) fn state_machine_impl(n: &Names<'_>) -> TokenStream {
                     }
                     None => quote!(#p::None),
                 };
-                let initial = state_path(leaf_of(table, index));
+                let initial = state_path(leaf_of(&table.states, index));
                 let leaves = table
                     .leaves()
-                    .filter(|&(leaf, _)| is_inside(table, leaf, index))
+                    .filter(|&(leaf, _)| ancestors(&table.states, Some(leaf)).any(|s| s == index))
                     .map(|(leaf, _)| state_path(leaf));
                 let entry = s.entry.iter().map(ToString::to_string);
                 let exit = s.exit.iter().map(ToString::to_string);
@@ -201,18 +201,4 @@ pub(super) fn effects<'t>(table: &'t Table, row: &'t Transition) -> Vec<(Effect,
         out.extend(table.states[s].entry.iter().map(|a| (Effect::Entry(s), a)));
     }
     out
-}
-
-/// The leaf a transition into `state` enters.
-pub(super) fn leaf_of(table: &Table, state: usize) -> usize {
-    let mut state = state;
-    while let Some(&first) = table.states[state].children.first() {
-        state = table.states[state].initial_child.unwrap_or(first);
-    }
-    state
-}
-
-/// Whether `state` is `outer` or inside it.
-pub(super) fn is_inside(table: &Table, state: usize, outer: usize) -> bool {
-    std::iter::successors(Some(state), |&s| table.states[s].parent).any(|s| s == outer)
 }

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::check::{Table, Transition, Written};
+use super::check::{Table, Transition, Written, ancestors};
 
 /// The table as a Mermaid `stateDiagram-v2`.
 pub fn mermaid(table: &Table) -> String {
@@ -40,7 +40,7 @@ fn draw_inside(table: &Table, within: Option<usize>, depth: usize, out: &mut Str
         }
         if !state.is_leaf() {
             let _ = writeln!(out, "{indent}state {} {{", state.ident);
-            let initial = state.initial_child.unwrap_or(state.children[0]);
+            let initial = state.initial_state().unwrap_or(index);
             let _ = writeln!(out, "{indent}    [*] --> {}", table.states[initial].ident);
             draw_inside(table, Some(index), depth + 1, out);
             let _ = writeln!(out, "{indent}}}");
@@ -88,7 +88,7 @@ fn draw_inside(table: &Table, within: Option<usize>, depth: usize, out: &mut Str
 fn draw_wildcards(table: &Table, indent: &str, out: &mut String) {
     let mut drawn: Vec<(usize, String, Option<usize>)> = Vec::new();
     for row in table.rows.iter().filter(|r| r.source.is_none()) {
-        let outermost = std::iter::successors(Some(row.from), |&s| table.states[s].parent)
+        let outermost = ancestors(&table.states, Some(row.from))
             .last()
             .unwrap_or(row.from);
         let written_to = row.target;

@@ -22,7 +22,7 @@ use syn::{Attribute, Expr, Ident, Visibility};
 
 use super::ast::{Declared, Entry, Input, KeyValue, Options, Row, Target};
 pub use methods::Action;
-pub use states::Named;
+pub use states::{Named, ancestors, leaf_of};
 
 /// A checked table.
 pub struct Table {

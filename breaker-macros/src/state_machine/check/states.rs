@@ -44,6 +44,27 @@ impl Named {
     pub fn has_data(&self) -> bool {
         !matches!(self.fields, Fields::Unit)
     }
+
+    /// The state a transition into this superstate enters: its `#[initial(..)]` state, or
+    /// its first when that is missing (an error already). `None` for a leaf.
+    pub fn initial_state(&self) -> Option<usize> {
+        let first = *self.children.first()?;
+        Some(self.initial_child.unwrap_or(first))
+    }
+}
+
+/// `state` and its superstates, innermost first.
+pub fn ancestors(states: &[Named], state: Option<usize>) -> impl Iterator<Item = usize> + '_ {
+    std::iter::successors(state, |&s| states[s].parent)
+}
+
+/// The leaf a transition into `state` enters: `state` itself, or its initial state's leaf.
+pub fn leaf_of(states: &[Named], state: usize) -> usize {
+    let mut state = state;
+    while let Some(initial) = states[state].initial_state() {
+        state = initial;
+    }
+    state
 }
 
 /// The states or the events of a table.
@@ -256,17 +277,12 @@ impl Names {
 
     /// `state` and its superstates, innermost first.
     pub fn ancestors(&self, state: Option<usize>) -> impl Iterator<Item = usize> + '_ {
-        std::iter::successors(state, |&s| self.list[s].parent)
+        ancestors(&self.list, state)
     }
 
-    /// The leaf a transition into `state` enters: `state` itself, or its initial state's
-    /// leaf (the first state when the initial one is missing, which is an error already).
+    /// The leaf a transition into `state` enters.
     pub fn leaf_of(&self, state: usize) -> usize {
-        let mut state = state;
-        while let Some(&first) = self.list[state].children.first() {
-            state = self.list[state].initial_child.unwrap_or(first);
-        }
-        state
+        leaf_of(&self.list, state)
     }
 
     /// The index of `ident`. Undeclared (when there is a list): an error, and the index of
